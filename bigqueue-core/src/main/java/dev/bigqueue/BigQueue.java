@@ -1,0 +1,221 @@
+package dev.bigqueue;
+
+import dev.bigqueue.internal.ConsumerState;
+import dev.bigqueue.internal.InternalAccess;
+import dev.bigqueue.internal.QueueEngine;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * A persistent FIFO queue of byte-array messages in one directory, stored in fixed-size
+ * memory-mapped arena files. Each message gets an offset (0, 1, 2, ...). The queue has its own
+ * consumer ({@link #dequeue()} and friends); any number of named consumers can read the same
+ * messages independently through the {@code bigqueue-consumers} module.
+ *
+ * <p><b>Guarantees.</b> Every method is safe to call from any number of threads. Messages come out
+ * in enqueue order, each once per consumer. After the process is killed at any instant, reopening
+ * recovers every message whose enqueue returned, never a torn one; a consumer resumes at or before
+ * where it was. After an OS crash or power loss, everything up to the last completed
+ * {@link #flush()} survives, or every acknowledged message with {@code syncOnWrite}. Every record
+ * carries a CRC32C; damaged data is never returned as a message.
+ *
+ * <p><b>The queue's own consumer commits lazily:</b> {@link #dequeue()} commits the message it
+ * returns as consumed when the next dequeue runs, or on {@link #close()}; a process killed right
+ * after a dequeue gets that one message again after restart (at least once). Its position also
+ * holds arenas on disk: {@link #gc()} deletes only arenas every consumer, this one included, has
+ * read past.
+ *
+ * <p><b>Errors.</b> I/O failures (a full disk, a vanished file) throw
+ * {@link UncheckedIOException}, never a checked exception; damaged files throw
+ * {@link QueueCorruptedException} (an UncheckedIOException) naming file and offset. Misuse throws
+ * {@link IllegalArgumentException}, {@link NullPointerException} or {@link IllegalStateException}
+ * ({@link QueueClosedException} after close, {@link QueueFullException} at {@code maxDiskBytes}
+ * with {@link WhenFull#FAIL}), with a message saying what to do.
+ */
+public final class BigQueue implements AutoCloseable {
+    static {
+        InternalAccess.register(q -> q.engine);
+    }
+
+    private final QueueEngine engine;
+    private final ConsumerState own;
+
+    private BigQueue(QueueEngine engine) {
+        this.engine = engine;
+        this.own = engine.own();
+    }
+
+    /** Creates or reopens the queue in {@code dir} with the default configuration. */
+    public static BigQueue open(Path dir) {
+        return open(dir, QueueConfig.defaults());
+    }
+
+    /**
+     * Creates or reopens the queue in {@code dir} (created if missing).
+     *
+     * @throws IllegalArgumentException if {@code dir} holds something else, or {@code config}
+     *     conflicts with the queue's persisted arena size.
+     * @throws IllegalStateException if the directory is open elsewhere (names the holder's pid).
+     * @throws UncheckedIOException on an I/O error; {@link QueueCorruptedException} on damage.
+     */
+    public static BigQueue open(Path dir, QueueConfig config) {
+        Objects.requireNonNull(dir, "dir must not be null");
+        Objects.requireNonNull(config, "config must not be null; use QueueConfig.defaults()");
+        try {
+            return new BigQueue(QueueEngine.open(dir, config));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open queue " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Appends a message.
+     *
+     * @return its offset.
+     * @throws QueueFullException at {@code maxDiskBytes} with {@link WhenFull#FAIL}.
+     */
+    public long enqueue(byte[] message) {
+        Objects.requireNonNull(message, "message must not be null; an empty array is a valid message");
+        return engine.append(message, 0, message.length);
+    }
+
+    /** Appends {@code len} bytes of {@code message} from {@code off}. */
+    public long enqueue(byte[] message, int off, int len) {
+        Objects.requireNonNull(message, "message must not be null; an empty array is a valid message");
+        Objects.checkFromIndexSize(off, len, message.length);
+        return engine.append(message, off, len);
+    }
+
+    /** Appends the remaining bytes of {@code message}; its position is left unchanged. */
+    public long enqueue(ByteBuffer message) {
+        Objects.requireNonNull(message, "message must not be null; an empty buffer is a valid message");
+        return engine.append(message);
+    }
+
+    /** Appends {@code message} encoded as UTF-8. */
+    public long enqueueString(String message) {
+        Objects.requireNonNull(message, "message must not be null; an empty string is a valid message");
+        byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+        return engine.append(bytes, 0, bytes.length);
+    }
+
+    /** The next message for the queue's own consumer, consumed; null when the queue is empty. */
+    public byte[] dequeue() {
+        return own.dequeue();
+    }
+
+    /** {@link #dequeue()} decoded as UTF-8; null when empty. */
+    public String dequeueString() {
+        byte[] m = own.dequeue();
+        return m == null ? null : new String(m, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The next message, waiting up to {@code timeout} for one to be enqueued.
+     *
+     * @return null if none came in time.
+     * @throws QueueClosedException if the queue is closed while waiting.
+     */
+    public byte[] dequeue(Duration timeout) throws InterruptedException {
+        return own.dequeue(timeout);
+    }
+
+    /**
+     * The next message, waiting as long as it takes.
+     *
+     * @throws QueueClosedException if the queue is closed while waiting.
+     */
+    public byte[] take() throws InterruptedException {
+        return own.take();
+    }
+
+    /** The next message without consuming it; null when empty. */
+    public byte[] peek() {
+        return own.peek();
+    }
+
+    /** Whether the queue's own consumer has nothing left to dequeue. */
+    public boolean isEmpty() {
+        return own.isEmpty();
+    }
+
+    /** Messages the queue's own consumer has not dequeued. */
+    public long size() {
+        return own.lag();
+    }
+
+    /** The offset {@link #dequeue()} returns next. */
+    public long headOffset() {
+        return own.position();
+    }
+
+    /** The offset the next enqueue gets. */
+    public long tailOffset() {
+        engine.log().checkOpen();
+        return engine.log().tailOffset();
+    }
+
+    /** The oldest message still on disk (equals {@link #tailOffset()} when none is). */
+    public long earliestOffset() {
+        engine.log().checkOpen();
+        return engine.log().earliestOffset();
+    }
+
+    /**
+     * Returns once everything enqueued so far, and every consumer's position, is on disk: it
+     * survives an OS crash or power loss.
+     */
+    public void flush() {
+        engine.log().checkOpen();
+        try {
+            engine.flusher().flush();
+        } catch (IOException e) {
+            throw new UncheckedIOException("flush of queue " + engine.directory() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    /** Deletes the arena files that every consumer has read past, now. */
+    public void gc() {
+        engine.log().checkOpen();
+        try {
+            engine.gc().collect();
+        } catch (IOException e) {
+            throw new UncheckedIOException("arena garbage collection of " + engine.directory() + " failed: "
+                    + e.getMessage(), e);
+        }
+    }
+
+    /** The configuration in effect (with the persisted arena size). */
+    public QueueConfig config() {
+        return engine.config();
+    }
+
+    /** The queue directory. */
+    public Path directory() {
+        return engine.directory();
+    }
+
+    /**
+     * Flushes, commits the consumers, releases every mapping and the directory lock. Threads
+     * blocked in {@link #take()} or {@link #dequeue(Duration)} get a {@link QueueClosedException}.
+     * Calling it again does nothing.
+     */
+    @Override
+    public void close() {
+        try {
+            engine.close();
+        } catch (IOException e) {
+            throw new UncheckedIOException("closing queue " + engine.directory() + " failed: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "BigQueue[" + engine.directory() + "]";
+    }
+}

@@ -1,0 +1,422 @@
+package dev.bigqueue;
+
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.Properties;
+
+/**
+ * Options of a {@link BigQueue}. Immutable; made by {@link #builder()} or
+ * {@link #fromProperties(Properties)}, validated once in {@link Builder#build()}.
+ *
+ * <p>Only {@code arenaSize} shapes the files on disk: it is persisted in the queue directory and
+ * reopening with another value fails. Every other option may change from one open to the next.
+ * {@code config/bigqueue.properties} lists every option with its default and valid range.
+ */
+public final class QueueConfig {
+    /** Prefix of every key read by {@link #fromProperties(Properties)}. */
+    public static final String PREFIX = "bigqueue.";
+
+    public static final long MIN_ARENA_SIZE = 4096;
+    /** An arena is one mapping; a MappedByteBuffer is indexed by int. */
+    public static final long MAX_ARENA_SIZE = 1L << 30;
+    public static final long DEFAULT_ARENA_SIZE = 128L << 20;
+    public static final int DEFAULT_MAX_IN_MEMORY_ARENAS = 3;
+    public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofSeconds(1);
+    public static final Duration DEFAULT_GC_INTERVAL = Duration.ofSeconds(10);
+
+    private final long arenaSize;
+    private final int maxInMemoryArenas;
+    private final long flushEveryOps;
+    private final Duration flushInterval;
+    private final boolean syncOnWrite;
+    private final Duration gcInterval;
+    private final long maxDiskBytes;
+    private final WhenFull whenFull;
+    private final boolean arenaSizeSet;
+
+    private QueueConfig(Builder b) {
+        this.arenaSizeSet = b.arenaSizeSet;
+        this.arenaSize = b.arenaSize;
+        this.maxInMemoryArenas = b.maxInMemoryArenas;
+        this.flushEveryOps = b.flushEveryOps;
+        this.flushInterval = b.flushInterval;
+        this.syncOnWrite = b.syncOnWrite;
+        this.gcInterval = b.gcInterval;
+        this.maxDiskBytes = b.maxDiskBytes;
+        this.whenFull = b.whenFull;
+    }
+
+    /** A builder holding every default. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** The defaults. */
+    public static QueueConfig defaults() {
+        return builder().build();
+    }
+
+    /** A builder holding this configuration's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder()
+                .arenaSize(arenaSize)
+                .maxInMemoryArenas(maxInMemoryArenas)
+                .flushEveryOps(flushEveryOps)
+                .flushInterval(flushInterval)
+                .syncOnWrite(syncOnWrite)
+                .gcInterval(gcInterval)
+                .maxDiskBytes(maxDiskBytes)
+                .whenFull(whenFull);
+        b.arenaSizeSet = arenaSizeSet;
+        return b;
+    }
+
+    /**
+     * Whether {@code arenaSize} was set explicitly. If not, reopening an existing queue uses the
+     * arena size it was created with; if so, a different persisted size is an error.
+     */
+    public boolean isArenaSizeSet() {
+        return arenaSizeSet;
+    }
+
+    /**
+     * Reads the keys of {@code config/bigqueue.properties} ({@code bigqueue.arenaSize},
+     * {@code bigqueue.flushInterval}, ...); a missing key keeps its default. Sizes accept a plain
+     * byte count or a suffix {@code k}, {@code m}, {@code g} (powers of 1024); durations accept
+     * {@code 250ms}, {@code 10s}, {@code 5m}, {@code 0} or ISO-8601 ({@code PT1S}).
+     *
+     * @throws IllegalArgumentException naming the key and value that could not be read, or an
+     *     option out of range.
+     */
+    public static QueueConfig fromProperties(Properties p) {
+        Objects.requireNonNull(p, "properties must not be null");
+        Builder b = builder();
+        for (String key : p.stringPropertyNames()) {
+            if (key.startsWith(PREFIX) && !Key.isKnown(key.substring(PREFIX.length()))) {
+                throw new IllegalArgumentException("unknown option " + key + "; known options are "
+                        + Key.list() + " (see config/bigqueue.properties)");
+            }
+        }
+        String v;
+        if ((v = value(p, Key.ARENA_SIZE)) != null) {
+            b.arenaSize(parseSize(Key.ARENA_SIZE, v));
+        }
+        if ((v = value(p, Key.MAX_IN_MEMORY_ARENAS)) != null) {
+            b.maxInMemoryArenas((int) parseLong(Key.MAX_IN_MEMORY_ARENAS, v));
+        }
+        if ((v = value(p, Key.FLUSH_EVERY_OPS)) != null) {
+            b.flushEveryOps(parseLong(Key.FLUSH_EVERY_OPS, v));
+        }
+        if ((v = value(p, Key.FLUSH_INTERVAL)) != null) {
+            b.flushInterval(parseDuration(Key.FLUSH_INTERVAL, v));
+        }
+        if ((v = value(p, Key.SYNC_ON_WRITE)) != null) {
+            b.syncOnWrite(parseBoolean(Key.SYNC_ON_WRITE, v));
+        }
+        if ((v = value(p, Key.GC_INTERVAL)) != null) {
+            b.gcInterval(parseDuration(Key.GC_INTERVAL, v));
+        }
+        if ((v = value(p, Key.MAX_DISK_BYTES)) != null) {
+            b.maxDiskBytes(parseSize(Key.MAX_DISK_BYTES, v));
+        }
+        if ((v = value(p, Key.WHEN_FULL)) != null) {
+            try {
+                b.whenFull(WhenFull.valueOf(v.toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(PREFIX + Key.WHEN_FULL + " must be one of BLOCK, FAIL,"
+                        + " DROP_OLDEST, got '" + v + "'", e);
+            }
+        }
+        return b.build();
+    }
+
+    /** Option names as used after {@link #PREFIX} in properties. */
+    static final class Key {
+        static final String ARENA_SIZE = "arenaSize";
+        static final String MAX_IN_MEMORY_ARENAS = "maxInMemoryArenas";
+        static final String FLUSH_EVERY_OPS = "flushEveryOps";
+        static final String FLUSH_INTERVAL = "flushInterval";
+        static final String SYNC_ON_WRITE = "syncOnWrite";
+        static final String GC_INTERVAL = "gcInterval";
+        static final String MAX_DISK_BYTES = "maxDiskBytes";
+        static final String WHEN_FULL = "whenFull";
+        private static final String[] ALL = {ARENA_SIZE, MAX_IN_MEMORY_ARENAS, FLUSH_EVERY_OPS,
+            FLUSH_INTERVAL, SYNC_ON_WRITE, GC_INTERVAL, MAX_DISK_BYTES, WHEN_FULL};
+
+        static boolean isKnown(String name) {
+            for (String k : ALL) {
+                if (k.equals(name)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+
+        static String list() {
+            return String.join(", ", ALL);
+        }
+
+        private Key() {
+        }
+    }
+
+    private static String value(Properties p, String key) {
+        String v = p.getProperty(PREFIX + key);
+        return v == null ? null : v.trim();
+    }
+
+    private static long parseLong(String key, String v) {
+        try {
+            return Long.parseLong(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(PREFIX + key + " must be a whole number, got '" + v + "'", e);
+        }
+    }
+
+    private static boolean parseBoolean(String key, String v) {
+        if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
+            return Boolean.parseBoolean(v);
+        }
+        throw new IllegalArgumentException(PREFIX + key + " must be true or false, got '" + v + "'");
+    }
+
+    static long parseSize(String key, String v) {
+        String s = v.toLowerCase(Locale.ROOT);
+        long unit = 1;
+        if (s.endsWith("ib")) {
+            s = s.substring(0, s.length() - 2);
+        } else if (s.endsWith("b")) {
+            s = s.substring(0, s.length() - 1);
+        }
+        if (s.endsWith("k")) {
+            unit = 1L << 10;
+        } else if (s.endsWith("m")) {
+            unit = 1L << 20;
+        } else if (s.endsWith("g")) {
+            unit = 1L << 30;
+        }
+        if (unit != 1) {
+            s = s.substring(0, s.length() - 1);
+        }
+        try {
+            return Math.multiplyExact(Long.parseLong(s.trim()), unit);
+        } catch (NumberFormatException | ArithmeticException e) {
+            throw new IllegalArgumentException(PREFIX + key + " must be a byte count such as 4096, 64k, 128m"
+                    + " or 1g, got '" + v + "'", e);
+        }
+    }
+
+    static Duration parseDuration(String key, String v) {
+        String s = v.toLowerCase(Locale.ROOT);
+        try {
+            if (s.startsWith("pt") || s.startsWith("p")) {
+                return Duration.parse(v);
+            }
+            if (s.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2).trim()));
+            }
+            if (s.endsWith("s")) {
+                return Duration.ofSeconds(Long.parseLong(s.substring(0, s.length() - 1).trim()));
+            }
+            if (s.endsWith("m")) {
+                return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1).trim()));
+            }
+            if (s.equals("0")) {
+                return Duration.ZERO;
+            }
+        } catch (NumberFormatException | DateTimeParseException e) {
+            // fall through to the message below
+        }
+        throw new IllegalArgumentException(PREFIX + key + " must be a duration such as 250ms, 10s, 5m, 0"
+                + " or PT1S, got '" + v + "'");
+    }
+
+    /** Bytes per arena file. Persisted: fixed when the queue is created. */
+    public long arenaSize() {
+        return arenaSize;
+    }
+
+    /** At most this many arena files mapped at once; 0 means no cap. */
+    public int maxInMemoryArenas() {
+        return maxInMemoryArenas;
+    }
+
+    /** Flush after every this many enqueues and dequeues; 0 means off. */
+    public long flushEveryOps() {
+        return flushEveryOps;
+    }
+
+    /** Background flush period; {@link Duration#ZERO} means off. */
+    public Duration flushInterval() {
+        return flushInterval;
+    }
+
+    /** Whether an enqueue returns only once its bytes are on disk. */
+    public boolean syncOnWrite() {
+        return syncOnWrite;
+    }
+
+    /** Background arena garbage collection period; {@link Duration#ZERO} means off. */
+    public Duration gcInterval() {
+        return gcInterval;
+    }
+
+    /** Cap on the bytes of arena files on disk; 0 means unbounded. */
+    public long maxDiskBytes() {
+        return maxDiskBytes;
+    }
+
+    /** What an enqueue does when {@link #maxDiskBytes()} is reached. */
+    public WhenFull whenFull() {
+        return whenFull;
+    }
+
+    @Override
+    public String toString() {
+        return "QueueConfig{arenaSize=" + arenaSize + ", maxInMemoryArenas=" + maxInMemoryArenas
+                + ", flushEveryOps=" + flushEveryOps + ", flushInterval=" + flushInterval
+                + ", syncOnWrite=" + syncOnWrite + ", gcInterval=" + gcInterval
+                + ", maxDiskBytes=" + maxDiskBytes + ", whenFull=" + whenFull + "}";
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        if (!(o instanceof QueueConfig)) {
+            return false;
+        }
+        QueueConfig c = (QueueConfig) o;
+        return arenaSize == c.arenaSize && maxInMemoryArenas == c.maxInMemoryArenas
+                && flushEveryOps == c.flushEveryOps && flushInterval.equals(c.flushInterval)
+                && syncOnWrite == c.syncOnWrite && gcInterval.equals(c.gcInterval)
+                && maxDiskBytes == c.maxDiskBytes && whenFull == c.whenFull;
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(arenaSize, maxInMemoryArenas, flushEveryOps, flushInterval, syncOnWrite,
+                gcInterval, maxDiskBytes, whenFull);
+    }
+
+    /** Collects options; {@link #build()} validates them all at once. */
+    public static final class Builder {
+        private long arenaSize = DEFAULT_ARENA_SIZE;
+        private int maxInMemoryArenas = DEFAULT_MAX_IN_MEMORY_ARENAS;
+        private long flushEveryOps;
+        private Duration flushInterval = DEFAULT_FLUSH_INTERVAL;
+        private boolean syncOnWrite;
+        private Duration gcInterval = DEFAULT_GC_INTERVAL;
+        private long maxDiskBytes;
+        private WhenFull whenFull = WhenFull.BLOCK;
+        private boolean arenaSizeSet;
+
+        private Builder() {
+        }
+
+        /**
+         * Bytes per arena file, 4 KiB to 1 GiB (default 128 MiB). Larger arenas mean fewer files
+         * and mappings; smaller ones let the garbage collector free disk in finer steps.
+         */
+        public Builder arenaSize(long bytes) {
+            this.arenaSize = bytes;
+            this.arenaSizeSet = true;
+            return this;
+        }
+
+        /**
+         * At most this many arena files mapped at once (default 3; 0 = no cap). A low cap bounds
+         * the address space and page cache the queue pins; a reader far behind the writer needs
+         * its own mapping, so 3 or more avoids remapping on every switch.
+         */
+        public Builder maxInMemoryArenas(int n) {
+            this.maxInMemoryArenas = n;
+            return this;
+        }
+
+        /**
+         * msync after every {@code n} enqueues and dequeues (default 0 = off). For durability this
+         * value should be low; for throughput it should be high or off.
+         */
+        public Builder flushEveryOps(long n) {
+            this.flushEveryOps = n;
+            return this;
+        }
+
+        /**
+         * Background flush period (default 1 s; {@link Duration#ZERO} = off). After a power loss,
+         * at most this much acknowledged data is lost unless {@code syncOnWrite} is set.
+         */
+        public Builder flushInterval(Duration d) {
+            this.flushInterval = d;
+            return this;
+        }
+
+        /**
+         * An enqueue returns only once its bytes are on disk (default false). Concurrent
+         * producers share one sync (group commit), so many threads pay little more than one.
+         */
+        public Builder syncOnWrite(boolean on) {
+            this.syncOnWrite = on;
+            return this;
+        }
+
+        /** Background arena garbage collection period (default 10 s; {@link Duration#ZERO} = off). */
+        public Builder gcInterval(Duration d) {
+            this.gcInterval = d;
+            return this;
+        }
+
+        /**
+         * Cap on the bytes of arena files on disk (default 0 = unbounded); at least two arenas.
+         * What happens at the cap is {@link #whenFull(WhenFull)}.
+         */
+        public Builder maxDiskBytes(long bytes) {
+            this.maxDiskBytes = bytes;
+            return this;
+        }
+
+        /** What an enqueue does at {@code maxDiskBytes} (default {@link WhenFull#BLOCK}). */
+        public Builder whenFull(WhenFull policy) {
+            this.whenFull = policy;
+            return this;
+        }
+
+        /**
+         * Validates every option.
+         *
+         * @throws IllegalArgumentException naming the option, the value and the valid range.
+         */
+        public QueueConfig build() {
+            if (arenaSize < MIN_ARENA_SIZE || arenaSize > MAX_ARENA_SIZE) {
+                throw invalid(Key.ARENA_SIZE, arenaSize, "from " + MIN_ARENA_SIZE + " to " + MAX_ARENA_SIZE
+                        + " bytes");
+            }
+            if (maxInMemoryArenas < 0) {
+                throw invalid(Key.MAX_IN_MEMORY_ARENAS, maxInMemoryArenas, "0 (no cap) or at least 1");
+            }
+            if (flushEveryOps < 0) {
+                throw invalid(Key.FLUSH_EVERY_OPS, flushEveryOps, "0 (off) or at least 1");
+            }
+            if (flushInterval == null || flushInterval.isNegative()) {
+                throw invalid(Key.FLUSH_INTERVAL, flushInterval, "ZERO (off) or a positive duration");
+            }
+            if (gcInterval == null || gcInterval.isNegative()) {
+                throw invalid(Key.GC_INTERVAL, gcInterval, "ZERO (off) or a positive duration");
+            }
+            if (maxDiskBytes < 0 || (maxDiskBytes > 0 && maxDiskBytes < 2 * arenaSize)) {
+                throw invalid(Key.MAX_DISK_BYTES, maxDiskBytes, "0 (unbounded) or at least two arenas ("
+                        + 2 * arenaSize + " bytes with arenaSize " + arenaSize + ")");
+            }
+            if (whenFull == null) {
+                throw invalid(Key.WHEN_FULL, null, "BLOCK, FAIL or DROP_OLDEST");
+            }
+            return new QueueConfig(this);
+        }
+
+        private static IllegalArgumentException invalid(String key, Object value, String range) {
+            return new IllegalArgumentException(key + " must be " + range + ", got " + value
+                    + "; set QueueConfig.builder()." + key + "(..) or " + PREFIX + key);
+        }
+    }
+}

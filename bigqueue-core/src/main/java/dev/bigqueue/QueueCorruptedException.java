@@ -1,0 +1,35 @@
+package dev.bigqueue;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+
+/**
+ * A file of the queue holds bytes that fail their checksum or contradict the format somewhere
+ * other than the torn tail that crash recovery is allowed to cut. The damaged bytes are never
+ * returned as a message; this exception names the file and the byte offset within it.
+ */
+public final class QueueCorruptedException extends UncheckedIOException {
+    private static final long serialVersionUID = 1L;
+
+    private final transient Path file;
+    private final long fileOffset;
+
+    public QueueCorruptedException(Path file, long fileOffset, String detail) {
+        super(new IOException(detail + " in " + file.toAbsolutePath() + " at byte " + fileOffset
+                + "; the queue will not return damaged data. Restore the file from a backup, or"
+                + " move the queue directory aside and start a new one"));
+        this.file = file;
+        this.fileOffset = fileOffset;
+    }
+
+    /** The damaged file. */
+    public Path file() {
+        return file;
+    }
+
+    /** Byte offset of the damage within {@link #file()}. */
+    public long fileOffset() {
+        return fileOffset;
+    }
+}

@@ -1,0 +1,327 @@
+package dev.bigqueue.internal;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One consumer's reading logic, shared by the queue's own consumer and the named consumers: a
+ * {@link Cursor} guarded by a lock (so several threads sharing one consumer compete for messages,
+ * each delivered to exactly one of them) and a {@link PositionStore} for the committed position.
+ *
+ * <p><b>Commit rule (AUTO):</b> a dequeue commits the position of the message it returns, not
+ * the one after it; the message is committed as consumed by the next dequeue or by close. So a
+ * process killed right after a dequeue returned gets that message again on restart: at least
+ * once, never skipped. With several threads sharing one consumer, a message still being processed
+ * by one thread counts as consumed once another thread dequeues; use one consumer per thread, or
+ * MANUAL commits, where that matters. <b>MANUAL:</b> only {@link #commit()} moves the committed
+ * position, to everything handed out so far.
+ */
+public final class ConsumerState {
+    private static final Logger LOG = LoggerFactory.getLogger(ConsumerState.class);
+    private final QueueEngine engine;
+    private final RecordLog log;
+    private final String label;
+    private final PositionStore store;
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Cursor cursor = new Cursor();
+    private volatile boolean manual;
+    private volatile long committedPosition;
+    private volatile long committedOffset;
+    private volatile long cursorOffset;
+    private volatile boolean closed;
+    private String closedReason;
+
+    public ConsumerState(QueueEngine engine, String label, PositionStore store, boolean manual) {
+        this.engine = engine;
+        this.log = engine.log();
+        this.label = label;
+        this.store = store;
+        this.manual = manual;
+        this.committedOffset = store.committedOffset();
+        this.committedPosition = store.committedPosition();
+        cursor.moveTo(committedOffset, committedPosition);
+        cursorOffset = committedOffset;
+    }
+
+    public String label() {
+        return label;
+    }
+
+    public boolean isManual() {
+        return manual;
+    }
+
+    public void setManual(boolean on) {
+        manual = on;
+    }
+
+    /** The next message, consumed; null if there is none now. */
+    public byte[] dequeue() {
+        byte[] m;
+        lock.lock();
+        try {
+            checkOpen();
+            skipDropped();
+            long offset = cursor.offset;
+            long position = cursor.position;
+            m = log.read(cursor, true);
+            if (m == null) {
+                return null;
+            }
+            cursorOffset = cursor.offset;
+            if (!manual) {
+                storeCommit(offset, position);
+            }
+        } finally {
+            lock.unlock();
+        }
+        countOp();
+        return m;
+    }
+
+    /** The next message, waiting up to {@code timeout} for one; null if none came. */
+    public byte[] dequeue(Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "timeout must not be null; use take() to wait without a limit");
+        return dequeueWaiting(timeout.isNegative() ? 0 : timeout.toNanos());
+    }
+
+    /** The next message, waiting as long as it takes. */
+    public byte[] take() throws InterruptedException {
+        return dequeueWaiting(-1);
+    }
+
+    private byte[] dequeueWaiting(long timeoutNs) throws InterruptedException {
+        long deadline = System.nanoTime() + timeoutNs;
+        for (;;) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            byte[] m = dequeue();
+            if (m != null) {
+                return m;
+            }
+            long left = timeoutNs < 0 ? -1 : deadline - System.nanoTime();
+            if (timeoutNs >= 0 && left <= 0) {
+                return null;
+            }
+            long position = position0();
+            if (!log.awaitRecord(position, left)) {
+                return null;
+            }
+            checkOpen();
+        }
+    }
+
+    private long position0() {
+        lock.lock();
+        try {
+            skipDropped();
+            return cursor.position;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The next message without consuming it; null if there is none. */
+    public byte[] peek() {
+        lock.lock();
+        try {
+            checkOpen();
+            skipDropped();
+            return log.read(cursor, false);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public boolean isEmpty() {
+        checkOpen();
+        return Math.max(cursorOffset, log.earliestOffset()) >= log.tailOffset();
+    }
+
+    /** Offset of the next message this consumer gets. */
+    public long position() {
+        checkOpen();
+        return Math.max(cursorOffset, log.earliestOffset());
+    }
+
+    /** Messages after {@link #position()}. */
+    public long lag() {
+        checkOpen();
+        return Math.max(0, log.tailOffset() - Math.max(cursorOffset, log.earliestOffset()));
+    }
+
+    public long committedOffset() {
+        return committedOffset;
+    }
+
+    /** Stream position of the committed offset (for the garbage collector). */
+    public long committedStreamPosition() {
+        return committedPosition;
+    }
+
+    /** Commits everything handed out so far. */
+    public void commit() {
+        lock.lock();
+        try {
+            checkOpen();
+            storeCommit(cursor.offset, cursor.position);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Moves to {@code offset}; in AUTO mode that is also committed.
+     *
+     * @throws IllegalArgumentException if outside [earliestOffset, tailOffset].
+     */
+    public void seek(long offset) {
+        lock.lock();
+        try {
+            checkOpen();
+            long position = log.positionOf(offset);
+            cursor.moveTo(offset, position);
+            cursorOffset = offset;
+            if (!manual) {
+                storeCommit(offset, position);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void seekToBeginning() {
+        lock.lock();
+        try {
+            checkOpen();
+            moveTo(log.earliestOffset(), log.earliestPosition());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public void seekToEnd() {
+        lock.lock();
+        try {
+            checkOpen();
+            long[] tail = log.underWriteLock(() -> new long[] {log.tailOffset(), log.tailPosition()});
+            moveTo(tail[0], tail[1]);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void moveTo(long offset, long position) {
+        cursor.moveTo(offset, position);
+        cursorOffset = offset;
+        if (!manual) {
+            storeCommit(offset, position);
+        }
+    }
+
+    /**
+     * Dequeues the next message through {@code step}; a non-null result is appended to the tail.
+     * Crash-atomic in the sense that matters: the result is appended before the consumer's commit
+     * moves past the message, so a crash in between redelivers the message (and may leave a
+     * duplicate of the result), never loses it.
+     *
+     * @return false if there was no message.
+     */
+    public boolean requeue(java.util.function.Function<byte[], byte[]> step) {
+        Objects.requireNonNull(step, "step must not be null");
+        lock.lock();
+        try {
+            checkOpen();
+            skipDropped();
+            long offset = cursor.offset;
+            long position = cursor.position;
+            byte[] m = log.read(cursor, false);
+            if (m == null) {
+                return false;
+            }
+            byte[] result = step.apply(m);
+            if (result != null) {
+                engine.append(result, 0, result.length);
+            }
+            cursor.moveTo(offset + 1, position + FileFormat.recordBytes(m.length));
+            cursorOffset = cursor.offset;
+            if (!manual) {
+                // The message was fully handled (its result appended): commit past it.
+                storeCommit(cursor.offset, cursor.position);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void skipDropped() {
+        long earliest = log.earliestPosition();
+        if (cursor.position < earliest) {
+            long earliestOffset = log.earliestOffset();
+            LOG.warn("{} of queue {} fell behind retention (maxDiskBytes with DROP_OLDEST): {} message(s),"
+                    + " offsets {}..{}, were dropped unread; continuing at offset {}", label, log.directory(),
+                    earliestOffset - cursor.offset, cursor.offset, earliestOffset - 1, earliestOffset);
+            cursor.moveTo(earliestOffset, earliest);
+            cursorOffset = earliestOffset;
+            storeCommit(earliestOffset, earliest);
+        }
+    }
+
+    private void storeCommit(long offset, long position) {
+        store.commit(offset, position);
+        committedOffset = offset;
+        committedPosition = position;
+    }
+
+    private void countOp() {
+        try {
+            engine.flusher().countOp();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Makes the committed position durable. */
+    public void sync() {
+        store.sync();
+    }
+
+    /**
+     * Stops this consumer: in AUTO mode everything handed out is committed (the application had
+     * it); in MANUAL mode only what was committed counts.
+     */
+    public void close(String reason) {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            if (!manual) {
+                storeCommit(cursor.offset, cursor.position);
+            }
+            closed = true;
+            closedReason = reason;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    private void checkOpen() {
+        log.checkOpen();
+        if (closed) {
+            throw new IllegalStateException(label + " is " + closedReason);
+        }
+    }
+}

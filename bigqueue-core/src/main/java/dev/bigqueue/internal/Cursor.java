@@ -1,0 +1,28 @@
+package dev.bigqueue.internal;
+
+import java.util.zip.CRC32C;
+
+/**
+ * A reader's place in the record stream: the offset of the next record and its byte position.
+ * Not thread-safe; its owner (the queue's own consumer, a named consumer) guards it.
+ */
+public final class Cursor {
+    long offset;
+    long position;
+    /** The arena last read, as a hint for the next read; not pinned between reads. */
+    Arena arena;
+    final CRC32C crc = new CRC32C();
+
+    public long offset() {
+        return offset;
+    }
+
+    public long position() {
+        return position;
+    }
+
+    public void moveTo(long newOffset, long newPosition) {
+        offset = newOffset;
+        position = newPosition;
+    }
+}

@@ -1,0 +1,89 @@
+package dev.bigqueue.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * One owner per queue directory: an OS file lock on {@code queue.lock}, which the kernel releases
+ * when the owner dies (even by {@code kill -9}), plus the owner's pid in the file for the error
+ * message. Opens within this JVM are also tracked in a set, because the OS lock cannot tell
+ * threads of one process apart, and because closing any channel on the file would release it.
+ */
+public final class DirectoryLock implements AutoCloseable {
+    private static final Set<Path> OPEN_IN_THIS_JVM = ConcurrentHashMap.newKeySet();
+    private final Path dir;
+    private final FileChannel channel;
+    private final FileLock lock;
+
+    private DirectoryLock(Path dir, FileChannel channel, FileLock lock) {
+        this.dir = dir;
+        this.channel = channel;
+        this.lock = lock;
+    }
+
+    /**
+     * Takes the directory.
+     *
+     * @throws IllegalStateException naming the directory and the holder's pid if it is open elsewhere.
+     */
+    public static DirectoryLock acquire(Path dir) throws IOException {
+        Path key = dir.toRealPath();
+        long pid = ProcessHandle.current().pid();
+        if (!OPEN_IN_THIS_JVM.add(key)) {
+            throw new IllegalStateException("queue directory " + key + " is already open in this process (pid "
+                    + pid + "); share that BigQueue instance, or close it before opening again");
+        }
+        FileChannel ch = null;
+        try {
+            ch = FileChannel.open(key.resolve(FileFormat.LOCK_FILE), StandardOpenOption.CREATE,
+                    StandardOpenOption.READ, StandardOpenOption.WRITE);
+            FileLock lock = ch.tryLock();
+            if (lock == null) {
+                String holder = readPid(ch);
+                throw new IllegalStateException("queue directory " + key + " is already open in another process (pid "
+                        + holder + "); close it there first. A holder that died releases the lock by itself");
+            }
+            ch.truncate(0);
+            ch.write(ByteBuffer.wrap((pid + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+            return new DirectoryLock(key, ch, lock);
+        } catch (IOException | RuntimeException e) {
+            OPEN_IN_THIS_JVM.remove(key);
+            if (ch != null) {
+                ch.close();
+            }
+            throw e;
+        }
+    }
+
+    private static String readPid(FileChannel ch) {
+        try {
+            ByteBuffer b = ByteBuffer.allocate(32);
+            ch.read(b, 0);
+            String s = new String(b.array(), 0, b.position(), StandardCharsets.US_ASCII).trim();
+            return s.isEmpty() ? "unknown" : s;
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    @Override
+    public void close() throws IOException {
+        try {
+            lock.release();
+            channel.close();
+        } finally {
+            OPEN_IN_THIS_JVM.remove(dir);
+        }
+    }
+}

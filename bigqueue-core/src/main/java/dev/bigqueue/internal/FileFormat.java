@@ -1,0 +1,176 @@
+package dev.bigqueue.internal;
+
+import java.nio.file.Path;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * THE on-disk format of a queue directory: every file drawn here, with its constants, offsets and
+ * names. Code that reads or writes these bytes lives elsewhere ({@link RecordFormat},
+ * {@link Arena}, {@link Index}, {@link PositionSlots}). All integers are little-endian.
+ *
+ * <pre>
+ * queue directory
+ *   queue.meta                 the index: options, head, durable point, tail hint   (4096 bytes)
+ *   queue.lock                 held with an OS file lock while open; text: the owner's pid
+ *   arena-000000000000.dat     arena 0, exactly arenaSize bytes, reserved on creation
+ *   arena-000000000001.dat     ...
+ *   consumers/NAME.consumer    one per named consumer: its committed position       (128 bytes)
+ *
+ * queue.meta (4096 bytes)
+ *   0   8  magic "BIGQMETA"
+ *   8   4  version (1)
+ *  12   4  state: 1 = closed cleanly (tail slot is exact), 0 = open, or died while open
+ *  16   8  arenaSize
+ *  24   8  created, epoch millis
+ *  32  16  boot id of the kernel that last opened the queue (zeros if unknown)
+ *  48  16  reserved
+ *  64  32  tail slot          next offset / position to write; exact only when state = 1
+ *  96  64  head slots A, B    the queue's own consumer: committed offset / position
+ * 160  64  durable slots A, B every record before this position was on disk at the last flush
+ * 224 ...  reserved (zeros)
+ *
+ * slot (32 bytes): a position in the record stream, written without tearing
+ *   0   8  offset      message number (0, 1, 2, ...)
+ *   8   8  position    byte position in the record stream
+ *  16   8  sequence    bumped on every write; of two slots the valid one with the larger wins
+ *  24   8  check       mix(offset, position, sequence): a torn write fails it
+ *
+ * arena-NNNNNNNNNNNN.dat (arenaSize bytes)
+ *   0   8  magic "BIGQAREN"
+ *   8   4  version (1)
+ *  12   4  reserved
+ *  16   8  arena id
+ *  24   8  arenaSize
+ *  32  32  first-record slot: offset and position of the first record that starts in this
+ *          arena (sequence 1 once set, all zeros before); the sparse index used by seek
+ *  64 ...  data: the record stream continues from the previous arena's last data byte.
+ *          Data bytes per arena: (arenaSize - 64) rounded down to a multiple of 8.
+ *
+ * record (in the record stream, starting at a multiple of 8; may span arenas)
+ *   0   4  length      payload bytes, 0 .. 2^31-1
+ *   4   4  checksum    CRC32C(payload) XOR recordSalt(offset, length), never 0 for a real record
+ *   8   n  payload
+ * 8+n   p  zero padding to the next multiple of 8
+ *
+ * consumers/NAME.consumer (128 bytes)
+ *   0   8  magic "BIGQCONS"
+ *   8   4  version (1)
+ *  12   4  commit mode the consumer was last opened with (0 = AUTO, 1 = MANUAL)
+ *  16  64  slots A, B: committed offset / position
+ *  80  48  reserved (zeros)
+ * </pre>
+ *
+ * <p><b>The commit rule:</b> a record exists only if its checksum matches; the checksum mixes in
+ * the record's own offset and length, so zeros, a torn write, or a stale record of another offset
+ * never pass. Within a running process a record is visible to readers only after the writer
+ * publishes the tail past it.
+ *
+ * <p>A position in the record stream maps to arena {@code position / dataBytes} at byte
+ * {@code 64 + position % dataBytes}.
+ */
+public final class FileFormat {
+    public static final int VERSION = 1;
+
+    public static final String META_FILE = "queue.meta";
+    public static final String LOCK_FILE = "queue.lock";
+    public static final String CONSUMERS_DIR = "consumers";
+    public static final String CONSUMER_SUFFIX = ".consumer";
+
+    public static final int META_SIZE = 4096;
+    public static final long META_MAGIC = magic("BIGQMETA");
+    public static final int META_VERSION_OFFSET = 8;
+    public static final int META_STATE_OFFSET = 12;
+    public static final int META_ARENA_SIZE_OFFSET = 16;
+    public static final int META_CREATED_OFFSET = 24;
+    public static final int META_BOOT_ID_OFFSET = 32;
+    public static final int META_TAIL_SLOT = 64;
+    public static final int META_HEAD_SLOTS = 96;
+    public static final int META_DURABLE_SLOTS = 160;
+    public static final int STATE_OPEN = 0;
+    public static final int STATE_CLOSED_CLEANLY = 1;
+
+    public static final int SLOT_SIZE = 32;
+    public static final int SLOT_OFFSET = 0;
+    public static final int SLOT_POSITION = 8;
+    public static final int SLOT_SEQUENCE = 16;
+    public static final int SLOT_CHECK = 24;
+
+    public static final int ARENA_HEADER_SIZE = 64;
+    public static final long ARENA_MAGIC = magic("BIGQAREN");
+    public static final int ARENA_VERSION_OFFSET = 8;
+    public static final int ARENA_ID_OFFSET = 16;
+    public static final int ARENA_SIZE_OFFSET = 24;
+    public static final int ARENA_FIRST_RECORD_SLOT = 32;
+
+    public static final int RECORD_HEADER_SIZE = 8;
+    public static final int RECORD_LENGTH_OFFSET = 0;
+    public static final int RECORD_CHECKSUM_OFFSET = 4;
+    public static final int RECORD_ALIGNMENT = 8;
+
+    public static final int CONSUMER_FILE_SIZE = 128;
+    public static final long CONSUMER_MAGIC = magic("BIGQCONS");
+    public static final int CONSUMER_VERSION_OFFSET = 8;
+    public static final int CONSUMER_MODE_OFFSET = 12;
+    public static final int CONSUMER_SLOTS = 16;
+
+    private static final Pattern ARENA_NAME = Pattern.compile("arena-(\\d{12})\\.dat");
+
+    private FileFormat() {
+    }
+
+    /** Data bytes per arena of {@code arenaSize} bytes. */
+    public static long dataBytes(long arenaSize) {
+        return (arenaSize - ARENA_HEADER_SIZE) & ~(long) (RECORD_ALIGNMENT - 1);
+    }
+
+    /** Bytes a record of {@code payloadBytes} takes in the stream, header and padding included. */
+    public static long recordBytes(long payloadBytes) {
+        return (RECORD_HEADER_SIZE + payloadBytes + RECORD_ALIGNMENT - 1) & ~(long) (RECORD_ALIGNMENT - 1);
+    }
+
+    /** The one place arena file names are made: zero-padded so that {@code ls} sorts them. */
+    public static String arenaFileName(long arenaId) {
+        return String.format("arena-%012d.dat", arenaId);
+    }
+
+    /** The arena id in an arena file name, or -1 if the name is not one. */
+    public static long arenaIdOf(String fileName) {
+        Matcher m = ARENA_NAME.matcher(fileName);
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    public static Path arenaFile(Path dir, long arenaId) {
+        return dir.resolve(arenaFileName(arenaId));
+    }
+
+    public static Path consumerFile(Path dir, String name) {
+        return dir.resolve(CONSUMERS_DIR).resolve(name + CONSUMER_SUFFIX);
+    }
+
+    /** Mixes a record's offset and length into its checksum; never 0. */
+    public static int recordSalt(long offset, int length) {
+        long h = mix64(offset * 0x9E3779B97F4A7C15L + length);
+        return (int) (h ^ (h >>> 32)) | 1;
+    }
+
+    /** The check word of a slot. */
+    public static long slotCheck(long offset, long position, long sequence) {
+        return mix64(mix64(offset ^ 0x5BD1E9955BD1E995L) + position * 31 + sequence) | 1;
+    }
+
+    /** The 64-bit finaliser of MurmurHash3: every input bit affects every output bit. */
+    static long mix64(long z) {
+        z = (z ^ (z >>> 33)) * 0xFF51AFD7ED558CCDL;
+        z = (z ^ (z >>> 33)) * 0xC4CEB9FE1A85EC53L;
+        return z ^ (z >>> 33);
+    }
+
+    private static long magic(String eight) {
+        long m = 0;
+        for (int i = 7; i >= 0; i--) {
+            m = (m << 8) | (eight.charAt(i) & 0xFF);
+        }
+        return m;
+    }
+}

@@ -1,0 +1,141 @@
+package dev.bigqueue.internal;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.atomic.AtomicBoolean;
+import jnr.ffi.LibraryLoader;
+import jnr.ffi.Platform;
+import jnr.ffi.annotations.IgnoreError;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The few system calls the JDK lacks, through jnr-ffi: {@code posix_fallocate} to reserve an
+ * arena's blocks at creation, and {@code fsync} of a directory so that a created or deleted file
+ * survives a power loss. Where the native call is missing or refused, a portable fallback does the
+ * same job more slowly, and the first use of a fallback is logged once.
+ *
+ * <p>Design note: this is the only class that touches native code, so that the rest of the core
+ * is plain Java and a platform without libc still runs (on the fallbacks).
+ */
+public final class NativeIO {
+    private static final Logger LOG = LoggerFactory.getLogger(NativeIO.class);
+    private static final int EOPNOTSUPP = 95;
+    private static final int ENOSPC = 28;
+    private static final int EINTR = 4;
+    private static final int ZERO_FILL_CHUNK = 1 << 20;
+    private static final LibC LIBC = loadLibC();
+    private static final AtomicBoolean FALLOCATE_FALLBACK_LOGGED = new AtomicBoolean();
+
+    /** The libc functions we bind; errors come back as return values, not errno. */
+    public interface LibC {
+        @IgnoreError
+        int open(String path, int flags, int mode);
+
+        @IgnoreError
+        int close(int fd);
+
+        @IgnoreError
+        int fsync(int fd);
+
+        @IgnoreError
+        int posix_fallocate(int fd, long offset, long length);
+    }
+
+    private NativeIO() {
+    }
+
+    private static LibC loadLibC() {
+        if (Platform.getNativePlatform().getOS() != Platform.OS.LINUX) {
+            return null;
+        }
+        try {
+            return LibraryLoader.create(LibC.class).load("c");
+        } catch (Throwable t) {
+            LoggerFactory.getLogger(NativeIO.class)
+                    .info("libc not available through jnr-ffi ({}); using portable file I/O fallbacks", t.toString());
+            return null;
+        }
+    }
+
+    /** Whether the native calls are in use (Linux with a loadable libc). */
+    public static boolean nativeAvailable() {
+        return LIBC != null;
+    }
+
+    /**
+     * Makes {@code file} exactly {@code length} bytes with every block allocated, so that later
+     * writes through a mapping cannot fail for lack of space (which would crash the JVM with
+     * SIGBUS). The file must exist and be empty.
+     *
+     * @throws IOException if the space cannot be reserved, for example on a full disk.
+     */
+    public static void reserve(Path file, long length) throws IOException {
+        if (LIBC != null) {
+            int fd = LIBC.open(file.toString(), 1 /* O_WRONLY */, 0);
+            if (fd >= 0) {
+                int rc;
+                try {
+                    do {
+                        rc = LIBC.posix_fallocate(fd, 0, length);
+                    } while (rc == EINTR);
+                } finally {
+                    LIBC.close(fd);
+                }
+                if (rc == 0) {
+                    return;
+                }
+                if (rc == ENOSPC) {
+                    throw new IOException("No space left on device: cannot reserve " + length + " bytes for "
+                            + file.toAbsolutePath());
+                }
+                if (rc != EOPNOTSUPP) {
+                    throw new IOException("posix_fallocate of " + length + " bytes for " + file.toAbsolutePath()
+                            + " failed with errno " + rc);
+                }
+            }
+        }
+        if (FALLOCATE_FALLBACK_LOGGED.compareAndSet(false, true)) {
+            LOG.info("posix_fallocate is not available here; reserving arena space by writing zeros"
+                    + " (slower arena creation, same safety)");
+        }
+        fillWithZeros(file, length);
+    }
+
+    /** Reserves space the portable way: every byte written, then forced. */
+    static void fillWithZeros(Path file, long length) throws IOException {
+        ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(ZERO_FILL_CHUNK, length));
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            long pos = 0;
+            while (pos < length) {
+                zeros.clear().limit((int) Math.min(zeros.capacity(), length - pos));
+                pos += ch.write(zeros, pos);
+            }
+        }
+    }
+
+    /** fsync of a directory: makes the creation, rename or deletion of its entries durable. */
+    public static void syncDirectory(Path dir) throws IOException {
+        if (LIBC != null) {
+            int fd = LIBC.open(dir.toString(), 0 /* O_RDONLY */, 0);
+            if (fd >= 0) {
+                try {
+                    if (LIBC.fsync(fd) == 0) {
+                        return;
+                    }
+                } finally {
+                    LIBC.close(fd);
+                }
+            }
+        }
+        // OpenJDK on Linux and macOS lets a directory be opened for reading and forced.
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        } catch (IOException e) {
+            LOG.debug("directory fsync not supported for {}: {}", dir, e.toString());
+        }
+    }
+}

@@ -1,0 +1,475 @@
+package dev.bigqueue.internal;
+
+import static dev.bigqueue.internal.FileFormat.ARENA_HEADER_SIZE;
+import static dev.bigqueue.internal.FileFormat.RECORD_CHECKSUM_OFFSET;
+import static dev.bigqueue.internal.FileFormat.RECORD_HEADER_SIZE;
+import static dev.bigqueue.internal.FileFormat.RECORD_LENGTH_OFFSET;
+import static dev.bigqueue.internal.FileFormat.recordBytes;
+
+import dev.bigqueue.QueueClosedException;
+import dev.bigqueue.QueueCorruptedException;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.zip.CRC32C;
+
+/**
+ * The record stream across arenas: append at the tail, read at any position between the earliest
+ * record and the tail. One writer at a time (a lock); any number of readers, each with its own
+ * {@link Cursor}, without locks: a reader sees a record only once the writer has published the
+ * tail past it (a volatile store after all its bytes), and checks its CRC32C before returning it.
+ *
+ * <p>Space for the arenas a record needs is made before any byte of it is written, so a full disk
+ * or a full queue ({@code maxDiskBytes}) fails an enqueue with nothing written.
+ */
+public final class RecordLog {
+    private final Path dir;
+    private final long dataBytes;
+    private final ArenaManager arenas;
+    private final Index index;
+    private final DiskSpace diskSpace;
+
+    private final ReentrantLock writeLock = new ReentrantLock();
+    private final CRC32C writeCrc = new CRC32C();
+    /** Writer-owned, under {@link #writeLock}. */
+    private long tailOffset;
+    private long tailPosition;
+    private Arena writeArena;
+
+    private volatile long publishedTailOffset;
+    private volatile long publishedTailPosition;
+    private volatile long earliestOffset;
+    private volatile long earliestPosition;
+
+    private final ReentrantLock waitLock = new ReentrantLock();
+    private final Condition appended = waitLock.newCondition();
+    private volatile int waitingReaders;
+    private volatile boolean closed;
+
+    RecordLog(Path dir, long arenaSize, ArenaManager arenas, Index index, DiskSpace diskSpace) {
+        this.dir = dir;
+        this.dataBytes = FileFormat.dataBytes(arenaSize);
+        this.arenas = arenas;
+        this.index = index;
+        this.diskSpace = diskSpace;
+    }
+
+    /** Sets the tail after recovery; before any append. */
+    void initTail(long offset, long position) {
+        tailOffset = offset;
+        tailPosition = position;
+        publishedTailOffset = offset;
+        publishedTailPosition = position;
+        refreshEarliest();
+    }
+
+    public long dataBytesPerArena() {
+        return dataBytes;
+    }
+
+    long arenaOf(long position) {
+        return position / dataBytes;
+    }
+
+    int indexInArena(long position) {
+        return (int) (ARENA_HEADER_SIZE + position % dataBytes);
+    }
+
+    /** First stream position held by arena {@code id}. */
+    long arenaStart(long id) {
+        return id * dataBytes;
+    }
+
+    public long tailOffset() {
+        return publishedTailOffset;
+    }
+
+    public long tailPosition() {
+        return publishedTailPosition;
+    }
+
+    public long earliestOffset() {
+        return earliestOffset;
+    }
+
+    public long earliestPosition() {
+        return earliestPosition;
+    }
+
+    public ArenaManager arenas() {
+        return arenas;
+    }
+
+    public Path directory() {
+        return dir;
+    }
+
+    /** Recomputes the earliest record after arenas were created or deleted. */
+    void refreshEarliest() {
+        long[] first = arenas.earliestRecord();
+        if (first == null || first[1] >= publishedTailPosition) {
+            earliestPosition = publishedTailPosition;
+            earliestOffset = publishedTailOffset;
+        } else {
+            earliestPosition = first[1];
+            earliestOffset = first[0];
+        }
+    }
+
+    // ---------------------------------------------------------------- writing
+
+    /**
+     * Appends one record.
+     *
+     * @return its offset.
+     */
+    public long append(byte[] src, int off, int len) {
+        writeLock.lock();
+        try {
+            checkOpen();
+            long recordBytes = recordBytes(len);
+            long position = tailPosition;
+            diskSpace.ensureArenas(this, position, recordBytes);
+            writeCrc.reset();
+            writeCrc.update(src, off, len);
+            writeRecord(position, len, (int) writeCrc.getValue(), src, off, null);
+            return publish(recordBytes);
+        } finally {
+            writeLock.unlock();
+            wakeReaders();
+        }
+    }
+
+    /** Appends the remaining bytes of {@code src}, leaving its position unchanged. */
+    public long append(ByteBuffer src) {
+        writeLock.lock();
+        try {
+            checkOpen();
+            int len = src.remaining();
+            long recordBytes = recordBytes(len);
+            long position = tailPosition;
+            diskSpace.ensureArenas(this, position, recordBytes);
+            int start = src.position();
+            writeCrc.reset();
+            writeCrc.update(src);
+            src.position(start);
+            writeRecord(position, len, (int) writeCrc.getValue(), null, 0, src);
+            src.position(start);
+            return publish(recordBytes);
+        } finally {
+            writeLock.unlock();
+            wakeReaders();
+        }
+    }
+
+    private long publish(long recordBytes) {
+        long offset = tailOffset;
+        tailOffset = offset + 1;
+        tailPosition += recordBytes;
+        // Every byte of the record reaches the page cache before the hint says it is there.
+        VarHandle.releaseFence();
+        index.writeTailHint(tailOffset, tailPosition);
+        publishedTailOffset = tailOffset;
+        publishedTailPosition = tailPosition;
+        return offset;
+    }
+
+    private void writeRecord(long position, int len, int payloadCrc, byte[] array, int off, ByteBuffer buf) {
+        long arenaId = arenaOf(position);
+        Arena a = pinForWrite(arenaId);
+        try {
+            MappedByteBuffer m = a.buffer();
+            int at = indexInArena(position);
+            if (!arenas.hasFirstRecord(arenaId)) {
+                PositionSlots.writeSlot(m, FileFormat.ARENA_FIRST_RECORD_SLOT, tailOffset, position, 1);
+                arenas.noteFirstRecord(arenaId, tailOffset, position);
+            }
+            m.putInt(at + RECORD_LENGTH_OFFSET, len);
+            m.putInt(at + RECORD_CHECKSUM_OFFSET, payloadCrc ^ FileFormat.recordSalt(tailOffset, len));
+            at += RECORD_HEADER_SIZE;
+            int room = (int) (ARENA_HEADER_SIZE + dataBytes - at);
+            int n = Math.min(room, len);
+            put(m, at, array, off, buf, n);
+            off += n;
+            int remaining = len - n;
+            long p = position + RECORD_HEADER_SIZE + n;
+            while (remaining > 0) {
+                arenas.release(a);
+                a = null;
+                a = pinForWrite(arenaOf(p));
+                n = (int) Math.min(remaining, dataBytes);
+                put(a.buffer(), ARENA_HEADER_SIZE, array, off, buf, n);
+                off += n;
+                remaining -= n;
+                p += n;
+            }
+        } finally {
+            if (a != null) {
+                arenas.release(a);
+            }
+        }
+    }
+
+    private static void put(MappedByteBuffer m, int at, byte[] array, int off, ByteBuffer buf, int n) {
+        if (array != null) {
+            m.put(at, array, off, n);
+        } else {
+            m.put(at, buf, buf.position(), n);
+            buf.position(buf.position() + n);
+        }
+    }
+
+    private Arena pinForWrite(long arenaId) {
+        Arena a = writeArena;
+        if (a != null && a.id == arenaId && a.tryPin()) {
+            return a;
+        }
+        a = arenas.acquire(arenaId);
+        if (a == null) {
+            throw new IllegalStateException("arena " + arenaId + " of " + dir + " vanished while being written");
+        }
+        writeArena = a;
+        return a;
+    }
+
+    /** Runs {@code action} under the writer lock (used by recovery and maintenance). */
+    <T> T underWriteLock(java.util.function.Supplier<T> action) {
+        writeLock.lock();
+        try {
+            return action.get();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    /**
+     * Reads the record at {@code cursor}. Returns null if the cursor is at the tail. Moves the
+     * cursor past the record only if {@code advance}.
+     *
+     * @throws QueueCorruptedException if the record fails its checksum.
+     */
+    public byte[] read(Cursor cursor, boolean advance) {
+        for (;;) {
+            long position = cursor.position;
+            if (position >= publishedTailPosition) {
+                checkOpen();
+                return null;
+            }
+            if (position < earliestPosition) {
+                return null; // the owner must move the cursor forward first
+            }
+            long arenaId = arenaOf(position);
+            Arena a = pinForRead(cursor, arenaId);
+            if (a == null) {
+                refreshEarliest();
+                if (position < earliestPosition) {
+                    return null;
+                }
+                throw new QueueCorruptedException(FileFormat.arenaFile(dir, arenaId), 0,
+                        "arena file is missing while records at or after offset " + cursor.offset + " need it");
+            }
+            byte[] out;
+            int len;
+            int stored;
+            try {
+                MappedByteBuffer m = a.buffer();
+                int at = indexInArena(position);
+                len = m.getInt(at + RECORD_LENGTH_OFFSET);
+                stored = m.getInt(at + RECORD_CHECKSUM_OFFSET);
+                if (len < 0 || recordBytes(len) > publishedTailPosition - position) {
+                    throw corrupted(cursor, at, "record length " + len + " runs past the tail");
+                }
+                out = new byte[len];
+                at += RECORD_HEADER_SIZE;
+                int n = Math.min((int) (ARENA_HEADER_SIZE + dataBytes - at), len);
+                m.get(at, out, 0, n);
+                int done = n;
+                long p = position + RECORD_HEADER_SIZE + n;
+                while (done < len) {
+                    arenas.release(a);
+                    a = null;
+                    a = pinForRead(cursor, arenaOf(p));
+                    if (a == null) {
+                        throw new QueueCorruptedException(FileFormat.arenaFile(dir, arenaOf(p)), 0,
+                                "arena file is missing in the middle of the record at offset " + cursor.offset);
+                    }
+                    n = (int) Math.min(len - done, dataBytes);
+                    a.buffer().get(ARENA_HEADER_SIZE, out, done, n);
+                    done += n;
+                    p += n;
+                }
+            } finally {
+                if (a != null) {
+                    arenas.release(a);
+                }
+            }
+            CRC32C crc = cursor.crc;
+            crc.reset();
+            crc.update(out, 0, len);
+            if (((int) crc.getValue() ^ FileFormat.recordSalt(cursor.offset, len)) != stored) {
+                throw corrupted(cursor, indexInArena(position), "record checksum mismatch for offset " + cursor.offset);
+            }
+            if (advance) {
+                cursor.offset++;
+                cursor.position = position + recordBytes(len);
+            }
+            return out;
+        }
+    }
+
+    /** Moves {@code cursor} past its record without copying the payload; false at the tail. */
+    boolean skip(Cursor cursor) {
+        long position = cursor.position;
+        if (position >= publishedTailPosition) {
+            return false;
+        }
+        Arena a = pinForRead(cursor, arenaOf(position));
+        if (a == null) {
+            throw new QueueCorruptedException(FileFormat.arenaFile(dir, arenaOf(position)), 0,
+                    "arena file is missing while seeking past offset " + cursor.offset);
+        }
+        try {
+            int at = indexInArena(position);
+            int len = a.buffer().getInt(at + RECORD_LENGTH_OFFSET);
+            if (len < 0 || recordBytes(len) > publishedTailPosition - position) {
+                throw corrupted(cursor, at, "record length " + len + " runs past the tail");
+            }
+            cursor.offset++;
+            cursor.position = position + recordBytes(len);
+            return true;
+        } finally {
+            arenas.release(a);
+        }
+    }
+
+    /**
+     * The stream position of the record with {@code offset}, found through the arena index and a
+     * scan of record headers within one arena.
+     *
+     * @throws IllegalArgumentException if {@code offset} is outside [earliestOffset, tailOffset].
+     */
+    public long positionOf(long offset) {
+        long tail = publishedTailOffset;
+        long tailPos = publishedTailPosition;
+        long earliest = earliestOffset;
+        if (offset < earliest || offset > tail) {
+            throw new IllegalArgumentException("offset " + offset + " is outside the queue: earliest retained is "
+                    + earliest + ", tail is " + tail + "; seek to an offset in [" + earliest + ", " + tail + "]");
+        }
+        if (offset == tail) {
+            return tailPos;
+        }
+        long[] floor = arenas.floorRecord(offset);
+        Cursor c = new Cursor();
+        if (floor == null || floor[0] < earliest) {
+            c.moveTo(earliest, earliestPosition);
+        } else {
+            c.moveTo(floor[0], floor[1]);
+        }
+        while (c.offset < offset && skip(c)) {
+            // next header
+        }
+        return c.position;
+    }
+
+    private Arena pinForRead(Cursor cursor, long arenaId) {
+        Arena a = cursor.arena;
+        if (a != null && a.id == arenaId && a.tryPin()) {
+            return a;
+        }
+        a = arenas.acquire(arenaId);
+        cursor.arena = a;
+        return a;
+    }
+
+    private QueueCorruptedException corrupted(Cursor cursor, int indexInArena, String what) {
+        return new QueueCorruptedException(FileFormat.arenaFile(dir, arenaOf(cursor.position)), indexInArena, what);
+    }
+
+    // ---------------------------------------------------------------- waiting
+
+    /**
+     * Waits until a record exists at {@code position} (the tail moved past it).
+     *
+     * @param timeoutNs at most this long; negative means no limit.
+     * @return false if the time ran out.
+     */
+    public boolean awaitRecord(long position, long timeoutNs) throws InterruptedException {
+        if (publishedTailPosition > position) {
+            return true;
+        }
+        long deadline = System.nanoTime() + timeoutNs;
+        waitLock.lockInterruptibly();
+        try {
+            waitingReaders++;
+            try {
+                while (publishedTailPosition <= position) {
+                    checkOpen();
+                    if (timeoutNs < 0) {
+                        appended.await();
+                    } else {
+                        long left = deadline - System.nanoTime();
+                        if (left <= 0) {
+                            return false;
+                        }
+                        appended.awaitNanos(left);
+                    }
+                }
+                return true;
+            } finally {
+                waitingReaders--;
+            }
+        } finally {
+            waitLock.unlock();
+        }
+    }
+
+    private void wakeReaders() {
+        if (waitingReaders > 0) {
+            waitLock.lock();
+            try {
+                appended.signalAll();
+            } finally {
+                waitLock.unlock();
+            }
+        }
+    }
+
+    /** Marks the log closed and wakes every waiting reader, which then throws. */
+    void markClosed() {
+        closed = true;
+        waitLock.lock();
+        try {
+            appended.signalAll();
+        } finally {
+            waitLock.unlock();
+        }
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    public void checkOpen() {
+        if (closed) {
+            throw new QueueClosedException("queue " + dir.toAbsolutePath() + " is closed; open it again with"
+                    + " BigQueue.open(..)");
+        }
+    }
+
+    /** Waits up to {@code ns} for a waiting writer's chance (used by the BLOCK policy). */
+    void pause(long ns) {
+        try {
+            TimeUnit.NANOSECONDS.sleep(ns);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for disk space in " + dir, e);
+        }
+    }
+}

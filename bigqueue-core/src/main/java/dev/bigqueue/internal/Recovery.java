@@ -1,0 +1,163 @@
+package dev.bigqueue.internal;
+
+import dev.bigqueue.QueueCorruptedException;
+import java.io.IOException;
+import java.nio.MappedByteBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Finds the tail on open. After a clean close the index holds it exactly: no data is read. After
+ * a crash, records are validated from the last point known to be whole: the tail hint if the
+ * kernel has not rebooted since (a process crash loses nothing from the page cache), else the
+ * durable point of the last flush. The scan stops at the first record that fails its checksum;
+ * if valid records follow it, that is damage, reported with file and offset, not a torn tail.
+ * Otherwise the log is cut there: the torn bytes are zeroed, arenas after it deleted, and a WARN
+ * says what was dropped.
+ */
+final class Recovery {
+    private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
+
+    private Recovery() {
+    }
+
+    /** Returns the recovered tail as {offset, position}; the log's tail is set to it. */
+    static long[] recover(RecordLog log, Index index) throws IOException {
+        ArenaManager arenas = log.arenas();
+        long[] hint = index.tailHint();
+        if (index.closedCleanly() && hint != null) {
+            log.initTail(hint[0], hint[1]);
+            return hint;
+        }
+        PositionSlots durable = index.durable();
+        long[] start;
+        String from;
+        if (hint != null && index.sameBoot()) {
+            start = hint;
+            from = "tail hint (process crash: page cache intact)";
+        } else if (durable.valid()) {
+            start = new long[] {durable.offset(), durable.position()};
+            from = "last flush";
+        } else {
+            start = new long[] {0, 0};
+            from = "start of the queue (never flushed)";
+        }
+        long[] earliest = arenas.earliestRecord();
+        if (earliest != null && start[1] < earliest[1]) {
+            start = earliest;
+        }
+        long limit = arenas.highestId() < 0 ? 0 : log.arenaStart(arenas.highestId() + 1);
+        // Let reads run up to the end of the last arena while we look for the real tail.
+        log.initTail(start[0], Math.max(limit, start[1]));
+        Cursor cursor = new Cursor();
+        cursor.moveTo(start[0], start[1]);
+        QueueCorruptedException stop = null;
+        long records = 0;
+        while (cursor.position < limit) {
+            try {
+                if (log.read(cursor, true) == null) {
+                    break;
+                }
+                records++;
+            } catch (QueueCorruptedException e) {
+                stop = e;
+                break;
+            }
+        }
+        if (stop != null) {
+            checkNothingValidFollows(log, cursor, stop);
+        }
+        long dropped = cut(log, cursor.position);
+        log.initTail(cursor.offset, cursor.position);
+        if (dropped > 0 || (hint != null && hint[0] > cursor.offset)) {
+            LOG.warn("queue {} was not closed cleanly: recovered {} record(s) after the {}; cut a torn tail at"
+                    + " offset {} (stream position {}), discarding {} byte(s){}", log.directory(), records, from,
+                    cursor.offset, cursor.position, dropped,
+                    hint != null && hint[0] > cursor.offset
+                            ? "; offsets " + cursor.offset + ".." + (hint[0] - 1) + " had not reached the disk"
+                            : "");
+        } else {
+            LOG.info("queue {} was not closed cleanly: recovered {} record(s) after the {}; tail is offset {}",
+                    log.directory(), records, from, cursor.offset);
+        }
+        return new long[] {cursor.offset, cursor.position};
+    }
+
+    /**
+     * A torn write can only be the last record. If the record after the bad one is valid, the bad
+     * one is damage in the middle of the log: refuse to cut valid data away.
+     */
+    private static void checkNothingValidFollows(RecordLog log, Cursor bad, QueueCorruptedException stop) {
+        Arena a = log.arenas().acquire(log.arenaOf(bad.position));
+        int length;
+        try {
+            length = a == null ? -1 : a.buffer().getInt(log.indexInArena(bad.position) + FileFormat.RECORD_LENGTH_OFFSET);
+        } finally {
+            if (a != null) {
+                log.arenas().release(a);
+            }
+        }
+        if (length < 0) {
+            return;
+        }
+        Cursor next = new Cursor();
+        next.moveTo(bad.offset + 1, bad.position + FileFormat.recordBytes(length));
+        boolean validFollows;
+        try {
+            validFollows = log.read(next, false) != null;
+        } catch (QueueCorruptedException notValidEither) {
+            validFollows = false;
+        }
+        if (validFollows) {
+            throw new QueueCorruptedException(stop.file(), stop.fileOffset(), "damaged record at offset "
+                    + bad.offset + " is followed by a valid record at offset " + next.offset
+                    + ", so it is not a torn tail (" + stop.getCause().getMessage() + ")");
+        }
+    }
+
+    /**
+     * Cuts the log at {@code position}: zeroes what follows in its arena, deletes later arenas.
+     *
+     * @return how many non-zero bytes were discarded (0 when the log simply ended there).
+     */
+    private static long cut(RecordLog log, long position) throws IOException {
+        ArenaManager arenas = log.arenas();
+        long arenaId = log.arenaOf(position);
+        long dropped = 0;
+        for (long id : arenas.ids()) {
+            if (id > arenaId) {
+                dropped += log.dataBytesPerArena();
+                arenas.delete(id);
+            }
+        }
+        if (arenas.exists(arenaId)) {
+            if (arenas.firstRecordPosition(arenaId) >= position) {
+                arenas.forgetFirstRecord(arenaId);
+                Arena a = arenas.acquire(arenaId);
+                try {
+                    a.buffer().put(FileFormat.ARENA_FIRST_RECORD_SLOT, new byte[FileFormat.SLOT_SIZE]);
+                } finally {
+                    arenas.release(a);
+                }
+            }
+            Arena a = arenas.acquire(arenaId);
+            try {
+                MappedByteBuffer m = a.buffer();
+                int end = (int) (FileFormat.ARENA_HEADER_SIZE + log.dataBytesPerArena());
+                for (int at = log.indexInArena(position); at < end; at += 8) {
+                    if (m.getLong(at) != 0) {
+                        m.putLong(at, 0);
+                        dropped += 8;
+                    }
+                }
+                m.force();
+            } finally {
+                arenas.release(a);
+            }
+        }
+        if (dropped > 0) {
+            NativeIO.syncDirectory(log.directory());
+        }
+        return dropped;
+    }
+}
