@@ -39,6 +39,10 @@ public final class RecordLog {
     private long tailOffset;
     private long tailPosition;
     private Arena writeArena;
+    /** Highest arena id known to exist; arenas are never deleted at or after the tail's. */
+    private long readyArena = -1;
+    /** Highest arena id whose first-record slot is known to be set. */
+    private long firstRecordArena = -1;
 
     private volatile long publishedTailOffset;
     private volatile long publishedTailPosition;
@@ -60,6 +64,8 @@ public final class RecordLog {
 
     /** Sets the tail after recovery; before any append. */
     void initTail(long offset, long position) {
+        readyArena = -1;
+        firstRecordArena = -1;
         tailOffset = offset;
         tailPosition = position;
         publishedTailOffset = offset;
@@ -133,7 +139,7 @@ public final class RecordLog {
             checkOpen();
             long recordBytes = recordBytes(len);
             long position = tailPosition;
-            diskSpace.ensureArenas(this, position, recordBytes);
+            ensureArenas(position, recordBytes);
             writeCrc.reset();
             writeCrc.update(src, off, len);
             writeRecord(position, len, (int) writeCrc.getValue(), src, off, null);
@@ -152,7 +158,7 @@ public final class RecordLog {
             int len = src.remaining();
             long recordBytes = recordBytes(len);
             long position = tailPosition;
-            diskSpace.ensureArenas(this, position, recordBytes);
+            ensureArenas(position, recordBytes);
             int start = src.position();
             writeCrc.reset();
             writeCrc.update(src);
@@ -163,6 +169,14 @@ public final class RecordLog {
         } finally {
             writeLock.unlock();
             wakeReaders();
+        }
+    }
+
+    private void ensureArenas(long position, long recordBytes) {
+        long last = arenaOf(position + recordBytes - 1);
+        if (last > readyArena) {
+            diskSpace.ensureArenas(this, position, recordBytes);
+            readyArena = last;
         }
     }
 
@@ -184,9 +198,12 @@ public final class RecordLog {
         try {
             MappedByteBuffer m = a.buffer();
             int at = indexInArena(position);
-            if (!arenas.hasFirstRecord(arenaId)) {
-                PositionSlots.writeSlot(m, FileFormat.ARENA_FIRST_RECORD_SLOT, tailOffset, position, 1);
-                arenas.noteFirstRecord(arenaId, tailOffset, position);
+            if (arenaId > firstRecordArena) {
+                if (!arenas.hasFirstRecord(arenaId)) {
+                    PositionSlots.writeSlot(m, FileFormat.ARENA_FIRST_RECORD_SLOT, tailOffset, position, 1);
+                    arenas.noteFirstRecord(arenaId, tailOffset, position);
+                }
+                firstRecordArena = arenaId;
             }
             m.putInt(at + RECORD_LENGTH_OFFSET, len);
             m.putInt(at + RECORD_CHECKSUM_OFFSET, payloadCrc ^ FileFormat.recordSalt(tailOffset, len));

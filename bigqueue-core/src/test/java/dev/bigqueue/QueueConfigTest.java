@@ -1,0 +1,132 @@
+package dev.bigqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** QueueConfig: defaults, validation messages, properties, and agreement with config/bigqueue.properties. */
+class QueueConfigTest {
+    @TempDir
+    Path dir;
+
+    static Path documentedDefaults() {
+        Path p = Path.of("..", "config", "bigqueue.properties");
+        return Files.exists(p) ? p : Path.of("config", "bigqueue.properties");
+    }
+
+    @Test
+    void documentedPropertiesFile_equalsBuiltInDefaults() throws IOException {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(documentedDefaults())) {
+            p.load(r);
+        }
+        assertEquals(8, p.size(), "config/bigqueue.properties must list every option once");
+        QueueConfig fromFile = QueueConfig.fromProperties(p);
+        QueueConfig defaults = QueueConfig.defaults();
+        assertEquals(defaults, fromFile);
+    }
+
+    @Test
+    void defaults_matchSpec() {
+        QueueConfig c = QueueConfig.defaults();
+        assertEquals(128L << 20, c.arenaSize());
+        assertEquals(3, c.maxInMemoryArenas());
+        assertEquals(0, c.flushEveryOps());
+        assertEquals(Duration.ofSeconds(1), c.flushInterval());
+        assertFalse(c.syncOnWrite());
+        assertEquals(Duration.ofSeconds(10), c.gcInterval());
+        assertEquals(0, c.maxDiskBytes());
+        assertEquals(WhenFull.BLOCK, c.whenFull());
+        assertFalse(c.isArenaSizeSet());
+    }
+
+    @Test
+    void build_rejectsOutOfRange_namingOptionValueAndRange() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> QueueConfig.builder().arenaSize(1000).build());
+        assertTrue(e.getMessage().contains("arenaSize") && e.getMessage().contains("1000")
+                && e.getMessage().contains("4096"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> QueueConfig.builder().arenaSize(-1).build());
+        assertThrows(IllegalArgumentException.class, () -> QueueConfig.builder().arenaSize(2L << 30).build());
+        e = assertThrows(IllegalArgumentException.class, () -> QueueConfig.builder().maxInMemoryArenas(-1).build());
+        assertTrue(e.getMessage().contains("maxInMemoryArenas"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> QueueConfig.builder().flushEveryOps(-5).build());
+        assertThrows(IllegalArgumentException.class,
+                () -> QueueConfig.builder().flushInterval(Duration.ofSeconds(-1)).build());
+        assertThrows(IllegalArgumentException.class, () -> QueueConfig.builder().flushInterval(null).build());
+        assertThrows(IllegalArgumentException.class,
+                () -> QueueConfig.builder().gcInterval(Duration.ofMillis(-1)).build());
+        e = assertThrows(IllegalArgumentException.class,
+                () -> QueueConfig.builder().arenaSize(4096).maxDiskBytes(4096).build());
+        assertTrue(e.getMessage().contains("maxDiskBytes") && e.getMessage().contains("8192"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> QueueConfig.builder().maxDiskBytes(-1).build());
+        assertThrows(IllegalArgumentException.class, () -> QueueConfig.builder().whenFull(null).build());
+    }
+
+    @Test
+    void fromProperties_parsesUnitsAndRejectsUnknownOrBadValues() {
+        Properties p = new Properties();
+        p.setProperty("bigqueue.arenaSize", "64k");
+        p.setProperty("bigqueue.flushInterval", "250ms");
+        p.setProperty("bigqueue.gcInterval", "0");
+        p.setProperty("bigqueue.maxDiskBytes", "1m");
+        p.setProperty("bigqueue.whenFull", "drop_oldest");
+        p.setProperty("bigqueue.syncOnWrite", "true");
+        QueueConfig c = QueueConfig.fromProperties(p);
+        assertEquals(64 * 1024, c.arenaSize());
+        assertTrue(c.isArenaSizeSet());
+        assertEquals(Duration.ofMillis(250), c.flushInterval());
+        assertEquals(Duration.ZERO, c.gcInterval());
+        assertEquals(1 << 20, c.maxDiskBytes());
+        assertEquals(WhenFull.DROP_OLDEST, c.whenFull());
+        assertTrue(c.syncOnWrite());
+
+        Properties typo = new Properties();
+        typo.setProperty("bigqueue.arenaSise", "4k");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QueueConfig.fromProperties(typo));
+        assertTrue(e.getMessage().contains("bigqueue.arenaSise"), e.getMessage());
+
+        Properties bad = new Properties();
+        bad.setProperty("bigqueue.flushInterval", "soon");
+        e = assertThrows(IllegalArgumentException.class, () -> QueueConfig.fromProperties(bad));
+        assertTrue(e.getMessage().contains("flushInterval") && e.getMessage().contains("soon"), e.getMessage());
+        Properties badBool = new Properties();
+        badBool.setProperty("bigqueue.syncOnWrite", "yes");
+        assertThrows(IllegalArgumentException.class, () -> QueueConfig.fromProperties(badBool));
+    }
+
+    @Test
+    void reopenWithConflictingArenaSize_namesBothValues_unsetAdoptsPersisted() {
+        BigQueue.open(dir, QueueConfig.builder().arenaSize(8192).build()).close();
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> BigQueue.open(dir, QueueConfig.builder().arenaSize(16384).build()));
+        assertTrue(e.getMessage().contains("8192") && e.getMessage().contains("16384"), e.getMessage());
+        try (BigQueue q = BigQueue.open(dir)) {
+            assertEquals(8192, q.config().arenaSize());
+        }
+    }
+
+    @Test
+    void otherOptionsMayChangeBetweenOpens() {
+        try (BigQueue q = BigQueue.open(dir, QueueConfig.builder().arenaSize(8192).build())) {
+            q.enqueueString("a");
+        }
+        QueueConfig other = QueueConfig.builder().arenaSize(8192).maxInMemoryArenas(1).syncOnWrite(true)
+                .flushInterval(Duration.ZERO).gcInterval(Duration.ZERO).maxDiskBytes(1 << 20)
+                .whenFull(WhenFull.FAIL).build();
+        try (BigQueue q = BigQueue.open(dir, other)) {
+            assertEquals("a", q.dequeueString());
+            assertEquals(other, q.config());
+        }
+    }
+}
