@@ -1,0 +1,258 @@
+package dev.bigqueue.consumer;
+
+import dev.bigqueue.QueueClosedException;
+import dev.bigqueue.internal.ConsumerState;
+import dev.bigqueue.internal.QueueEngine;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Objects;
+import java.util.function.Function;
+
+/**
+ * One named, durable reader of a queue, made by {@link Consumers#open(String)}. It reads every
+ * message of the queue in enqueue order, independently of the queue's own consumer and of every
+ * other named consumer, and keeps its offset in {@code consumers/NAME.consumer} in the queue
+ * directory so that it resumes there after a restart.
+ *
+ * <p><b>Guarantees.</b> After a restart, including after {@code kill -9} at any instant, the
+ * consumer resumes at or before the last message it handed out: at least once, never a skipped
+ * message. What may come again depends on the {@link CommitMode}: with {@code AUTO} at most the
+ * last message handed out; with {@code MANUAL} everything handed out since the last
+ * {@link #commit()}. Offsets survive an OS crash or power loss once the queue has flushed
+ * ({@code BigQueue.flush()}, {@code flushInterval}, {@code flushEveryOps}).
+ *
+ * <p><b>Threads.</b> Every method may be called from any number of threads. Threads sharing one
+ * consumer compete: each message goes to exactly one of them. In {@code AUTO} mode a message one
+ * thread is still processing counts as consumed once another thread dequeues; use
+ * {@code MANUAL} and {@link #commit()} when a crash must redeliver in-flight messages of several
+ * threads.
+ *
+ * <p><b>Where the guarantees stop.</b> Under {@code maxDiskBytes} with {@code WhenFull.DROP_OLDEST}
+ * the queue may delete messages this consumer has not read; it then moves to
+ * {@code earliestOffset()} and logs a WARN naming the consumer and how many messages it missed.
+ * Nothing else deletes a message a consumer still needs, whether the consumer is open or only
+ * persisted.
+ *
+ * <p><b>Lifecycle.</b> A consumer stays usable until {@link #close()}, {@link Consumers#delete},
+ * or the queue's {@code close()}; after that every method but {@link #name()} and
+ * {@link #commitMode()} throws {@link IllegalStateException} ({@link QueueClosedException} once
+ * the queue is closed) saying what happened and how to get a consumer again.
+ */
+public final class Consumer implements AutoCloseable {
+    /** Blocking reads wake at least this often to notice that the consumer was closed or deleted. */
+    private static final long WAIT_SLICE_NS = Duration.ofMillis(50).toNanos();
+
+    private final Consumers owner;
+    private final String name;
+    private final CommitMode mode;
+    private final ConsumerState state;
+    private final OffsetStore store;
+    private final QueueEngine engine;
+    private final Runnable sync;
+    private volatile String closedReason;
+
+    Consumer(Consumers owner, QueueEngine engine, String name, CommitMode mode, ConsumerState state,
+            OffsetStore store) {
+        this.owner = owner;
+        this.engine = engine;
+        this.name = name;
+        this.mode = mode;
+        this.state = state;
+        this.store = store;
+        this.sync = store::sync;
+        engine.flusher().addPositionSync(sync);
+    }
+
+    /** The consumer's name, as given to {@link Consumers#open(String)}. */
+    public String name() {
+        return name;
+    }
+
+    /** The commit mode this consumer was opened with. */
+    public CommitMode commitMode() {
+        return mode;
+    }
+
+    /** The next message, consumed; null if there is none now. */
+    public byte[] dequeue() {
+        return state.dequeue();
+    }
+
+    /** {@link #dequeue()} decoded as UTF-8; null if there is none now. */
+    public String dequeueString() {
+        byte[] m = state.dequeue();
+        return m == null ? null : new String(m, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The next message, waiting up to {@code timeout} for one to be enqueued.
+     *
+     * @return null if none came in time.
+     * @throws QueueClosedException if the queue is closed while waiting.
+     * @throws IllegalStateException if the consumer is closed or deleted while waiting.
+     */
+    public byte[] dequeue(Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "timeout must not be null; use take() to wait without a limit");
+        long timeoutNs = timeout.isNegative() ? 0 : saturatedNanos(timeout);
+        long deadline = System.nanoTime() + timeoutNs;
+        for (;;) {
+            long leftNs = Math.max(0, deadline - System.nanoTime());
+            byte[] m = state.dequeue(Duration.ofNanos(Math.min(leftNs, WAIT_SLICE_NS)));
+            if (m != null || leftNs <= WAIT_SLICE_NS) {
+                return m;
+            }
+        }
+    }
+
+    /**
+     * The next message, waiting as long as it takes; wakes as soon as one is enqueued.
+     *
+     * @throws QueueClosedException if the queue is closed while waiting.
+     * @throws IllegalStateException if the consumer is closed or deleted while waiting.
+     */
+    public byte[] take() throws InterruptedException {
+        for (;;) {
+            // Waiting in slices lets a close() or delete() of this consumer end the wait.
+            byte[] m = state.dequeue(Duration.ofNanos(WAIT_SLICE_NS));
+            if (m != null) {
+                return m;
+            }
+        }
+    }
+
+    /** The next message without consuming it; null if there is none now. */
+    public byte[] peek() {
+        return state.peek();
+    }
+
+    /** Whether this consumer has read everything enqueued so far. */
+    public boolean isEmpty() {
+        return state.isEmpty();
+    }
+
+    /** The offset of the next message this consumer gets. */
+    public long position() {
+        return state.position();
+    }
+
+    /** Messages enqueued but not yet handed to this consumer: {@code tailOffset() - position()}. */
+    public long lag() {
+        return state.lag();
+    }
+
+    /**
+     * The offset a restart resumes from. In {@code AUTO} mode this is the offset of the last message
+     * handed out (it is committed as consumed by the next dequeue, {@link #commit()} or close), so it
+     * trails {@link #position()} by one after a dequeue; in {@code MANUAL} mode it is the position at
+     * the last {@link #commit()}.
+     */
+    public long committedPosition() {
+        ensureOpen();
+        return state.committedOffset();
+    }
+
+    /**
+     * Makes {@link #position()} the committed position: everything handed out so far is never
+     * delivered again, even after {@code kill -9}. Needed in {@code MANUAL} mode; in {@code AUTO}
+     * mode it also commits the last message handed out.
+     */
+    public void commit() {
+        state.commit();
+    }
+
+    /**
+     * Moves to {@code offset}, so that the next dequeue returns the message with that offset (or
+     * waits for it, at the tail). Fast at any distance: found through the arenas' sparse offset
+     * index, not by reading the queue. In {@code AUTO} mode the new position is also committed; in
+     * {@code MANUAL} mode only {@link #commit()} commits it.
+     *
+     * @throws IllegalArgumentException if {@code offset} is outside
+     *     [{@code earliestOffset()}, {@code tailOffset()}].
+     */
+    public void seek(long offset) {
+        state.seek(offset);
+    }
+
+    /** {@link #seek} to the oldest message still on disk, {@code earliestOffset()}. */
+    public void seekToBeginning() {
+        state.seekToBeginning();
+    }
+
+    /** {@link #seek} to the tail: only messages enqueued from now on will be read. */
+    public void seekToEnd() {
+        state.seekToEnd();
+    }
+
+    /**
+     * Process-again: hands the next message to {@code step}; if it returns non-null, the result is
+     * appended to the queue's tail and the consumer moves past the message. The append happens
+     * before the commit, so a crash in between redelivers the message (and may leave a duplicate
+     * of the result) but never loses it. With {@code step} returning the message itself, items
+     * cycle through the queue forever in fixed memory, provided the queue collects its arenas.
+     *
+     * <p>{@code step} runs while this consumer is locked: other threads of this consumer wait, so
+     * keep it short and do not call {@link Consumers} from it.
+     *
+     * @return false if there was no message (step was not called).
+     */
+    public boolean requeue(Function<byte[], byte[]> step) {
+        return state.requeue(step);
+    }
+
+    /**
+     * Releases this consumer's in-memory handle (its offset file stays, so does its hold on the
+     * arenas it has not read). In {@code AUTO} mode everything handed out is committed first; in
+     * {@code MANUAL} mode only what was committed counts. {@link Consumers#open(String)} opens it
+     * again. Calling it again does nothing.
+     */
+    @Override
+    public void close() {
+        owner.release(this);
+        shutdown("closed: Consumer.close() was called; open it again with Consumers.of(queue).open(\"" + name
+                + "\")");
+    }
+
+    /** Stops the consumer for good (close, delete, queue close); idempotent. */
+    synchronized void shutdown(String reason) {
+        if (closedReason != null) {
+            return;
+        }
+        closedReason = reason;
+        engine.flusher().removePositionSync(sync);
+        try {
+            state.close(reason);
+        } finally {
+            store.close();
+        }
+    }
+
+    boolean isShutdown() {
+        return closedReason != null;
+    }
+
+    Consumers owner() {
+        return owner;
+    }
+
+    /** Throws what a closed queue or a closed/deleted consumer throws. */
+    void ensureOpen() {
+        engine.log().checkOpen();
+        String reason = closedReason;
+        if (reason != null) {
+            throw new IllegalStateException(state.label() + " is " + reason);
+        }
+    }
+
+    private static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException tooLong) {
+            return Long.MAX_VALUE / 2;
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Consumer[" + name + ", " + mode + (closedReason != null ? ", closed" : "") + "]";
+    }
+}
