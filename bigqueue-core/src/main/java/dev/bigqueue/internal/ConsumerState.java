@@ -178,7 +178,8 @@ public final class ConsumerState {
     }
 
     /**
-     * Moves to {@code offset}; in AUTO mode that is also committed.
+     * Moves to {@code offset}; in AUTO mode that is also committed, in MANUAL mode only if it is
+     * before the committed position.
      *
      * @throws IllegalArgumentException if outside [earliestOffset, tailOffset].
      */
@@ -187,11 +188,7 @@ public final class ConsumerState {
         try {
             checkOpen();
             long position = log.positionOf(offset);
-            cursor.moveTo(offset, position);
-            cursorOffset = offset;
-            if (!manual) {
-                storeCommit(offset, position);
-            }
+            moveTo(offset, position);
         } finally {
             lock.unlock();
         }
@@ -221,7 +218,9 @@ public final class ConsumerState {
     private void moveTo(long offset, long position) {
         cursor.moveTo(offset, position);
         cursorOffset = offset;
-        if (!manual) {
+        // MANUAL: a move back before the committed position is committed too, or GC (which
+        // honours committed positions only) could delete the arenas the consumer went back for.
+        if (!manual || offset < committedOffset) {
             storeCommit(offset, position);
         }
     }
