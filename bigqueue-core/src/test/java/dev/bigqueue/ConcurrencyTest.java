@@ -1,0 +1,211 @@
+package dev.bigqueue;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.RepeatedTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Guarantees 1 and 7 (order, threads): many producers and consumers on one queue with random
+ * pauses and message sizes; every message delivered exactly once, each producer's messages in
+ * its own order; blocking readers wake on enqueue and on close.
+ */
+class ConcurrencyTest {
+    @TempDir
+    Path dir;
+
+    static byte[] message(int producer, int seq, int padding) {
+        return ByteBuffer.allocate(8 + padding).putInt(producer).putInt(seq).array();
+    }
+
+    @RepeatedTest(3)
+    void eightProducersEightConsumers_everyMessageExactlyOnce_inPerProducerOrder() throws Exception {
+        int producers = 8;
+        int consumers = 8;
+        int perProducer = 5_000;
+        QueueConfig config = QueueConfig.builder().arenaSize(64 * 1024).maxInMemoryArenas(2)
+                .gcInterval(Duration.ofMillis(20)).flushInterval(Duration.ofMillis(30)).build();
+        ExecutorService pool = Executors.newFixedThreadPool(producers + consumers);
+        try (BigQueue q = BigQueue.open(dir, config)) {
+            CountDownLatch start = new CountDownLatch(1);
+            List<Future<?>> futures = new ArrayList<>();
+            for (int p = 0; p < producers; p++) {
+                int producer = p;
+                futures.add(pool.submit(() -> {
+                    Random r = new Random(producer);
+                    start.await();
+                    for (int s = 0; s < perProducer; s++) {
+                        q.enqueue(message(producer, s, r.nextInt(64) == 0 ? r.nextInt(100_000) : r.nextInt(200)));
+                        if (r.nextInt(500) == 0) {
+                            Thread.sleep(1);
+                        }
+                    }
+                    return null;
+                }));
+            }
+            AtomicInteger received = new AtomicInteger();
+            int total = producers * perProducer;
+            ConcurrentLinkedQueue<long[]> seen = new ConcurrentLinkedQueue<>();
+            for (int c = 0; c < consumers; c++) {
+                int consumer = c;
+                futures.add(pool.submit(() -> {
+                    Random r = new Random(100 + consumer);
+                    start.await();
+                    int[] lastSeq = new int[producers];
+                    java.util.Arrays.fill(lastSeq, -1);
+                    while (received.get() < total) {
+                        byte[] m = switch (r.nextInt(3)) {
+                            case 0 -> q.dequeue();
+                            case 1 -> q.dequeue(Duration.ofMillis(5));
+                            default -> q.peek() != null ? q.dequeue() : null;
+                        };
+                        if (m == null) {
+                            continue;
+                        }
+                        ByteBuffer b = ByteBuffer.wrap(m);
+                        int producer = b.getInt();
+                        int seq = b.getInt();
+                        // One consumer sees each producer's messages in increasing order.
+                        assertTrue(seq > lastSeq[producer], "order broken for producer " + producer);
+                        lastSeq[producer] = seq;
+                        seen.add(new long[] {producer, seq});
+                        received.incrementAndGet();
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> f : futures) {
+                f.get(120, TimeUnit.SECONDS);
+            }
+            BitSet[] got = new BitSet[producers];
+            for (int p = 0; p < producers; p++) {
+                got[p] = new BitSet();
+            }
+            for (long[] m : seen) {
+                assertTrue(!got[(int) m[0]].get((int) m[1]), "duplicate " + m[0] + "/" + m[1]);
+                got[(int) m[0]].set((int) m[1]);
+            }
+            for (int p = 0; p < producers; p++) {
+                assertEquals(perProducer, got[p].cardinality(), "producer " + p);
+            }
+            assertEquals(total, q.tailOffset());
+            assertNull(q.dequeue());
+            assertTrue(q.isEmpty());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void take_wakesOnEnqueue() throws Exception {
+        try (BigQueue q = BigQueue.open(dir)) {
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                Future<byte[]> taken = pool.submit(q::take);
+                Thread.sleep(100);
+                assertTrue(!taken.isDone(), "take() waits while the queue is empty");
+                q.enqueueString("wake");
+                assertEquals("wake", new String(taken.get(5, TimeUnit.SECONDS)));
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
+    void dequeueWithTimeout_returnsNullInTime() throws Exception {
+        try (BigQueue q = BigQueue.open(dir)) {
+            long t0 = System.nanoTime();
+            assertNull(q.dequeue(Duration.ofMillis(100)));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(ms >= 90 && ms < 2000, "waited " + ms + " ms");
+            assertNull(q.dequeue(Duration.ZERO));
+        }
+    }
+
+    @Test
+    void close_wakesBlockedReadersWithClosedException() throws Exception {
+        BigQueue q = BigQueue.open(dir);
+        ExecutorService pool = Executors.newFixedThreadPool(3);
+        try {
+            List<Future<byte[]>> waiting = new ArrayList<>();
+            waiting.add(pool.submit(q::take));
+            waiting.add(pool.submit(q::take));
+            waiting.add(pool.submit(() -> q.dequeue(Duration.ofMinutes(5))));
+            Thread.sleep(100);
+            q.close();
+            for (Future<byte[]> f : waiting) {
+                java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> f.get(5, TimeUnit.SECONDS));
+                assertTrue(e.getCause() instanceof QueueClosedException, String.valueOf(e.getCause()));
+                assertTrue(e.getCause().getMessage().contains("closed"), e.getCause().getMessage());
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void take_isInterruptible() throws Exception {
+        try (BigQueue q = BigQueue.open(dir)) {
+            AtomicInteger interrupted = new AtomicInteger();
+            Thread t = new Thread(() -> {
+                try {
+                    q.take();
+                } catch (InterruptedException e) {
+                    interrupted.incrementAndGet();
+                }
+            });
+            t.start();
+            Thread.sleep(50);
+            t.interrupt();
+            t.join(5000);
+            assertEquals(1, interrupted.get());
+        }
+    }
+
+    @Test
+    void syncOnWrite_groupCommit_manyProducersAllDurable() throws Exception {
+        QueueConfig config = QueueConfig.builder().arenaSize(1 << 20).syncOnWrite(true).build();
+        try (BigQueue q = BigQueue.open(dir, config)) {
+            ExecutorService pool = Executors.newFixedThreadPool(16);
+            try {
+                List<Future<?>> fs = new ArrayList<>();
+                for (int t = 0; t < 16; t++) {
+                    int producer = t;
+                    fs.add(pool.submit(() -> {
+                        for (int i = 0; i < 50; i++) {
+                            q.enqueue(message(producer, i, 100));
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : fs) {
+                    f.get(60, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertEquals(800, q.tailOffset());
+        }
+    }
+}
