@@ -163,8 +163,11 @@ public final class Consumer implements AutoCloseable {
     /**
      * Moves to {@code offset}, so that the next dequeue returns the message with that offset (or
      * waits for it, at the tail). Fast at any distance: found through the arenas' sparse offset
-     * index, not by reading the queue. In {@code AUTO} mode the new position is also committed; in
-     * {@code MANUAL} mode only {@link #commit()} commits it.
+     * index, not by reading the queue. In {@code AUTO} mode the new position is also committed. In
+     * {@code MANUAL} mode a seek forward is committed only by {@link #commit()}, but a seek back
+     * before {@link #committedPosition()} is committed at once: the committed positions are what
+     * keeps arenas from the garbage collector, so this is what keeps the messages you went back
+     * for (a crash then redelivers from there).
      *
      * @throws IllegalArgumentException if {@code offset} is outside
      *     [{@code earliestOffset()}, {@code tailOffset()}].
@@ -175,7 +178,16 @@ public final class Consumer implements AutoCloseable {
 
     /** {@link #seek} to the oldest message still on disk, {@code earliestOffset()}. */
     public void seekToBeginning() {
-        state.seekToBeginning();
+        for (;;) {
+            try {
+                // Through the offset index, so that a GC pass running meanwhile cannot pair one
+                // earliest offset with another's position.
+                state.seek(engine.log().earliestOffset());
+                return;
+            } catch (IllegalArgumentException collectedMeanwhile) {
+                // the earliest arena was deleted between reading earliestOffset and the seek
+            }
+        }
     }
 
     /** {@link #seek} to the tail: only messages enqueued from now on will be read. */
