@@ -26,6 +26,7 @@ public final class ChronicleFlags {
         "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
         "-Dchronicle.analytics.disable=true",
         "-Dchronicle.disk.monitor.disable=true",
+        "-Dchronicle.announcer.disable=true",
     };
 
     private ChronicleFlags() {
@@ -50,5 +51,6 @@ public final class ChronicleFlags {
     static void disableAnalytics() {
         System.setProperty("chronicle.analytics.disable", "true");
         System.setProperty("chronicle.disk.monitor.disable", "true");
+        System.setProperty("chronicle.announcer.disable", "true");
     }
 }

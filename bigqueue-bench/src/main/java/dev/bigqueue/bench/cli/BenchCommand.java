@@ -1,0 +1,216 @@
+package dev.bigqueue.bench.cli;
+
+import dev.bigqueue.bench.peer.ChronicleFlags;
+import dev.bigqueue.bench.peer.PeerType;
+import dev.bigqueue.bench.run.BenchChart;
+import dev.bigqueue.bench.run.BenchReport;
+import dev.bigqueue.bench.run.BenchSuite;
+import dev.bigqueue.bench.run.MachineInfo;
+import dev.bigqueue.bench.run.Units;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code bigqueue bench}: the side-by-side comparison of bigqueue with Chronicle Queue, Tape and
+ * the raw memcpy limit, in about a minute, on a temporary directory. Prints the tables and writes a
+ * Markdown report (and a PNG chart) to {@code ./bench-report/}.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = {"Compare bigqueue with Chronicle Queue, Tape and the raw memcpy limit: write and read"
+            + " throughput per message size, then producer-to-consumer latency at a fixed rate.",
+            "Takes about a minute with the defaults (--quick: about 15 s). Writes a Markdown report and a PNG chart"
+            + " to --report-dir."})
+final class BenchCommand implements Callable<Integer> {
+
+    @Option(names = "--duration", paramLabel = "SECONDS", description = "Longest time of each write, read and"
+            + " latency phase (default: ${DEFAULT-VALUE}; --quick: 0.5).", defaultValue = "2")
+    double durationSeconds;
+
+    @Option(names = "--sizes", paramLabel = "SIZE", split = ",",
+            description = "Message sizes for the throughput phases, e.g. 128,4KB,128KB (default: 128,4KB).")
+    List<String> sizes;
+
+    @Option(names = "--peers", paramLabel = "PEER", split = ",",
+            description = "Queues to compare: bigqueue, chronicle, tape, raw (default: all).")
+    List<String> peers;
+
+    @Option(names = "--dir", paramLabel = "DIR", description = "Where to put the queues under test (default: a new"
+            + " temporary directory). A subdirectory is made there and deleted afterwards.")
+    Path dir;
+
+    @Option(names = "--budget", paramLabel = "SIZE", description = "Most payload bytes one write phase writes"
+            + " (default: 1GB; --quick: 256MB).")
+    String budget;
+
+    @Option(names = "--rate", paramLabel = "MSG/S", description = "Message rate of the latency phase; 0 skips it"
+            + " (default: ${DEFAULT-VALUE}).", defaultValue = "100000")
+    long rate;
+
+    @Option(names = "--latency-size", paramLabel = "SIZE", description = "Message size of the latency phase"
+            + " (default: ${DEFAULT-VALUE}).", defaultValue = "128")
+    String latencySize;
+
+    @Option(names = "--quick", description = "A short run: 0.5 s phases, 256MB budget (about 15 s in all).")
+    boolean quick;
+
+    @Option(names = "--report-dir", paramLabel = "DIR", description = "Where the Markdown report and the chart go"
+            + " (default: ${DEFAULT-VALUE}).", defaultValue = "bench-report")
+    Path reportDir;
+
+    @Option(names = "--no-report", description = "Print the tables only; write no files.")
+    boolean noReport;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        BenchSuite.Settings settings = settings(err);
+        Path workDir = settings.workDir();
+        try {
+            Progress progress = new Progress(err, System.console() != null);
+            err.println("bigqueue bench: " + settings.peers().stream().map(PeerType::label).toList() + ", sizes "
+                    + settings.sizes().stream().map(Units::bytes).toList() + ", phases up to "
+                    + Units.number(settings.phaseNs() / 1e9, 1) + " s, in " + workDir);
+            BenchSuite.Results results = new BenchSuite(settings, progress).run();
+            progress.finish();
+            String commandLine = "bigqueue bench " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+            BenchReport report = new BenchReport(results, Instant.now(), commandLine.trim());
+            out.print(report.toText());
+            out.flush();
+            if (!noReport) {
+                writeReport(report, results, workDir, out);
+            }
+            return results.throughput().isEmpty() && results.latency().isEmpty() ? CliException.FAILED : 0;
+        } finally {
+            BenchSuite.deleteTree(workDir);
+        }
+    }
+
+    private BenchSuite.Settings settings(PrintWriter err) throws IOException {
+        if (durationSeconds <= 0 || durationSeconds > 600) {
+            throw new CliException(CliException.USAGE, "--duration must be more than 0 and at most 600 seconds, got "
+                    + durationSeconds);
+        }
+        if (rate < 0 || rate > 10_000_000) {
+            throw new CliException(CliException.USAGE, "--rate must be 0..10000000 messages per second, got " + rate);
+        }
+        double seconds = quick && !spec.commandLine().getParseResult().hasMatchedOption("--duration")
+                ? 0.5 : durationSeconds;
+        long budgetBytes = parseSize("--budget", budget == null ? (quick ? "256MB" : "1GB") : budget);
+        if (budgetBytes < 4096 || budgetBytes > (1L << 31) - (64L << 20)) {
+            throw new CliException(CliException.USAGE, "--budget must be 4KB..1984MB, got " + budget);
+        }
+        List<Integer> messageSizes = new ArrayList<>();
+        for (String size : sizes == null ? List.of("128", "4KB") : sizes) {
+            long bytes = parseSize("--sizes", size);
+            if (bytes < 1 || bytes > 64L << 20) {
+                throw new CliException(CliException.USAGE, "--sizes: each size must be 1 B..64 MB, got " + size);
+            }
+            messageSizes.add((int) bytes);
+        }
+        long latencyBytes = parseSize("--latency-size", latencySize);
+        if (latencyBytes < 16 || latencyBytes > 1 << 20) {
+            throw new CliException(CliException.USAGE, "--latency-size must be 16 B..1 MB, got " + latencySize);
+        }
+        Set<PeerType> chosen = new LinkedHashSet<>();
+        chosen.add(PeerType.BIGQUEUE);
+        for (String name : peers == null ? List.of("bigqueue", "chronicle", "tape", "raw") : peers) {
+            try {
+                chosen.add(PeerType.parse(name));
+            } catch (IllegalArgumentException e) {
+                throw new CliException(CliException.USAGE, "--peers: " + e.getMessage());
+            }
+        }
+        if (peers != null && peers.stream().noneMatch(p -> PeerType.parse(p) == PeerType.BIGQUEUE)) {
+            chosen.remove(PeerType.BIGQUEUE);
+        }
+        if (chosen.contains(PeerType.CHRONICLE) && !ChronicleFlags.present()) {
+            chosen.remove(PeerType.CHRONICLE);
+            err.println("bench: chronicle skipped: this JVM lacks the flags it needs on Java 17; run through the"
+                    + " ./bigqueue launcher, or pass the flags in dev.bigqueue.bench.peer.ChronicleFlags");
+        }
+        Path parent = dir == null ? Path.of(System.getProperty("java.io.tmpdir")) : dir;
+        if (!Files.isDirectory(parent)) {
+            throw new CliException(CliException.USAGE, "--dir " + parent.toAbsolutePath() + " is not a directory");
+        }
+        Path workDir = Files.createTempDirectory(parent, "bigqueue-bench-");
+        return new BenchSuite.Settings(List.copyOf(chosen), messageSizes, (long) (seconds * 1e9), budgetBytes,
+                (int) latencyBytes, rate, workDir);
+    }
+
+    private static long parseSize(String option, String text) {
+        try {
+            return Units.parseBytes(text);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(CliException.USAGE, option + ": " + e.getMessage());
+        }
+    }
+
+    private void writeReport(BenchReport report, BenchSuite.Results results, Path workDir, PrintWriter out)
+            throws IOException {
+        Files.createDirectories(reportDir);
+        String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").format(Instant.now().atOffset(ZoneOffset.UTC));
+        Path markdown = reportDir.resolve("bench-" + stamp + ".md");
+        Path chart = reportDir.resolve("bench-" + stamp + ".png");
+        boolean charted = BenchChart.write(results, chart);
+        String text = report.toMarkdown(MachineInfo.describe(workDir));
+        if (charted) {
+            text += "\n![throughput and latency](" + chart.getFileName() + ")\n";
+        }
+        Files.writeString(markdown, text, StandardCharsets.UTF_8);
+        out.println();
+        out.println("report: " + markdown.toAbsolutePath().normalize());
+        if (charted) {
+            out.println("chart:  " + chart.toAbsolutePath().normalize());
+        }
+    }
+
+    /** A one-line progress bar on a terminal; one line per step otherwise. */
+    private static final class Progress implements BenchSuite.Progress {
+        private final PrintWriter err;
+        private final boolean terminal;
+        private final long started = System.nanoTime();
+
+        Progress(PrintWriter err, boolean terminal) {
+            this.err = err;
+            this.terminal = terminal;
+        }
+
+        @Override
+        public void step(int done, int total, String what) {
+            int width = 24;
+            int filled = total == 0 ? width : done * width / total;
+            String line = String.format("[%s%s] %2d/%d %5.1fs  %s", "#".repeat(filled), ".".repeat(width - filled),
+                    done, total, (System.nanoTime() - started) / 1e9, what);
+            if (terminal) {
+                err.print("\r" + line + " ".repeat(Math.max(0, 30 - what.length())));
+            } else {
+                err.println(line);
+            }
+            err.flush();
+        }
+
+        void finish() {
+            if (terminal) {
+                err.println();
+            }
+        }
+    }
+}

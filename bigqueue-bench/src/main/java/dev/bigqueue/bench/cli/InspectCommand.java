@@ -1,0 +1,148 @@
+package dev.bigqueue.bench.cli;
+
+import dev.bigqueue.BigQueue;
+import dev.bigqueue.bench.run.Table;
+import dev.bigqueue.bench.run.Units;
+import dev.bigqueue.consumer.Consumer;
+import dev.bigqueue.consumer.Consumers;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code bigqueue inspect DIR}: what a queue directory holds: arena files and their sizes, the
+ * head, tail and earliest offsets, every named consumer with its position and lag, and disk use.
+ * It opens the queue, so it fails with exit code 4 while another process has it open.
+ */
+@Command(name = "inspect", mixinStandardHelpOptions = true,
+        description = "Show a queue's arenas, offsets, consumers (position, lag) and disk use.")
+final class InspectCommand implements Callable<Integer> {
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "The queue directory.")
+    Path dir;
+
+    @Option(names = "--json", description = "Print one JSON object instead of text.")
+    boolean json;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** What inspect reports about one consumer. */
+    record ConsumerState(String name, long position, long committed, long lag) {
+    }
+
+    @Override
+    public Integer call() {
+        QueueDirectory queueDir = new QueueDirectory(dir).requireQueue();
+        long arenaSize = queueDir.readArenaSize();
+        List<ConsumerState> consumers = new ArrayList<>();
+        long earliest;
+        long head;
+        long tail;
+        long size;
+        try (BigQueue queue = queueDir.open(0, false)) {
+            earliest = queue.earliestOffset();
+            head = queue.headOffset();
+            tail = queue.tailOffset();
+            size = queue.size();
+            Consumers all = Consumers.of(queue);
+            for (String name : new TreeSet<>(all.names())) {
+                try (Consumer consumer = all.open(name)) {
+                    consumers.add(new ConsumerState(name, consumer.position(), consumer.committedPosition(),
+                            consumer.lag()));
+                }
+            }
+        }
+        List<QueueDirectory.ArenaFile> arenas = queueDir.arenas();
+        long arenaBytes = arenas.stream().mapToLong(QueueDirectory.ArenaFile::bytes).sum();
+        long diskBytes = queueDir.diskBytes();
+        PrintWriter out = spec.commandLine().getOut();
+        if (json) {
+            out.println(toJson(queueDir.path(), arenaSize, arenas, arenaBytes, diskBytes, earliest, head, tail, size,
+                    consumers));
+            return 0;
+        }
+        out.println("queue      " + queueDir.path());
+        out.println("arena size " + Units.bytes(arenaSize) + " (" + Units.count(arenaSize) + " bytes)");
+        out.println("arenas     " + arenas.size() + (arenas.isEmpty() ? "" : " (ids " + arenas.get(0).id() + ".."
+                + arenas.get(arenas.size() - 1).id() + ")") + ", " + Units.bytesApprox(arenaBytes));
+        out.println("disk use   " + Units.bytesApprox(diskBytes) + " in all (" + Units.count(diskBytes) + " bytes)");
+        out.println("offsets    earliest " + earliest + ", head " + head + ", tail " + tail);
+        out.println("messages   " + Units.count(tail - earliest) + " on disk, " + Units.count(size)
+                + " not yet dequeued by the queue's own consumer");
+        out.println("consumers  " + consumers.size());
+        if (!consumers.isEmpty()) {
+            Table table = new Table("name", ">position", ">committed", ">lag");
+            for (ConsumerState c : consumers) {
+                table.row(c.name(), Long.toString(c.position()), Long.toString(c.committed()), Units.count(c.lag()));
+            }
+            out.print(table.toText().indent(2));
+        }
+        if (!arenas.isEmpty()) {
+            out.println("arena files");
+            Table table = new Table("id", "file", ">bytes");
+            for (QueueDirectory.ArenaFile arena : arenas) {
+                table.row(Long.toString(arena.id()), arena.file().getFileName().toString(), Units.count(arena.bytes()));
+            }
+            out.print(table.toText().indent(2));
+        }
+        return 0;
+    }
+
+    private static String toJson(Path dir, long arenaSize, List<QueueDirectory.ArenaFile> arenas, long arenaBytes,
+                                 long diskBytes, long earliest, long head, long tail, long size,
+                                 List<ConsumerState> consumers) {
+        StringBuilder out = new StringBuilder("{");
+        out.append("\"directory\":").append(quote(dir.toString()));
+        out.append(",\"arenaSize\":").append(arenaSize);
+        out.append(",\"earliestOffset\":").append(earliest);
+        out.append(",\"headOffset\":").append(head);
+        out.append(",\"tailOffset\":").append(tail);
+        out.append(",\"size\":").append(size);
+        out.append(",\"arenaBytes\":").append(arenaBytes);
+        out.append(",\"diskBytes\":").append(diskBytes);
+        out.append(",\"arenas\":[");
+        for (int i = 0; i < arenas.size(); i++) {
+            QueueDirectory.ArenaFile arena = arenas.get(i);
+            out.append(i == 0 ? "" : ",").append("{\"id\":").append(arena.id()).append(",\"file\":")
+                    .append(quote(arena.file().getFileName().toString())).append(",\"bytes\":").append(arena.bytes())
+                    .append('}');
+        }
+        out.append("],\"consumers\":[");
+        for (int i = 0; i < consumers.size(); i++) {
+            ConsumerState c = consumers.get(i);
+            out.append(i == 0 ? "" : ",").append("{\"name\":").append(quote(c.name())).append(",\"position\":")
+                    .append(c.position()).append(",\"committedPosition\":").append(c.committed())
+                    .append(",\"lag\":").append(c.lag()).append('}');
+        }
+        return out.append("]}").toString();
+    }
+
+    static String quote(String text) {
+        StringBuilder out = new StringBuilder("\"");
+        for (char ch : text.toCharArray()) {
+            switch (ch) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> {
+                    if (ch < 0x20) {
+                        out.append(String.format("\\u%04x", (int) ch));
+                    } else {
+                        out.append(ch);
+                    }
+                }
+            }
+        }
+        return out.append('"').toString();
+    }
+}

@@ -1,0 +1,110 @@
+package dev.bigqueue.bench.cli;
+
+import dev.bigqueue.BigQueue;
+import dev.bigqueue.bench.run.Units;
+import java.io.BufferedReader;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code bigqueue produce DIR}: appends the messages read from standard input, one per line (UTF-8,
+ * the line end left out) or, with {@code --length-prefixed}, records of a 4-byte big-endian length
+ * followed by that many bytes. Creates the queue when the directory is new or empty. Everything
+ * produced is flushed to disk before the command exits.
+ */
+@Command(name = "produce", mixinStandardHelpOptions = true,
+        description = {"Append messages from standard input: one per line, or length-prefixed records.",
+            "Creates the queue if DIR does not exist or is empty."})
+final class ProduceCommand implements Callable<Integer> {
+    static final int MAX_RECORD_BYTES = Integer.MAX_VALUE - 64;
+
+    @Parameters(index = "0", paramLabel = "DIR", description = "The queue directory.")
+    Path dir;
+
+    @Option(names = "--length-prefixed", description = "Read records of a 4-byte big-endian length and that many"
+            + " bytes, instead of lines.")
+    boolean lengthPrefixed;
+
+    @Option(names = "--arena-size", paramLabel = "SIZE", description = "Arena size of a new queue, e.g. 4MB"
+            + " (default: the queue's default). An existing queue keeps its own.")
+    String arenaSize;
+
+    @Option(names = "--sync", description = "syncOnWrite: every message is on disk before the next is read.")
+    boolean sync;
+
+    @Option(names = {"-q", "--quiet"}, description = "Print no summary.")
+    boolean quiet;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    /** Standard input; the tests replace it. */
+    static InputStream input = System.in;
+
+    @Override
+    public Integer call() throws IOException {
+        long newArenaSize = 0;
+        if (arenaSize != null) {
+            try {
+                newArenaSize = Units.parseBytes(arenaSize);
+            } catch (IllegalArgumentException e) {
+                throw new CliException(CliException.USAGE, "--arena-size: " + e.getMessage());
+            }
+        }
+        QueueDirectory queueDir = new QueueDirectory(dir).requireQueueOrNew();
+        long count = 0;
+        long first = -1;
+        long last = -1;
+        try (BigQueue queue = queueDir.open(newArenaSize, sync)) {
+            if (lengthPrefixed) {
+                DataInputStream in = new DataInputStream(input);
+                while (true) {
+                    int length;
+                    try {
+                        length = in.readInt();
+                    } catch (EOFException e) {
+                        break;
+                    }
+                    if (length < 0 || length > MAX_RECORD_BYTES) {
+                        throw new CliException(CliException.FAILED, "record " + count + " on standard input has length "
+                                + length + "; a length is a 4-byte big-endian count of 0.." + MAX_RECORD_BYTES);
+                    }
+                    byte[] message = new byte[length];
+                    try {
+                        in.readFully(message);
+                    } catch (EOFException e) {
+                        throw new CliException(CliException.FAILED, "record " + count + " on standard input is cut"
+                                + " short: expected " + length + " bytes; the records before it were produced");
+                    }
+                    last = queue.enqueue(message);
+                    first = first < 0 ? last : first;
+                    count++;
+                }
+            } else {
+                BufferedReader in = new BufferedReader(new InputStreamReader(input, StandardCharsets.UTF_8), 1 << 16);
+                String line;
+                while ((line = in.readLine()) != null) {
+                    last = queue.enqueueString(line);
+                    first = first < 0 ? last : first;
+                    count++;
+                }
+            }
+            queue.flush();
+        }
+        if (!quiet) {
+            spec.commandLine().getErr().println("produced " + Units.count(count) + " messages to " + queueDir.path()
+                    + (count > 0 ? ", offsets " + first + ".." + last : ""));
+        }
+        return 0;
+    }
+}

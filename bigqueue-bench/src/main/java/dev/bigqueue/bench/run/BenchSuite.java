@@ -1,0 +1,153 @@
+package dev.bigqueue.bench.run;
+
+import dev.bigqueue.bench.peer.PeerType;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.FileVisitResult;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.SimpleFileVisitor;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The side-by-side comparison behind {@code bigqueue bench}: for every message size, every peer's
+ * write and read throughput; then every peer's producer-to-consumer latency at a fixed rate. Each
+ * measurement gets a fresh queue directory under {@link Settings#workDir()}, deleted right after,
+ * so disk use stays near one budget's worth. An unrecorded warm-up round (a quarter of the time
+ * and bytes) precedes each throughput measurement so the JIT has compiled the peer's hot path.
+ */
+public final class BenchSuite {
+
+    /**
+     * What to run.
+     *
+     * @param peers          the queues, bigqueue first so ratios have a base.
+     * @param sizes          message sizes in bytes for the throughput phases.
+     * @param phaseNs        longest time for each write, read and latency phase.
+     * @param budgetBytes    most payload bytes one write phase writes.
+     * @param latencyBytes   message size of the latency phase.
+     * @param latencyRate    messages per second in the latency phase (0 = skip it).
+     * @param workDir        where the queue directories go.
+     */
+    public record Settings(List<PeerType> peers, List<Integer> sizes, long phaseNs, long budgetBytes,
+                           int latencyBytes, long latencyRate, Path workDir) {
+    }
+
+    /** Receives a line for each step, and the fraction of the steps done. */
+    public interface Progress {
+        void step(int done, int total, String what);
+    }
+
+    /** Everything measured. */
+    public record Results(Settings settings, List<ThroughputResult> throughput, List<LatencyResult> latency,
+                          List<String> notes, long elapsedNs) {
+    }
+
+    private final Settings settings;
+    private final Progress progress;
+    private int run;
+
+    public BenchSuite(Settings settings, Progress progress) {
+        this.settings = settings;
+        this.progress = progress;
+    }
+
+    /** Runs every measurement in turn. */
+    public Results run() throws InterruptedException {
+        long started = System.nanoTime();
+        List<ThroughputResult> throughput = new ArrayList<>();
+        List<LatencyResult> latency = new ArrayList<>();
+        List<String> notes = new ArrayList<>();
+        int total = settings.sizes().size() * settings.peers().size()
+                + (settings.latencyRate() > 0 ? settings.peers().size() : 0);
+        int done = 0;
+        for (int size : settings.sizes()) {
+            for (PeerType peer : settings.peers()) {
+                progress.step(done, total, "write+read " + Units.bytes(size) + " " + peer.label());
+                try {
+                    // Warm-up, not recorded: a quarter of the time (at least 150 ms) and of the bytes.
+                    new ThroughputRun(freshDir(peer), peer, size,
+                            Math.max(TimeUnit.MILLISECONDS.toNanos(150), settings.phaseNs() / 4),
+                            Math.max(size, settings.budgetBytes() / 4)).run();
+                    deleteRunDirs();
+                    throughput.addAll(new ThroughputRun(freshDir(peer), peer, size, settings.phaseNs(),
+                            settings.budgetBytes()).run());
+                } catch (RuntimeException e) {
+                    notes.add(peer.label() + " " + Units.bytes(size) + " throughput failed: " + e);
+                } finally {
+                    deleteRunDirs();
+                }
+                done++;
+            }
+        }
+        if (settings.latencyRate() > 0) {
+            for (PeerType peer : settings.peers()) {
+                progress.step(done, total, "latency " + Units.bytes(settings.latencyBytes()) + " at "
+                        + Units.count(settings.latencyRate()) + " msg/s " + peer.label());
+                try {
+                    LatencyResult result = new LatencyRun(freshDir(peer), peer, settings.latencyBytes(),
+                            settings.latencyRate(), settings.phaseNs(),
+                            Math.min(TimeUnit.SECONDS.toNanos(1), settings.phaseNs() / 2)).run();
+                    latency.add(result);
+                    if (!result.keptUp()) {
+                        notes.add(peer.label() + " did not keep up with " + Units.count(settings.latencyRate())
+                                + " msg/s: sent " + result.sent() + " of " + result.planned()
+                                + " scheduled messages, received " + result.received());
+                    }
+                } catch (RuntimeException e) {
+                    notes.add(peer.label() + " latency failed: " + e);
+                } finally {
+                    deleteRunDirs();
+                }
+                done++;
+            }
+        }
+        progress.step(total, total, "done");
+        return new Results(settings, throughput, latency, notes, System.nanoTime() - started);
+    }
+
+    private Path freshDir(PeerType peer) {
+        Path dir = settings.workDir().resolve("run-" + (run++) + "-" + peer.label());
+        try {
+            Files.createDirectories(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot create benchmark directory " + dir.toAbsolutePath(), e);
+        }
+        return dir;
+    }
+
+    private void deleteRunDirs() {
+        try (var entries = Files.list(settings.workDir())) {
+            for (Path dir : (Iterable<Path>) entries::iterator) {
+                if (dir.getFileName().toString().startsWith("run-")) {
+                    deleteTree(dir);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot clean benchmark directory " + settings.workDir().toAbsolutePath(), e);
+        }
+    }
+
+    /** Deletes {@code root} and everything under it; a missing root is fine. */
+    public static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        Files.walkFileTree(root, new SimpleFileVisitor<>() {
+            @Override
+            public FileVisitResult visitFile(Path file, BasicFileAttributes attrs) throws IOException {
+                Files.deleteIfExists(file);
+                return FileVisitResult.CONTINUE;
+            }
+
+            @Override
+            public FileVisitResult postVisitDirectory(Path dir, IOException exc) throws IOException {
+                Files.deleteIfExists(dir);
+                return FileVisitResult.CONTINUE;
+            }
+        });
+    }
+}
