@@ -35,8 +35,10 @@ public final class QueueConfig {
     private final long maxDiskBytes;
     private final WhenFull whenFull;
     private final boolean arenaSizeSet;
+    private final boolean pretouch;
 
     private QueueConfig(Builder b) {
+        this.pretouch = b.pretouch;
         this.arenaSizeSet = b.arenaSizeSet;
         this.arenaSize = b.arenaSize;
         this.maxInMemoryArenas = b.maxInMemoryArenas;
@@ -68,7 +70,8 @@ public final class QueueConfig {
                 .syncOnWrite(syncOnWrite)
                 .gcInterval(gcInterval)
                 .maxDiskBytes(maxDiskBytes)
-                .whenFull(whenFull);
+                .whenFull(whenFull)
+                .pretouch(pretouch);
         b.arenaSizeSet = arenaSizeSet;
         return b;
     }
@@ -121,6 +124,9 @@ public final class QueueConfig {
         if ((v = value(p, Key.MAX_DISK_BYTES)) != null) {
             b.maxDiskBytes(parseSize(Key.MAX_DISK_BYTES, v));
         }
+        if ((v = value(p, Key.PRETOUCH)) != null) {
+            b.pretouch(parseBoolean(Key.PRETOUCH, v));
+        }
         if ((v = value(p, Key.WHEN_FULL)) != null) {
             try {
                 b.whenFull(WhenFull.valueOf(v.toUpperCase(Locale.ROOT)));
@@ -142,8 +148,9 @@ public final class QueueConfig {
         static final String GC_INTERVAL = "gcInterval";
         static final String MAX_DISK_BYTES = "maxDiskBytes";
         static final String WHEN_FULL = "whenFull";
+        static final String PRETOUCH = "pretouch";
         private static final String[] ALL = {ARENA_SIZE, MAX_IN_MEMORY_ARENAS, FLUSH_EVERY_OPS,
-            FLUSH_INTERVAL, SYNC_ON_WRITE, GC_INTERVAL, MAX_DISK_BYTES, WHEN_FULL};
+            FLUSH_INTERVAL, SYNC_ON_WRITE, GC_INTERVAL, MAX_DISK_BYTES, WHEN_FULL, PRETOUCH};
 
         static boolean isKnown(String name) {
             for (String k : ALL) {
@@ -273,12 +280,17 @@ public final class QueueConfig {
         return whenFull;
     }
 
+    /** Whether a background thread pre-faults pages and creates arenas ahead of the writer. */
+    public boolean pretouch() {
+        return pretouch;
+    }
+
     @Override
     public String toString() {
         return "QueueConfig{arenaSize=" + arenaSize + ", maxInMemoryArenas=" + maxInMemoryArenas
                 + ", flushEveryOps=" + flushEveryOps + ", flushInterval=" + flushInterval
                 + ", syncOnWrite=" + syncOnWrite + ", gcInterval=" + gcInterval
-                + ", maxDiskBytes=" + maxDiskBytes + ", whenFull=" + whenFull + "}";
+                + ", maxDiskBytes=" + maxDiskBytes + ", whenFull=" + whenFull + ", pretouch=" + pretouch + "}";
     }
 
     @Override
@@ -290,13 +302,13 @@ public final class QueueConfig {
         return arenaSize == c.arenaSize && maxInMemoryArenas == c.maxInMemoryArenas
                 && flushEveryOps == c.flushEveryOps && flushInterval.equals(c.flushInterval)
                 && syncOnWrite == c.syncOnWrite && gcInterval.equals(c.gcInterval)
-                && maxDiskBytes == c.maxDiskBytes && whenFull == c.whenFull;
+                && maxDiskBytes == c.maxDiskBytes && whenFull == c.whenFull && pretouch == c.pretouch;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(arenaSize, maxInMemoryArenas, flushEveryOps, flushInterval, syncOnWrite,
-                gcInterval, maxDiskBytes, whenFull);
+                gcInterval, maxDiskBytes, whenFull, pretouch);
     }
 
     /** Collects options; {@link #build()} validates them all at once. */
@@ -310,6 +322,7 @@ public final class QueueConfig {
         private long maxDiskBytes;
         private WhenFull whenFull = WhenFull.BLOCK;
         private boolean arenaSizeSet;
+        private boolean pretouch = true;
 
         private Builder() {
         }
@@ -373,6 +386,17 @@ public final class QueueConfig {
          */
         public Builder maxDiskBytes(long bytes) {
             this.maxDiskBytes = bytes;
+            return this;
+        }
+
+        /**
+         * A background thread pre-faults the pages ahead of the writer and creates the next arena
+         * early (default true), so an enqueue neither takes page faults nor waits for an arena
+         * file. Costs one thread per queue, CPU on another core while writing fast, and up to
+         * 8 MiB of page cache written ahead of the tail. Linux only; elsewhere it does nothing.
+         */
+        public Builder pretouch(boolean on) {
+            this.pretouch = on;
             return this;
         }
 

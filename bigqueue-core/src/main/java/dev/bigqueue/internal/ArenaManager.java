@@ -38,6 +38,7 @@ public final class ArenaManager {
     private final ConcurrentSkipListMap<Long, long[]> onDisk = new ConcurrentSkipListMap<>();
     /** First-record index: offset of the first record starting in an arena -> its position. */
     private final ConcurrentSkipListMap<Long, Long> firstRecords = new ConcurrentSkipListMap<>();
+    private final Object createLock = new Object();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
     private final Map<Long, Arena> mapped = new HashMap<>();
@@ -155,9 +156,38 @@ public final class ArenaManager {
      * synced, renamed into place, then the directory synced, so the arena either exists whole and
      * durable or not at all.
      *
+     * Does nothing if the arena exists (the pretoucher may have made it first).
+     *
      * @throws IOException naming the directory, for example on a full disk.
      */
     void create(long id) throws IOException {
+        synchronized (createLock) {
+            if (!onDisk.containsKey(id)) {
+                createFile(id);
+            }
+        }
+    }
+
+    /**
+     * Creates arena {@code id} ahead of need unless that would make more than {@code maxArenas}
+     * arena files (0 = no cap).
+     *
+     * @return whether the arena exists now.
+     */
+    boolean createAhead(long id, long maxArenas) throws IOException {
+        synchronized (createLock) {
+            if (onDisk.containsKey(id)) {
+                return true;
+            }
+            if (maxArenas > 0 && onDisk.size() >= maxArenas) {
+                return false;
+            }
+            createFile(id);
+            return true;
+        }
+    }
+
+    private void createFile(long id) throws IOException {
         Path file = FileFormat.arenaFile(dir, id);
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {

@@ -27,6 +27,9 @@ public final class NativeIO {
     private static final int ENOSPC = 28;
     private static final int EINTR = 4;
     private static final int ZERO_FILL_CHUNK = 1 << 20;
+    private static final int MADV_POPULATE_WRITE = 23;
+    private static final long PAGE = 4096;
+    private static volatile boolean populateSupported = true;
     private static final LibC LIBC = loadLibC();
     private static final AtomicBoolean FALLOCATE_FALLBACK_LOGGED = new AtomicBoolean();
 
@@ -43,6 +46,8 @@ public final class NativeIO {
 
         @IgnoreError
         int posix_fallocate(int fd, long offset, long length);
+
+        int madvise(jnr.ffi.Pointer address, long length, int advice);
     }
 
     private NativeIO() {
@@ -115,6 +120,32 @@ public final class NativeIO {
                 pos += ch.write(zeros, pos);
             }
         }
+    }
+
+    /**
+     * Pre-faults {@code length} bytes of a mapping from {@code index}, writable, without changing
+     * them ({@code madvise(MADV_POPULATE_WRITE)}, Linux 5.14+): a later write to those pages takes
+     * no page fault. Safe while other threads write the same pages.
+     *
+     * @return false if unsupported here (then never tried again).
+     */
+    public static boolean populateWrite(java.nio.MappedByteBuffer mapping, int index, int length) {
+        if (LIBC == null || !populateSupported) {
+            return false;
+        }
+        long start = index & ~(PAGE - 1);
+        long end = Math.min(mapping.capacity(), index + (long) length);
+        if (end <= start) {
+            return true;
+        }
+        jnr.ffi.Pointer base = jnr.ffi.Pointer.wrap(jnr.ffi.Runtime.getSystemRuntime(), mapping);
+        if (LIBC.madvise(base.slice(start), end - start, MADV_POPULATE_WRITE) != 0) {
+            populateSupported = false;
+            LOG.info("madvise(MADV_POPULATE_WRITE) is not supported here (errno {}); the writer takes its own page"
+                    + " faults", jnr.ffi.LastError.getLastError(jnr.ffi.Runtime.getSystemRuntime()));
+            return false;
+        }
+        return true;
     }
 
     /** fsync of a directory: makes the creation, rename or deletion of its entries durable. */

@@ -39,6 +39,7 @@ public final class QueueEngine implements AutoCloseable {
     private final GarbageCollector gc;
     private final ConsumerState own;
     private final ScheduledExecutorService maintenance;
+    private final Pretoucher pretoucher;
     private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
     private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -55,6 +56,14 @@ public final class QueueEngine implements AutoCloseable {
         this.gc = new GarbageCollector(log, own::committedStreamPosition);
         diskSpace.setCollector(gc);
         this.maintenance = startMaintenance();
+        if (config.pretouch() && NativeIO.nativeAvailable()) {
+            long maxArenas = config.maxDiskBytes() == 0 ? 0 : config.maxDiskBytes() / config.arenaSize();
+            this.pretoucher = new Pretoucher(log, maxArenas, config.maxInMemoryArenas(),
+                    "bigqueue-pretouch-" + dir.getFileName());
+            pretoucher.start();
+        } else {
+            this.pretoucher = null;
+        }
     }
 
     /**
@@ -290,6 +299,9 @@ public final class QueueEngine implements AutoCloseable {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
+        }
+        if (pretoucher != null) {
+            attempt(errors, pretoucher::stop);
         }
         for (Runnable hook : closeHooks) {
             attempt(errors, hook::run);

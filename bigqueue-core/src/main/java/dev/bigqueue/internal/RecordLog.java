@@ -44,6 +44,10 @@ public final class RecordLog {
     /** Highest arena id whose first-record slot is known to be set. */
     private long firstRecordArena = -1;
 
+    /** The writer wakes the pretoucher when the tail passes this. */
+    private volatile long pretouchWakeAt = Long.MAX_VALUE;
+    private volatile Pretoucher pretoucher;
+
     private volatile long publishedTailOffset;
     private volatile long publishedTailPosition;
     private volatile long earliestOffset;
@@ -189,6 +193,13 @@ public final class RecordLog {
         index.writeTailHint(tailOffset, tailPosition);
         publishedTailOffset = tailOffset;
         publishedTailPosition = tailPosition;
+        if (tailPosition > pretouchWakeAt) {
+            pretouchWakeAt = Long.MAX_VALUE;
+            Pretoucher p = pretoucher;
+            if (p != null) {
+                p.wake();
+            }
+        }
         return offset;
     }
 
@@ -251,6 +262,12 @@ public final class RecordLog {
         }
         writeArena = a;
         return a;
+    }
+
+    /** The pretoucher asks to be woken once the tail passes {@code position}. */
+    void setPretouchWakeAt(long position, Pretoucher who) {
+        pretoucher = who;
+        pretouchWakeAt = position;
     }
 
     /** Runs {@code action} under the writer lock (used by recovery and maintenance). */
