@@ -1,0 +1,170 @@
+package dev.bigqueue.consumer;
+
+import static dev.bigqueue.consumer.Fixtures.offsetOf;
+import static dev.bigqueue.consumer.Fixtures.payload;
+import static dev.bigqueue.consumer.Fixtures.small;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.bigqueue.BigQueue;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Guarantee 7 for named consumers: threads sharing one {@link Consumer} act as a group of
+ * competing consumers, each message going to exactly one of them; and the registry itself is
+ * safe under concurrent open/copy/delete.
+ */
+class CompetingConsumersTest {
+    private static final int THREADS = 8;
+    private static final int MESSAGES = 20_000;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void eightThreadsOnOneConsumer_getEachMessageExactlyOnce_inOrderPerThread() throws Exception {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumer shared = Consumers.of(q).open("workers");
+            List<List<Long>> got = new ArrayList<>();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            CountDownLatch producerDone = new CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < THREADS; t++) {
+                List<Long> mine = new ArrayList<>();
+                got.add(mine);
+                int kind = t % 3;
+                threads.add(new Thread(() -> {
+                    try {
+                        for (;;) {
+                            byte[] m;
+                            if (kind == 0) {
+                                m = shared.dequeue(Duration.ofMillis(20));
+                            } else if (kind == 1) {
+                                m = shared.dequeue();
+                            } else {
+                                // Opening the open name again hands out the same instance.
+                                m = Consumers.of(q).open("workers").dequeue(Duration.ofMillis(5));
+                            }
+                            if (m != null) {
+                                mine.add(offsetOf(m));
+                            } else if (producerDone.getCount() == 0 && shared.isEmpty()) {
+                                return;
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                }, "worker-" + t));
+            }
+            threads.forEach(Thread::start);
+            for (int i = 0; i < MESSAGES; i++) {
+                q.enqueueString(payload(i));
+            }
+            producerDone.countDown();
+            for (Thread t : threads) {
+                t.join(60_000);
+                assertTrue(!t.isAlive(), t.getName() + " did not finish");
+            }
+            if (failure.get() != null) {
+                throw new AssertionError("a worker failed", failure.get());
+            }
+            BitSet seen = new BitSet(MESSAGES);
+            int total = 0;
+            for (List<Long> mine : got) {
+                for (int i = 0; i < mine.size(); i++) {
+                    int o = Math.toIntExact(mine.get(i));
+                    assertTrue(!seen.get(o), "offset " + o + " was delivered twice");
+                    seen.set(o);
+                    if (i > 0) {
+                        assertTrue(mine.get(i) > mine.get(i - 1), "one thread saw offsets out of order");
+                    }
+                }
+                total += mine.size();
+            }
+            assertEquals(MESSAGES, total);
+            assertEquals(MESSAGES, seen.cardinality());
+            assertNull(shared.dequeue());
+            assertEquals(MESSAGES, shared.position());
+        }
+    }
+
+    @Test
+    void concurrentOpenOfOneName_yieldsOneInstance() throws Exception {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumers consumers = Consumers.of(q);
+            Consumer[] opened = new Consumer[THREADS];
+            CountDownLatch go = new CountDownLatch(1);
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < THREADS; t++) {
+                int i = t;
+                threads.add(new Thread(() -> {
+                    try {
+                        go.await();
+                        opened[i] = consumers.open("racy");
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                }));
+            }
+            threads.forEach(Thread::start);
+            go.countDown();
+            for (Thread t : threads) {
+                t.join(10_000);
+            }
+            for (Consumer c : opened) {
+                assertSame(opened[0], c);
+            }
+        }
+    }
+
+    @Test
+    void deleteWhileOtherThreadsRead_stopsThemCleanly_andLeavesNoFile() throws Exception {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            for (int i = 0; i < 5000; i++) {
+                q.enqueueString(payload(i));
+            }
+            Consumers consumers = Consumers.of(q);
+            Consumer doomed = consumers.open("doomed", CommitMode.MANUAL);
+            AtomicReference<Throwable> unexpected = new AtomicReference<>();
+            List<Thread> threads = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                threads.add(new Thread(() -> {
+                    try {
+                        for (;;) {
+                            doomed.take();
+                            doomed.commit();
+                        }
+                    } catch (IllegalStateException expected) {
+                        if (!expected.getMessage().contains("deleted")) {
+                            unexpected.compareAndSet(null, expected);
+                        }
+                    } catch (Throwable e) {
+                        unexpected.compareAndSet(null, e);
+                    }
+                }));
+            }
+            threads.forEach(Thread::start);
+            Thread.sleep(30);
+            assertTrue(consumers.delete("doomed"));
+            for (Thread t : threads) {
+                t.join(10_000);
+                assertTrue(!t.isAlive(), "a reader of the deleted consumer is still running");
+            }
+            if (unexpected.get() != null) {
+                throw new AssertionError(unexpected.get());
+            }
+            assertTrue(consumers.names().isEmpty());
+            q.flush(); // must not touch the deleted consumer's unmapped file
+        }
+    }
+}
