@@ -1,6 +1,8 @@
 package dev.bigqueue.internal;
 
 import java.io.IOException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Objects;
@@ -24,6 +26,21 @@ import org.slf4j.LoggerFactory;
  */
 public final class ConsumerState {
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerState.class);
+    /** Release stores: other threads read these for lag and GC; a full fence per dequeue buys nothing. */
+    private static final VarHandle CURSOR_OFFSET;
+    private static final VarHandle COMMITTED_OFFSET;
+    private static final VarHandle COMMITTED_POSITION;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            CURSOR_OFFSET = l.findVarHandle(ConsumerState.class, "cursorOffset", long.class);
+            COMMITTED_OFFSET = l.findVarHandle(ConsumerState.class, "committedOffset", long.class);
+            COMMITTED_POSITION = l.findVarHandle(ConsumerState.class, "committedPosition", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
     private final QueueEngine engine;
     private final RecordLog log;
     private final String label;
@@ -74,7 +91,7 @@ public final class ConsumerState {
             if (m == null) {
                 return null;
             }
-            cursorOffset = cursor.offset;
+            CURSOR_OFFSET.setRelease(this, cursor.offset);
             if (!manual) {
                 storeCommit(offset, position);
             }
@@ -217,7 +234,7 @@ public final class ConsumerState {
 
     private void moveTo(long offset, long position) {
         cursor.moveTo(offset, position);
-        cursorOffset = offset;
+        CURSOR_OFFSET.setRelease(this, offset);
         // MANUAL: a move back before the committed position is committed too, or GC (which
         // honours committed positions only) could delete the arenas the consumer went back for.
         if (!manual || offset < committedOffset) {
@@ -250,7 +267,7 @@ public final class ConsumerState {
                 engine.append(result, 0, result.length);
             }
             cursor.moveTo(offset + 1, position + FileFormat.recordBytes(m.length));
-            cursorOffset = cursor.offset;
+            CURSOR_OFFSET.setRelease(this, cursor.offset);
             if (!manual) {
                 // The message was fully handled (its result appended): commit past it.
                 storeCommit(cursor.offset, cursor.position);
@@ -269,15 +286,15 @@ public final class ConsumerState {
                     + " offsets {}..{}, were dropped unread; continuing at offset {}", label, log.directory(),
                     earliestOffset - cursor.offset, cursor.offset, earliestOffset - 1, earliestOffset);
             cursor.moveTo(earliestOffset, earliest);
-            cursorOffset = earliestOffset;
+            CURSOR_OFFSET.setRelease(this, earliestOffset);
             storeCommit(earliestOffset, earliest);
         }
     }
 
     private void storeCommit(long offset, long position) {
         store.commit(offset, position);
-        committedOffset = offset;
-        committedPosition = position;
+        COMMITTED_OFFSET.setRelease(this, offset);
+        COMMITTED_POSITION.setRelease(this, position);
     }
 
     private void countOp() {

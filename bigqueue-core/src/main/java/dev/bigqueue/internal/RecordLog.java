@@ -27,6 +27,17 @@ import java.util.zip.CRC32C;
  * or a full queue ({@code maxDiskBytes}) fails an enqueue with nothing written.
  */
 public final class RecordLog {
+    private static final java.lang.invoke.VarHandle PUBLISHED_TAIL_OFFSET;
+
+    static {
+        try {
+            PUBLISHED_TAIL_OFFSET = java.lang.invoke.MethodHandles.lookup()
+                    .findVarHandle(RecordLog.class, "publishedTailOffset", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
     private final Path dir;
     private final long dataBytes;
     private final ArenaManager arenas;
@@ -191,7 +202,8 @@ public final class RecordLog {
         // Every byte of the record reaches the page cache before the hint says it is there.
         VarHandle.releaseFence();
         index.writeTailHint(tailOffset, tailPosition);
-        publishedTailOffset = tailOffset;
+        // One full fence per append: the offset is only read for tailOffset()/size().
+        PUBLISHED_TAIL_OFFSET.setRelease(this, tailOffset);
         publishedTailPosition = tailPosition;
         if (tailPosition > pretouchWakeAt) {
             pretouchWakeAt = Long.MAX_VALUE;
