@@ -1,0 +1,103 @@
+package dev.bigqueue.consumer;
+
+import static dev.bigqueue.consumer.Fixtures.offsetOf;
+import static dev.bigqueue.consumer.Fixtures.payload;
+import static dev.bigqueue.consumer.Fixtures.small;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.bigqueue.BigQueue;
+import dev.bigqueue.testing.ChildJvm;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link CommitMode#MANUAL}: messages dequeued but not committed come again after a close/reopen
+ * and after {@code kill -9}; committed ones never do. AUTO, for contrast, repeats at most the last
+ * message after a kill (guarantee 2).
+ */
+class ManualCommitTest {
+    @TempDir
+    Path dir;
+
+    private static void enqueue(BigQueue q, int count) {
+        for (int i = 0; i < count; i++) {
+            q.enqueueString(payload(q.tailOffset()));
+        }
+    }
+
+    private static void expectRun(Consumer c, long from, long to) {
+        for (long o = from; o < to; o++) {
+            byte[] m = c.dequeue();
+            assertTrue(m != null, c.name() + ": offset " + o + " is missing");
+            assertEquals(o, offsetOf(m), c.name());
+        }
+    }
+
+    @Test
+    void dequeueMovesOnlyTheInMemoryPosition_untilCommit() {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 30);
+            Consumer m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
+            expectRun(m, 0, 10);
+            assertEquals(10, m.position());
+            assertEquals(0, m.committedPosition());
+            m.commit();
+            assertEquals(10, m.committedPosition());
+            expectRun(m, 10, 15);
+            m.seek(25); // forward: not committed
+            assertEquals(10, m.committedPosition());
+        }
+    }
+
+    @Test
+    void uncommittedMessagesComeAgainAfterReopen_committedOnesNever() {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 100);
+            Consumer m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
+            expectRun(m, 0, 40);
+            m.commit();
+            expectRun(m, 40, 70); // handed out, never committed
+        }
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumer m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
+            assertEquals(40, m.position());
+            assertEquals(40, m.committedPosition());
+            expectRun(m, 40, 60);
+            m.close(); // closing a MANUAL consumer does not commit either
+            m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
+            expectRun(m, 40, 100);
+            m.commit();
+            assertNull(m.dequeue());
+        }
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumer m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
+            assertEquals(100, m.position());
+            assertNull(m.dequeue());
+        }
+    }
+
+    @Test
+    void afterKill9_manualResumesAtItsCommit_autoRepeatsOnlyTheLastMessage() throws Exception {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 100);
+        }
+        try (ChildJvm child = ChildJvm.start(CrashChild.class, "manual", dir.toString())) {
+            // The child read 25 messages with each consumer and committed "ledger" after 20.
+            assertEquals("DONE 25 20", child.awaitLine("DONE", Duration.ofSeconds(60)));
+            child.kill();
+        }
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumers consumers = Consumers.of(q);
+            Consumer ledger = consumers.open("ledger", CommitMode.MANUAL);
+            assertEquals(20, ledger.position(), "uncommitted 20..24 must come again, committed 0..19 never");
+            expectRun(ledger, 20, 100);
+            Consumer auto = consumers.open("auto");
+            assertEquals(24, auto.position(), "AUTO commits a message at the next dequeue: only 24 comes again");
+            expectRun(auto, 24, 100);
+        }
+    }
+}
