@@ -118,16 +118,19 @@ final class Recovery {
     /**
      * Cuts the log at {@code position}: zeroes what follows in its arena, deletes later arenas.
      *
-     * @return how many non-zero bytes were discarded (0 when the log simply ended there).
+     * @return how many non-zero bytes were zeroed in the tail's arena (0 when the log simply
+     *     ended there).
      */
     private static long cut(RecordLog log, long position) throws IOException {
         ArenaManager arenas = log.arenas();
         long arenaId = log.arenaOf(position);
         long dropped = 0;
+        int deletedArenas = 0;
         for (long id : arenas.ids()) {
             if (id > arenaId) {
-                dropped += log.dataBytesPerArena();
+                // Made ahead by the pretoucher, or holding the rest of a torn record: nothing whole.
                 arenas.delete(id);
+                deletedArenas++;
             }
         }
         if (arenas.exists(arenaId)) {
@@ -155,8 +158,9 @@ final class Recovery {
                 arenas.release(a);
             }
         }
-        if (dropped > 0) {
+        if (deletedArenas > 0) {
             NativeIO.syncDirectory(log.directory());
+            LOG.debug("queue {}: deleted {} arena file(s) after the recovered tail", log.directory(), deletedArenas);
         }
         return dropped;
     }
