@@ -1,17 +1,23 @@
 package dev.bigqueue.testing;
 
+import java.io.File;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
-import java.io.Reader;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import java.util.stream.Stream;
 
 /**
  * A child JVM running a main class of the test classpath, for tests that need a second process: a
@@ -20,28 +26,36 @@ import java.util.function.Predicate;
  * <p>Its stdout is collected line by line. Only lines ended by a newline count: a child killed in
  * the middle of printing leaves a partial last line, which {@link #lines()} never returns, so a
  * child that prints an acknowledgement <em>after</em> an operation returned, and flushes, gives
- * the parent an exact list of completed operations. Its stderr is kept (the last 64 KiB) for
- * failure messages.
+ * the parent an exact list of completed operations. Stdout and stderr go to files, not pipes:
+ * when a child dies, the JDK drains and closes its end of an output pipe from the process reaper
+ * thread, and lines the child wrote just before it died were seen to go missing that way; bytes
+ * written to a file are in the page cache the moment {@code write} returns, and a SIGKILL cannot
+ * take them back.
  *
  * <p>{@link #kill()} sends SIGKILL ({@link Process#destroyForcibly()} is SIGKILL on Linux; the
  * process gets no chance to run shutdown hooks or finish a write) and waits until it is gone.
  */
 public final class ChildJvm implements AutoCloseable {
     private static final int STDERR_KEEP = 64 * 1024;
+    private static final long POLL_MS = 2;
+
+    private static String snapshotClassPath;
 
     private final Process process;
     private final String description;
+    private final Path outputDir;
+    private final Path stdoutFile;
+    private final Path stderrFile;
     private final List<String> lines = new ArrayList<>();
-    private final StringBuilder stderr = new StringBuilder();
-    private final Thread outReader;
-    private final Thread errReader;
-    private boolean outClosed;
+    private final StringBuilder partial = new StringBuilder();
+    private long stdoutRead;
 
-    private ChildJvm(Process process, String description) {
+    private ChildJvm(Process process, String description, Path outputDir) {
         this.process = process;
         this.description = description;
-        this.outReader = daemon("child-stdout-" + process.pid(), () -> readLines(process.getInputStream()));
-        this.errReader = daemon("child-stderr-" + process.pid(), () -> readStderr(process.getErrorStream()));
+        this.outputDir = outputDir;
+        this.stdoutFile = outputDir.resolve("stdout.txt");
+        this.stderrFile = outputDir.resolve("stderr.txt");
     }
 
     /**
@@ -53,7 +67,7 @@ public final class ChildJvm implements AutoCloseable {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
+        cmd.add(classPath());
         // Quick start-up matters more than peak speed for these short-lived children.
         cmd.add("-XX:TieredStopAtLevel=1");
         cmd.add("-Xmx256m");
@@ -63,14 +77,64 @@ public final class ChildJvm implements AutoCloseable {
         cmd.addAll(jvmOptions);
         cmd.add(mainClass.getName());
         cmd.addAll(Arrays.asList(args));
+        Path outputDir = Files.createTempDirectory("childjvm-");
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.redirectInput(ProcessBuilder.Redirect.PIPE);
-        return new ChildJvm(pb.start(), mainClass.getSimpleName() + " " + String.join(" ", args));
+        pb.redirectOutput(outputDir.resolve("stdout.txt").toFile());
+        pb.redirectError(outputDir.resolve("stderr.txt").toFile());
+        return new ChildJvm(pb.start(), mainClass.getSimpleName() + " " + String.join(" ", args), outputDir);
     }
 
     /** Starts {@code mainClass} with the default JVM options. */
     public static ChildJvm start(Class<?> mainClass, String... args) throws IOException {
         return start(mainClass, List.of(), args);
+    }
+
+    /**
+     * This JVM's classpath, with its directories (target/classes, target/test-classes) replaced by
+     * a snapshot taken on first use: a build running at the same time in the same tree recompiles
+     * into those directories, and a child started just then would not find its main class.
+     */
+    static synchronized String classPath() throws IOException {
+        if (snapshotClassPath == null) {
+            Path root = Files.createTempDirectory("childjvm-classpath-");
+            List<String> entries = new ArrayList<>();
+            int i = 0;
+            for (String entry : System.getProperty("java.class.path").split(File.pathSeparator)) {
+                Path p = Path.of(entry);
+                if (Files.isDirectory(p)) {
+                    Path copy = root.resolve(String.valueOf(i++));
+                    copyTree(p, copy);
+                    entries.add(copy.toString());
+                } else {
+                    entries.add(entry);
+                }
+            }
+            Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteQuietly(root)));
+            snapshotClassPath = String.join(File.pathSeparator, entries);
+        }
+        return snapshotClassPath;
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        try (Stream<Path> s = Files.walk(from)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (Files.isDirectory(p)) {
+                    Files.createDirectories(target);
+                } else {
+                    Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path root) {
+        try (Stream<Path> s = Files.walk(root)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | RuntimeException e) {
+            // a temp dir left behind is harmless
+        }
     }
 
     public long pid() {
@@ -82,10 +146,9 @@ public final class ChildJvm implements AutoCloseable {
     }
 
     /** Every complete (newline-terminated) stdout line so far. */
-    public List<String> lines() {
-        synchronized (lines) {
-            return new ArrayList<>(lines);
-        }
+    public synchronized List<String> lines() {
+        readNewOutput();
+        return new ArrayList<>(lines);
     }
 
     /**
@@ -95,26 +158,25 @@ public final class ChildJvm implements AutoCloseable {
      */
     public String awaitLine(Predicate<String> match, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        synchronized (lines) {
-            int seen = 0;
-            for (;;) {
-                for (; seen < lines.size(); seen++) {
-                    if (match.test(lines.get(seen))) {
-                        return lines.get(seen);
-                    }
+        int seen = 0;
+        for (;;) {
+            boolean exited = !process.isAlive();
+            List<String> now = lines();
+            for (; seen < now.size(); seen++) {
+                if (match.test(now.get(seen))) {
+                    return now.get(seen);
                 }
-                if (outClosed) {
-                    throw new AssertionError("child " + description + " (pid " + pid() + ") closed stdout without"
-                            + " printing the expected line; exit " + exitCodeOrRunning() + "; stdout " + lines
-                            + "; stderr:\n" + stderr());
-                }
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    throw new AssertionError("child " + description + " (pid " + pid() + ") did not print the"
-                            + " expected line within " + timeout + "; stdout " + tail(lines) + "; stderr:\n" + stderr());
-                }
-                lines.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
             }
+            if (exited) {
+                throw new AssertionError("child " + description + " (pid " + pid() + ") exited with "
+                        + process.exitValue() + " without printing the expected line; stdout " + tail(now)
+                        + "; stderr:\n" + stderr());
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("child " + description + " (pid " + pid() + ") did not print the"
+                        + " expected line within " + timeout + "; stdout " + tail(now) + "; stderr:\n" + stderr());
+            }
+            Thread.sleep(POLL_MS);
         }
     }
 
@@ -123,14 +185,12 @@ public final class ChildJvm implements AutoCloseable {
         return awaitLine(l -> l.startsWith(prefix), timeout);
     }
 
-    /** Sends SIGKILL and waits until the process is gone and its stdout fully read. */
+    /** Sends SIGKILL and waits until the process is gone. */
     public void kill() throws InterruptedException {
         process.destroyForcibly();
         if (!process.waitFor(30, TimeUnit.SECONDS)) {
             throw new AssertionError("child " + pid() + " survived SIGKILL for 30 s");
         }
-        outReader.join(10_000);
-        errReader.join(10_000);
     }
 
     /** Closes the child's stdin (a child may wait for it as its signal to finish). */
@@ -144,88 +204,61 @@ public final class ChildJvm implements AutoCloseable {
             throw new AssertionError("child " + description + " (pid " + pid() + ") still running after " + timeout
                     + "; stderr:\n" + stderr());
         }
-        outReader.join(10_000);
-        errReader.join(10_000);
         return process.exitValue();
     }
 
     /** The last 64 KiB of the child's stderr. */
     public String stderr() {
-        synchronized (stderr) {
-            return stderr.toString();
+        try (FileChannel ch = FileChannel.open(stderrFile, StandardOpenOption.READ)) {
+            long from = Math.max(0, ch.size() - STDERR_KEEP);
+            ByteBuffer b = ByteBuffer.allocate((int) (ch.size() - from));
+            while (b.hasRemaining() && ch.read(b, from + b.position()) > 0) {
+                // keep reading
+            }
+            return new String(b.array(), 0, b.position(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            return "(stderr unreadable: " + e + ")";
         }
     }
 
-    /** Kills the child if it still runs. */
+    /** Kills the child if it still runs, and deletes its output files. */
     @Override
     public void close() throws InterruptedException {
         if (process.isAlive()) {
             kill();
         }
-    }
-
-    private String exitCodeOrRunning() {
-        return process.isAlive() ? "still running" : String.valueOf(process.exitValue());
+        deleteQuietly(outputDir);
     }
 
     private static List<String> tail(List<String> all) {
         return all.size() <= 20 ? all : all.subList(all.size() - 20, all.size());
     }
 
-    private void readLines(InputStream in) {
-        StringBuilder current = new StringBuilder();
-        try (Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
-            char[] buf = new char[8192];
+    /** Appends the complete lines written since the last call; a partial last line waits. */
+    private void readNewOutput() {
+        try (FileChannel ch = FileChannel.open(stdoutFile, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size <= stdoutRead) {
+                return;
+            }
+            ByteBuffer b = ByteBuffer.allocate((int) Math.min(size - stdoutRead, 1 << 24));
             int n;
-            while ((n = r.read(buf)) > 0) {
-                List<String> complete = new ArrayList<>();
-                for (int i = 0; i < n; i++) {
-                    if (buf[i] == '\n') {
-                        complete.add(current.toString());
-                        current.setLength(0);
-                    } else {
-                        current.append(buf[i]);
-                    }
-                }
-                if (!complete.isEmpty()) {
-                    synchronized (lines) {
-                        lines.addAll(complete);
-                        lines.notifyAll();
-                    }
+            while (b.hasRemaining() && (n = ch.read(b, stdoutRead + b.position())) > 0) {
+                // keep reading
+            }
+            stdoutRead += b.position();
+            // Children print ASCII; one byte is one char, so a split read cannot cut a character.
+            for (int i = 0; i < b.position(); i++) {
+                char c = (char) (b.get(i) & 0xFF);
+                if (c == '\n') {
+                    lines.add(partial.toString());
+                    partial.setLength(0);
+                } else {
+                    partial.append(c);
                 }
             }
         } catch (IOException e) {
-            // the child died; what was read is what counts
-        } finally {
-            // A partial last line (the child was killed while printing) is dropped on purpose.
-            synchronized (lines) {
-                outClosed = true;
-                lines.notifyAll();
-            }
+            throw new UncheckedIOException("cannot read the child's stdout " + stdoutFile, e);
         }
-    }
-
-    private void readStderr(InputStream in) {
-        try (Reader r = new InputStreamReader(in, StandardCharsets.UTF_8)) {
-            char[] buf = new char[8192];
-            int n;
-            while ((n = r.read(buf)) > 0) {
-                synchronized (stderr) {
-                    stderr.append(buf, 0, n);
-                    if (stderr.length() > STDERR_KEEP) {
-                        stderr.delete(0, stderr.length() - STDERR_KEEP);
-                    }
-                }
-            }
-        } catch (IOException e) {
-            // the child died
-        }
-    }
-
-    private static Thread daemon(String name, Runnable body) {
-        Thread t = new Thread(body, name);
-        t.setDaemon(true);
-        t.start();
-        return t;
     }
 }
