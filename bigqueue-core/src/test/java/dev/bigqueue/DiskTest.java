@@ -148,6 +148,29 @@ class DiskTest {
     }
 
     @Test
+    void maxDiskBytes_block_neverStallsFlushOrConsumersThatFlushEveryOp() throws Exception {
+        QueueConfig c = base().maxDiskBytes(2 * ARENA).whenFull(WhenFull.BLOCK).flushEveryOps(1).build();
+        int total = 100;
+        try (BigQueue q = BigQueue.open(dir, c)) {
+            Thread producer = new Thread(() -> {
+                for (int i = 0; i < total; i++) {
+                    q.enqueue(MemoryCapTest.ByteBufferInts.message(i, 996));
+                }
+            });
+            producer.start();
+            Thread.sleep(200); // the producer is blocked at the cap by now
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+                q.flush();
+                for (int i = 0; i < total; i++) {
+                    assertEquals(i, MemoryCapTest.ByteBufferInts.read(q.take()));
+                }
+            });
+            producer.join(10_000);
+            assertTrue(!producer.isAlive());
+        }
+    }
+
+    @Test
     void maxDiskBytes_dropOldest_movesReaderForwardAndKeepsCap() throws IOException {
         QueueConfig c = base().maxDiskBytes(3 * ARENA).whenFull(WhenFull.DROP_OLDEST).build();
         try (BigQueue q = BigQueue.open(dir, c)) {

@@ -14,7 +14,7 @@ import org.slf4j.LoggerFactory;
  */
 final class DiskSpace {
     private static final Logger LOG = LoggerFactory.getLogger(DiskSpace.class);
-    private static final long BLOCK_POLL_NS = TimeUnit.MILLISECONDS.toNanos(5);
+    static final long BLOCK_POLL_NS = TimeUnit.MILLISECONDS.toNanos(5);
     private final long arenaSize;
     private final long maxArenas;
     private final WhenFull whenFull;
@@ -30,13 +30,18 @@ final class DiskSpace {
         this.gc = collector;
     }
 
-    /** Called under the writer lock before a record of {@code recordBytes} is written at {@code position}. */
-    void ensureArenas(RecordLog log, long position, long recordBytes) {
+    /**
+     * Called under the writer lock before a record of {@code recordBytes} is written at
+     * {@code position}.
+     *
+     * @return false if the queue is full and the policy is BLOCK: release the lock, wait, retry.
+     */
+    boolean ensureArenas(RecordLog log, long position, long recordBytes) {
         long first = log.arenaOf(position);
         long last = log.arenaOf(position + recordBytes - 1);
         ArenaManager arenas = log.arenas();
         if (arenas.exists(last) && arenas.exists(first)) {
-            return;
+            return true;
         }
         long missing = 0;
         for (long id = first; id <= last; id++) {
@@ -52,7 +57,9 @@ final class DiskSpace {
                             + " bytes, more than maxDiskBytes allows (" + maxArenas + " arenas); raise maxDiskBytes"
                             + " or arenaSize, or send smaller messages");
                 }
-                makeRoom(log, missing);
+                if (!makeRoom(log, missing)) {
+                    return false;
+                }
             }
             for (long id = first; id <= last; id++) {
                 if (!arenas.exists(id)) {
@@ -63,11 +70,12 @@ final class DiskSpace {
             throw new UncheckedIOException(e);
         }
         log.refreshEarliest();
+        return true;
     }
 
-    private void makeRoom(RecordLog log, long missing) throws IOException {
+    /** Frees arenas by the policy; false if BLOCK must wait for consumers. */
+    private boolean makeRoom(RecordLog log, long missing) throws IOException {
         ArenaManager arenas = log.arenas();
-        boolean warned = false;
         while (arenas.count() + missing > maxArenas) {
             if (gc.collect() > 0) {
                 continue;
@@ -90,14 +98,9 @@ final class DiskSpace {
                     break;
                 case BLOCK:
                 default:
-                    if (!warned) {
-                        LOG.debug("queue {} is full; enqueue waits for consumers to free an arena", log.directory());
-                        warned = true;
-                    }
-                    log.checkOpen();
-                    log.pause(BLOCK_POLL_NS);
-                    break;
+                    return false;
             }
         }
+        return true;
     }
 }

@@ -150,12 +150,9 @@ public final class RecordLog {
      * @return its offset.
      */
     public long append(byte[] src, int off, int len) {
-        writeLock.lock();
+        long recordBytes = recordBytes(len);
+        long position = lockAndReserve(recordBytes);
         try {
-            checkOpen();
-            long recordBytes = recordBytes(len);
-            long position = tailPosition;
-            ensureArenas(position, recordBytes);
             writeCrc.reset();
             writeCrc.update(src, off, len);
             writeRecord(position, len, (int) writeCrc.getValue(), src, off, null);
@@ -168,13 +165,10 @@ public final class RecordLog {
 
     /** Appends the remaining bytes of {@code src}, leaving its position unchanged. */
     public long append(ByteBuffer src) {
-        writeLock.lock();
+        int len = src.remaining();
+        long recordBytes = recordBytes(len);
+        long position = lockAndReserve(recordBytes);
         try {
-            checkOpen();
-            int len = src.remaining();
-            long recordBytes = recordBytes(len);
-            long position = tailPosition;
-            ensureArenas(position, recordBytes);
             int start = src.position();
             writeCrc.reset();
             writeCrc.update(src);
@@ -188,11 +182,31 @@ public final class RecordLog {
         }
     }
 
-    private void ensureArenas(long position, long recordBytes) {
-        long last = arenaOf(position + recordBytes - 1);
-        if (last > readyArena) {
-            diskSpace.ensureArenas(this, position, recordBytes);
-            readyArena = last;
+    /**
+     * Takes the writer lock with the arenas for a record of {@code recordBytes} at the tail in
+     * place, and returns the tail position; the caller unlocks. When the queue is full with
+     * {@code BLOCK}, waits without holding the lock, so that flushes, seeks and consumers that
+     * free the space are never stuck behind a blocked producer.
+     */
+    private long lockAndReserve(long recordBytes) {
+        for (;;) {
+            writeLock.lock();
+            boolean reserved = false;
+            try {
+                checkOpen();
+                long position = tailPosition;
+                long last = arenaOf(position + recordBytes - 1);
+                if (last <= readyArena || diskSpace.ensureArenas(this, position, recordBytes)) {
+                    readyArena = Math.max(readyArena, last);
+                    reserved = true;
+                    return position;
+                }
+            } finally {
+                if (!reserved) {
+                    writeLock.unlock();
+                }
+            }
+            pause(DiskSpace.BLOCK_POLL_NS);
         }
     }
 
@@ -523,7 +537,7 @@ public final class RecordLog {
         }
     }
 
-    /** Waits up to {@code ns} for a waiting writer's chance (used by the BLOCK policy). */
+    /** Sleeps while a producer waits for space (the BLOCK policy). */
     void pause(long ns) {
         try {
             TimeUnit.NANOSECONDS.sleep(ns);
