@@ -9,7 +9,6 @@ import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.TreeMap;
@@ -42,16 +41,7 @@ public final class ConsumerFile implements AutoCloseable {
         b.putInt(FileFormat.CONSUMER_VERSION_OFFSET, FileFormat.VERSION);
         b.putInt(FileFormat.CONSUMER_MODE_OFFSET, mode);
         PositionSlots.writeSlot(b, FileFormat.CONSUMER_SLOTS, offset, position, 1);
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-        NativeIO.syncDirectory(file.getParent());
+        DurableFiles.writeAtomically(file, b);
         return open(file);
     }
 

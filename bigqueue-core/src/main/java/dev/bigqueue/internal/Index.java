@@ -11,7 +11,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.UUID;
 
@@ -42,7 +41,6 @@ public final class Index implements AutoCloseable {
     /** Creates a new {@code queue.meta} atomically (temp file, sync, rename, directory sync). */
     static Index create(Path dir, long arenaSize) throws IOException {
         Path file = dir.resolve(FileFormat.META_FILE);
-        Path tmp = dir.resolve(FileFormat.META_FILE + ".tmp");
         ByteBuffer b = ByteBuffer.allocate(META_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(0, FileFormat.META_MAGIC);
         b.putInt(FileFormat.META_VERSION_OFFSET, FileFormat.VERSION);
@@ -50,15 +48,7 @@ public final class Index implements AutoCloseable {
         b.putLong(FileFormat.META_ARENA_SIZE_OFFSET, arenaSize);
         b.putLong(FileFormat.META_CREATED_OFFSET, System.currentTimeMillis());
         PositionSlots.writeSlot(b, FileFormat.META_TAIL_SLOT, 0, 0, 1);
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            while (b.hasRemaining()) {
-                ch.write(b);
-            }
-            ch.force(true);
-        }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
-        NativeIO.syncDirectory(dir);
+        DurableFiles.writeAtomically(file, b);
         return open(file);
     }
 
