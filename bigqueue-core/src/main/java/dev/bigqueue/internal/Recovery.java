@@ -10,10 +10,12 @@ import org.slf4j.LoggerFactory;
  * Finds the tail on open. After a clean close the index holds it exactly: no data is read. After
  * a crash, records are validated from the last point known to be whole: the tail hint if the
  * kernel has not rebooted since (a process crash loses nothing from the page cache), else the
- * durable point of the last flush. The scan stops at the first record that fails its checksum;
- * if valid records follow it, that is damage, reported with file and offset, not a torn tail.
- * Otherwise the log is cut there: the torn bytes are zeroed, arenas after it deleted, and a WARN
- * says what was dropped.
+ * durable point of the last flush. The scan stops at the first record that fails its checksum.
+ * After a process crash, if a valid record follows it (by its length, or as the first record of a
+ * later arena), that is damage, reported with file and offset, not a torn tail. After an OS crash
+ * the writes since the last flush may have reached the disk in any order, so a hole followed by
+ * whole records is expected there and ends the log. Otherwise the log is cut there: the torn
+ * bytes are zeroed, arenas after it deleted, and a WARN says what was dropped.
  */
 final class Recovery {
     private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
@@ -64,7 +66,10 @@ final class Recovery {
                 break;
             }
         }
-        if (stop != null) {
+        if (stop != null && index.sameBoot()) {
+            // A process crash keeps the page cache, where records land in order: only the last can
+            // be torn. After an OS crash, writes after the last flush reach the disk in any order, so
+            // a whole record after a torn one is expected there, and the log ends at the first hole.
             checkNothingValidFollows(log, cursor, stop);
         }
         long dropped = cut(log, cursor.position);
@@ -97,21 +102,54 @@ final class Recovery {
                 log.arenas().release(a);
             }
         }
-        if (length < 0) {
-            return;
-        }
         Cursor next = new Cursor();
-        next.moveTo(bad.offset + 1, bad.position + FileFormat.recordBytes(length));
-        boolean validFollows;
-        try {
-            validFollows = log.read(next, false) != null;
-        } catch (QueueCorruptedException notValidEither) {
-            validFollows = false;
+        boolean validFollows = false;
+        if (length >= 0) {
+            next.moveTo(bad.offset + 1, bad.position + FileFormat.recordBytes(length));
+            validFollows = isValid(log, next);
+        }
+        // A damaged length hides where the next record starts; a later arena's first record does not.
+        for (long id : log.arenas().ids()) {
+            if (validFollows || id <= log.arenaOf(bad.position)) {
+                continue;
+            }
+            long[] first = firstRecordSlot(log, id);
+            if (first != null) {
+                next.moveTo(first[0], first[1]);
+                validFollows = first[0] > bad.offset && isValid(log, next);
+                break;
+            }
         }
         if (validFollows) {
             throw new QueueCorruptedException(stop.file(), stop.fileOffset(), "damaged record at offset "
                     + bad.offset + " is followed by a valid record at offset " + next.offset
                     + ", so it is not a torn tail (" + stop.getCause().getMessage() + ")");
+        }
+    }
+
+    private static boolean isValid(RecordLog log, Cursor at) {
+        try {
+            return log.read(at, false) != null;
+        } catch (QueueCorruptedException notValidEither) {
+            return false;
+        }
+    }
+
+    /** The first-record slot of arena {@code id} as {offset, position}, or null if it holds none. */
+    private static long[] firstRecordSlot(RecordLog log, long id) {
+        Arena a = log.arenas().acquire(id);
+        if (a == null) {
+            return null;
+        }
+        try {
+            int at = FileFormat.ARENA_FIRST_RECORD_SLOT;
+            if (PositionSlots.validSequence(a.buffer(), at) == 0) {
+                return null;
+            }
+            return new long[] {a.buffer().getLong(at + FileFormat.SLOT_OFFSET),
+                a.buffer().getLong(at + FileFormat.SLOT_POSITION)};
+        } finally {
+            log.arenas().release(a);
         }
     }
 
