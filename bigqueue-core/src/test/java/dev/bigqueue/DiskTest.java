@@ -106,7 +106,8 @@ class DiskTest {
                 }
                 assertTrue(arenaBytes(dir) <= 4 * ARENA);
             }
-            assertTrue(full.getMessage().contains("maxDiskBytes") && full.getMessage().contains(dir.getFileName().toString()),
+            assertTrue(full.getMessage().contains("maxDiskBytes")
+                    && full.getMessage().contains(dir.getFileName().toString()),
                     full.getMessage());
             assertEquals(n, q.tailOffset(), "the failed enqueue wrote nothing");
             for (int i = 0; i < n; i++) {
@@ -197,7 +198,8 @@ class DiskTest {
         QueueConfig c = base().maxDiskBytes(2 * ARENA).whenFull(WhenFull.FAIL).build();
         try (BigQueue q = BigQueue.open(dir, c)) {
             q.enqueueString("kept");
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> q.enqueue(new byte[5 * ARENA]));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> q.enqueue(new byte[5 * ARENA]));
             assertTrue(e.getMessage().contains("maxDiskBytes"), e.getMessage());
             assertEquals("kept", q.dequeueString());
         }

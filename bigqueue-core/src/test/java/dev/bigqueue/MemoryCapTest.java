@@ -41,7 +41,8 @@ class MemoryCapTest {
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 3})
     void producerAndConsumer_neverMapMoreThanTheCap(int cap) throws Exception {
-        QueueConfig config = QueueConfig.builder().arenaSize(8192).maxInMemoryArenas(cap).gcInterval(java.time.Duration.ZERO)
+        QueueConfig config = QueueConfig.builder().arenaSize(8192).maxInMemoryArenas(cap)
+                .gcInterval(java.time.Duration.ZERO)
                 .build();
         int messages = 20_000; // ~300 arenas of 8 KiB
         AtomicInteger maxSeen = new AtomicInteger();

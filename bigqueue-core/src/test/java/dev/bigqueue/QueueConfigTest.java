@@ -93,7 +93,8 @@ class QueueConfigTest {
 
         Properties typo = new Properties();
         typo.setProperty("bigqueue.arenaSise", "4k");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> QueueConfig.fromProperties(typo));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> QueueConfig.fromProperties(typo));
         assertTrue(e.getMessage().contains("bigqueue.arenaSise"), e.getMessage());
 
         Properties bad = new Properties();

@@ -169,7 +169,8 @@ public final class QueueEngine implements AutoCloseable {
         for (long id : ids) {
             if (id != expected) {
                 throw new QueueCorruptedException(FileFormat.arenaFile(dir, expected), 0, "arena file is missing"
-                        + " between " + FileFormat.arenaFileName(ids.first()) + " and " + FileFormat.arenaFileName(ids.last()));
+                        + " between " + FileFormat.arenaFileName(ids.first()) + " and "
+                        + FileFormat.arenaFileName(ids.last()));
             }
             arenas.register(id);
             expected++;

@@ -344,7 +344,8 @@ public final class RecordLog {
                 len = m.getInt(at + RECORD_LENGTH_OFFSET);
                 stored = m.getInt(at + RECORD_CHECKSUM_OFFSET);
                 if (len < 0 || recordBytes(len) > publishedTailPosition - position) {
-                    throw corrupted(cursor, at, "record length " + len + " at offset " + cursor.offset + " runs past the tail");
+                    throw corrupted(cursor, at, "record length " + len + " at offset " + cursor.offset
+                            + " runs past the tail");
                 }
                 out = new byte[len];
                 at += RECORD_HEADER_SIZE;
@@ -399,7 +400,8 @@ public final class RecordLog {
             int at = indexInArena(position);
             int len = a.buffer().getInt(at + RECORD_LENGTH_OFFSET);
             if (len < 0 || recordBytes(len) > publishedTailPosition - position) {
-                throw corrupted(cursor, at, "record length " + len + " at offset " + cursor.offset + " runs past the tail");
+                throw corrupted(cursor, at, "record length " + len + " at offset " + cursor.offset
+                        + " runs past the tail");
             }
             cursor.offset++;
             cursor.position = position + recordBytes(len);

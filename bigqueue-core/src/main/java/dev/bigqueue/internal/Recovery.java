@@ -96,7 +96,8 @@ final class Recovery {
         Arena a = log.arenas().acquire(log.arenaOf(bad.position));
         int length;
         try {
-            length = a == null ? -1 : a.buffer().getInt(log.indexInArena(bad.position) + FileFormat.RECORD_LENGTH_OFFSET);
+            length = a == null ? -1
+                    : a.buffer().getInt(log.indexInArena(bad.position) + FileFormat.RECORD_LENGTH_OFFSET);
         } finally {
             if (a != null) {
                 log.arenas().release(a);
