@@ -248,7 +248,8 @@ public final class Consumers {
         synchronized (lock) {
             checkOpen();
             SortedSet<String> names = new TreeSet<>();
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(consumersDir, "*" + FileFormat.CONSUMER_SUFFIX)) {
+            String pattern = "*" + FileFormat.CONSUMER_SUFFIX;
+            try (DirectoryStream<Path> files = Files.newDirectoryStream(consumersDir, pattern)) {
                 for (Path p : files) {
                     String file = p.getFileName().toString();
                     String name = file.substring(0, file.length() - FileFormat.CONSUMER_SUFFIX.length());

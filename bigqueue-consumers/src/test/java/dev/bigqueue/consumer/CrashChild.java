@@ -184,7 +184,8 @@ public final class CrashChild {
     static byte[] nextCycle(byte[] m) {
         String s = new String(m, StandardCharsets.UTF_8);
         int hash = s.indexOf('#');
-        return (s.substring(0, hash + 1) + (Long.parseLong(s.substring(hash + 1)) + 1)).getBytes(StandardCharsets.UTF_8);
+        String next = s.substring(0, hash + 1) + (Long.parseLong(s.substring(hash + 1)) + 1);
+        return next.getBytes(StandardCharsets.UTF_8);
     }
 
     /** An append-only log; each line is one write(2), so a kill leaves at most a partial last line. */

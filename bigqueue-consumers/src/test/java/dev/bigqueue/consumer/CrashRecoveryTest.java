@@ -39,8 +39,9 @@ class CrashRecoveryTest {
         Random random = new Random(seed);
         String context = "seed " + seed + ", queue " + dir;
         for (int round = 0; round < ROUNDS; round++) {
-            try (ChildJvm child = ChildJvm.start(CrashChild.class, "readers", dir.toString(), logs.toString(),
-                    Long.toString(random.nextLong()))) {
+            ChildJvm child = ChildJvm.start(CrashChild.class, "readers", dir.toString(), logs.toString(),
+                    Long.toString(random.nextLong()));
+            try {
                 if (round % 6 == 5) {
                     Thread.sleep(random.nextInt(700)); // anywhere, start-up and recovery included
                 } else {
@@ -50,6 +51,8 @@ class CrashRecoveryTest {
                 child.kill();
                 assertTrue(!child.stderr().contains("Exception"), "child failed in round " + round + ": "
                         + child.stderr());
+            } finally {
+                child.close();
             }
             for (String name : allReaders()) {
                 new History(logs.resolve(name + ".log"), name, context + ", round " + round).check();
@@ -65,19 +68,14 @@ class CrashRecoveryTest {
             for (String name : allReaders()) {
                 History h = new History(logs.resolve(name + ".log"), name, context + ", final");
                 h.check();
-                long start;
-                if (name.equals("own")) {
-                    start = q.headOffset();
-                } else {
-                    start = consumers.open(name, name.equals("manual") ? CommitMode.MANUAL : CommitMode.AUTO).position();
-                }
+                CommitMode mode = name.equals("manual") ? CommitMode.MANUAL : CommitMode.AUTO;
+                long start = name.equals("own") ? q.headOffset() : consumers.open(name, mode).position();
                 h.checkResume(start);
                 assertTrue(h.runs >= ROUNDS / 2, name + " started in only " + h.runs + " of " + ROUNDS + " runs; "
                         + context);
                 assertTrue(h.maxHanded > ROUNDS * 50, name + " was handed only up to " + h.maxHanded + "; " + context);
                 for (long o = start; o < tail; o++) {
-                    byte[] m = name.equals("own") ? q.dequeue() : consumers.open(name,
-                            name.equals("manual") ? CommitMode.MANUAL : CommitMode.AUTO).dequeue();
+                    byte[] m = name.equals("own") ? q.dequeue() : consumers.open(name, mode).dequeue();
                     assertTrue(m != null, name + ": offset " + o + " is missing; " + context);
                     assertEquals(o, offsetOf(m), name + "; " + context);
                 }

@@ -85,10 +85,13 @@ class ManualCommitTest {
         try (BigQueue q = BigQueue.open(dir, small())) {
             enqueue(q, 100);
         }
-        try (ChildJvm child = ChildJvm.start(CrashChild.class, "manual", dir.toString())) {
+        ChildJvm child = ChildJvm.start(CrashChild.class, "manual", dir.toString());
+        try {
             // The child read 25 messages with each consumer and committed "ledger" after 20.
             assertEquals("DONE 25 20", child.awaitLine("DONE", Duration.ofSeconds(60)));
             child.kill();
+        } finally {
+            child.close();
         }
         try (BigQueue q = BigQueue.open(dir, small())) {
             Consumers consumers = Consumers.of(q);

@@ -131,11 +131,14 @@ class RequeueTest {
         Random random = new Random(seed);
         long highestCycle = 0;
         for (int round = 0; round < 7; round++) {
-            try (ChildJvm child = ChildJvm.start(CrashChild.class, "requeue", dir.toString())) {
+            ChildJvm child = ChildJvm.start(CrashChild.class, "requeue", dir.toString());
+            try {
                 child.awaitLine("READY", Duration.ofSeconds(60));
                 Thread.sleep(50 + random.nextInt(400));
                 child.kill();
                 assertFalse(child.stderr().contains("Exception"), child.stderr());
+            } finally {
+                child.close();
             }
             try (BigQueue q = BigQueue.open(dir, CrashChild.config())) {
                 Consumers consumers = Consumers.of(q);
