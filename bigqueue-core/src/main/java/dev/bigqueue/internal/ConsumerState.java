@@ -59,8 +59,21 @@ public final class ConsumerState {
         this.label = label;
         this.store = store;
         this.manual = manual;
-        this.committedOffset = store.committedOffset();
-        this.committedPosition = store.committedPosition();
+        long offset = store.committedOffset();
+        long position = store.committedPosition();
+        long tailOffset = log.tailOffset();
+        long tailPosition = log.tailPosition();
+        if (offset > tailOffset || position > tailPosition) {
+            // After an OS crash the position can reach the disk while records it passed did not.
+            LOG.warn("{} of queue {} was committed at offset {}, past the recovered tail {}: those records did not"
+                    + " survive an OS crash or power loss; it resumes at the tail", label, log.directory(), offset,
+                    tailOffset);
+            offset = tailOffset;
+            position = tailPosition;
+            store.commit(offset, position);
+        }
+        this.committedOffset = offset;
+        this.committedPosition = position;
         cursor.moveTo(committedOffset, committedPosition);
         cursorOffset = committedOffset;
     }
