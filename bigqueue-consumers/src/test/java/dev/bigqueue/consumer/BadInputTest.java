@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueClosedException;
 import dev.bigqueue.QueueCorruptedException;
+import dev.bigqueue.internal.ConsumerFile;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -198,6 +199,27 @@ class BadInputTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> Consumers.of(q).copy("mine", foreign));
             assertTrue(e.getMessage().contains("another queue"), e.getMessage());
+        }
+    }
+
+    /**
+     * After an OS crash the consumer file may have survived with an offset whose records did not
+     * (they were not flushed): the consumer continues at the tail, and logs it, rather than point
+     * into the middle of nothing.
+     */
+    @Test
+    void consumerFileAheadOfTheTail_continuesAtTheTail() throws IOException {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 100);
+        }
+        Path file = dir.resolve("consumers").resolve("ahead.consumer");
+        ConsumerFile.create(file, 500, 123_456, CommitMode.AUTO.fileCode).close();
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            dev.bigqueue.consumer.Consumer c = Consumers.of(q).open("ahead");
+            assertEquals(100, c.position());
+            assertEquals(100, c.committedPosition());
+            q.enqueueString(payload(100));
+            assertEquals(100, offsetOf(c.dequeue()));
         }
     }
 

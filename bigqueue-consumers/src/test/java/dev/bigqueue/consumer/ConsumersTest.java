@@ -14,8 +14,13 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueClosedException;
+import dev.bigqueue.QueueCorruptedException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
 import java.util.Random;
@@ -272,6 +277,36 @@ class ConsumersTest {
         }
     }
 
+    /**
+     * Seek must not scan the queue from the start: with the data of an early arena destroyed, a
+     * seek far past it still works, because it reads only the target's arena (found through the
+     * arenas' first-record index). Reading through the damage, for contrast, reports it.
+     */
+    @Test
+    void seek_readsOnlyTheTargetsArena_notTheQueueBeforeIt() throws Exception {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 3000);
+        }
+        Path early = dir.resolve("arena-000000000002.dat");
+        try (FileChannel ch = FileChannel.open(early,
+                StandardOpenOption.WRITE)) {
+            ch.write(ByteBuffer.wrap(new byte[Fixtures.ARENA_SIZE - 64]), 64); // keep the header
+        }
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumer c = Consumers.of(q).open("seeker");
+            for (long target : new long[] {2999, 1500, 2000, 700, 2500}) {
+                c.seek(target);
+                expectNext(c, target);
+            }
+            c.seekToBeginning();
+            assertThrows(QueueCorruptedException.class, () -> {
+                for (int i = 0; i < 3000; i++) {
+                    offsetOf(c.dequeue());
+                }
+            });
+        }
+    }
+
     @Test
     void peek_doesNotConsume_andStringsRoundTrip() {
         try (BigQueue q = BigQueue.open(dir, small())) {
@@ -389,6 +424,20 @@ class ConsumersTest {
             Thread.sleep(100);
             t.interrupt();
             assertTrue(outcome.get(10, TimeUnit.SECONDS) instanceof InterruptedException);
+        }
+    }
+
+    @Test
+    void aConsumerCreationCutShortByACrash_leavesNoConsumer() throws Exception {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumers.of(q).open("real");
+        }
+        Path tmp = dir.resolve("consumers").resolve("half.consumer.tmp");
+        Files.write(tmp, new byte[17]);
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            assertEquals(Set.of("real"), Consumers.of(q).names());
+            assertFalse(Files.exists(tmp), "the leftover of an unfinished creation is removed");
+            assertEquals(0, Consumers.of(q).open("half").position());
         }
     }
 
