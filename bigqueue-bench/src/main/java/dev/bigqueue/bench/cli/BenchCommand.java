@@ -87,7 +87,8 @@ final class BenchCommand implements Callable<Integer> {
             Progress progress = new Progress(err, System.console() != null);
             err.println("bigqueue bench: " + settings.peers().stream().map(PeerType::label).toList() + ", sizes "
                     + settings.sizes().stream().map(Units::bytes).toList() + ", phases up to "
-                    + Units.number(settings.phaseNs() / 1e9, 1) + " s, in " + workDir);
+                    + Units.number(settings.phaseNs() / 1e9, 1) + " s, in " + workDir + "; load average "
+                    + MachineInfo.loadAverage());
             BenchSuite.Results results = new BenchSuite(settings, progress).run();
             progress.finish();
             String commandLine = "bigqueue bench " + String.join(" ", spec.commandLine().getParseResult().originalArgs());

@@ -33,6 +33,8 @@ public final class MachineInfo {
         lines.add("work dir: " + workDir.toAbsolutePath() + " (" + fileSystem(workDir) + ")");
         lines.add("vm.max_map_count: " + firstLine(Path.of("/proc/sys/vm/max_map_count")));
         lines.add("open files limit: " + openFilesLimit());
+        lines.add("load average (1, 5, 15 min) when the report was written: " + loadAverage()
+                + " (other work on the machine skews every figure)");
         return lines;
     }
 
@@ -83,6 +85,13 @@ public final class MachineInfo {
             // Not Linux, or not readable.
         }
         return "unknown";
+    }
+
+    /** The 1, 5 and 15 minute load averages, or "unknown". */
+    public static String loadAverage() {
+        String line = firstLine(Path.of("/proc/loadavg"));
+        String[] parts = line.split("\\s+");
+        return parts.length >= 3 ? parts[0] + ", " + parts[1] + ", " + parts[2] : line;
     }
 
     private static String firstLine(Path file) {

@@ -1,0 +1,139 @@
+package dev.bigqueue.bench;
+
+import dev.bigqueue.bench.peer.PeerOptions;
+import dev.bigqueue.bench.peer.PeerType;
+import dev.bigqueue.bench.peer.QueuePeer;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Group;
+import org.openjdk.jmh.annotations.GroupThreads;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Scope;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+
+/**
+ * 1, 2 and 4 producer threads and one consumer thread on one queue at the same time, 128 B
+ * messages, bigqueue beside Chronicle Queue (the raw peer takes one producer only, and Tape syncs
+ * every operation, so neither is here). The {@code produce} score is enqueues per second over all
+ * producers; for {@code consume} read {@code delivered} (messages received per second), since the
+ * score also counts polls that found the queue empty. On a 2-core machine, more than one producer
+ * plus a consumer oversubscribes the CPU: the figures show contention as much as the queue.
+ *
+ * <p>Run (from the repository root):
+ * <pre>
+ * ./bigqueue jmh MultiProducerBenchmark
+ * </pre>
+ */
+@State(Scope.Group)
+@BenchmarkMode(Mode.Throughput)
+@OutputTimeUnit(TimeUnit.SECONDS)
+@Warmup(iterations = 1, time = 1)
+@Measurement(iterations = 3, time = 1)
+@Fork(value = 1, jvmArgsAppend = {
+    "--add-exports=java.base/jdk.internal.ref=ALL-UNNAMED",
+    "--add-exports=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-exports=jdk.unsupported/sun.misc=ALL-UNNAMED",
+    "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
+    "--add-opens=jdk.compiler/com.sun.tools.javac=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang=ALL-UNNAMED",
+    "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/java.util=ALL-UNNAMED",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "--add-opens=java.base/jdk.internal.misc=ALL-UNNAMED",
+    "--add-exports=java.base/jdk.internal.misc=ALL-UNNAMED",
+    "-Dchronicle.analytics.disable=true",
+    "-Dchronicle.disk.monitor.disable=true",
+    "-Dchronicle.announcer.disable=true",
+    "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+})
+public class MultiProducerBenchmark {
+
+    @Param({"BIGQUEUE", "CHRONICLE"})
+    public PeerType peer;
+
+    @Param({"128"})
+    public int messageSize;
+
+    private Path dir;
+    private QueuePeer queue;
+    private byte[] message;
+
+    @Setup(Level.Iteration)
+    public void open() {
+        message = BenchmarkDirs.message(messageSize);
+        dir = BenchmarkDirs.create(peer.label());
+        queue = QueuePeer.open(peer, dir, PeerOptions.defaults());
+    }
+
+    @TearDown(Level.Iteration)
+    public void close() {
+        queue.close();
+        BenchmarkDirs.delete(dir);
+    }
+
+    private void produceOne() {
+        queue.enqueue(message);
+    }
+
+    private void consumeOne(DeliveredCounter counter) {
+        if (queue.dequeue() != null) {
+            counter.delivered++;
+        } else {
+            Thread.onSpinWait();
+        }
+    }
+
+    @Benchmark
+    @Group("producers1")
+    @GroupThreads(1)
+    public void produce1() {
+        produceOne();
+    }
+
+    @Benchmark
+    @Group("producers1")
+    @GroupThreads(1)
+    public void consume1(DeliveredCounter counter) {
+        consumeOne(counter);
+    }
+
+    @Benchmark
+    @Group("producers2")
+    @GroupThreads(2)
+    public void produce2() {
+        produceOne();
+    }
+
+    @Benchmark
+    @Group("producers2")
+    @GroupThreads(1)
+    public void consume2(DeliveredCounter counter) {
+        consumeOne(counter);
+    }
+
+    @Benchmark
+    @Group("producers4")
+    @GroupThreads(4)
+    public void produce4() {
+        produceOne();
+    }
+
+    @Benchmark
+    @Group("producers4")
+    @GroupThreads(1)
+    public void consume4(DeliveredCounter counter) {
+        consumeOne(counter);
+    }
+}
