@@ -161,11 +161,13 @@ class CrashRecoveryTest {
             }
         }
         System.out.printf("%s: %d rounds, %d enqueues and %d dequeues acknowledged; an unacknowledged enqueue was"
-                + " recovered whole in %d rounds; the last handed message is redelivered in %d rounds; tail %d, head %d%n",
+                + " recovered whole in %d rounds; the last handed message is redelivered in %d rounds;"
+                + " tail %d, head %d%n",
                 ctx, rounds, totalAcked, totalHanded, inFlightRecovered, redelivered, tail, head);
         assertTrue(totalAcked > rounds, ctx + ": the child should have acknowledged many enqueues, got " + totalAcked);
         if (mode.equals("mixed")) {
-            assertTrue(totalHanded > rounds, ctx + ": the child should have dequeued many messages, got " + totalHanded);
+            assertTrue(totalHanded > rounds, ctx + ": the child should have dequeued many messages, got "
+                    + totalHanded);
         }
     }
 

@@ -90,7 +90,8 @@ class IntegrityTest {
         if (damage == Damage.SPANNING_RECORD_SECOND_ARENA) {
             victim = firstSpanning(pos, 20);
         } else {
-            assertEquals(pos[victim] / FileFormat.dataBytes(ARENA), (pos[victim + 1] - 1) / FileFormat.dataBytes(ARENA));
+            long data = FileFormat.dataBytes(ARENA);
+            assertEquals(pos[victim] / data, (pos[victim + 1] - 1) / data, "the victim lies within one arena");
         }
         Path arena = QueueFiles.arenaFileAt(dir, ARENA, pos[victim]);
         long header = QueueFiles.indexInArena(ARENA, pos[victim]);
@@ -160,7 +161,8 @@ class IntegrityTest {
         assertTrue(endArena >= cutArena + 2);
         // The process died while copying the last message: its final part never reached the arena.
         long lastByte = pos[last] + FileFormat.RECORD_HEADER_SIZE + sizes[last] - 1;
-        QueueFiles.zero(QueueFiles.arenaFileAt(dir, ARENA, lastByte), QueueFiles.indexInArena(ARENA, lastByte) - 99, 100);
+        QueueFiles.zero(QueueFiles.arenaFileAt(dir, ARENA, lastByte),
+                QueueFiles.indexInArena(ARENA, lastByte) - 99, 100);
         QueueFiles.forgeCrashBefore(dir, last, pos[last]);
         try (BigQueue q = BigQueue.open(dir, config())) {
             assertEquals(last, q.tailOffset(), "the torn record is cut");

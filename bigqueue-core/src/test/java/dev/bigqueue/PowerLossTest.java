@@ -287,7 +287,8 @@ class PowerLossTest {
             long offset = b.getLong(slot + FileFormat.SLOT_OFFSET);
             long position = b.getLong(slot + FileFormat.SLOT_POSITION);
             long seq = b.getLong(slot + FileFormat.SLOT_SEQUENCE);
-            if (seq > bestSeq && b.getLong(slot + FileFormat.SLOT_CHECK) == FileFormat.slotCheck(offset, position, seq)) {
+            long check = b.getLong(slot + FileFormat.SLOT_CHECK);
+            if (seq > bestSeq && check == FileFormat.slotCheck(offset, position, seq)) {
                 best = new long[] {offset, position};
                 bestSeq = seq;
             }
