@@ -89,6 +89,11 @@ final class BenchCommand implements Callable<Integer> {
                     + settings.sizes().stream().map(Units::bytes).toList() + ", phases up to "
                     + Units.number(settings.phaseNs() / 1e9, 1) + " s, in " + workDir + "; load average "
                     + MachineInfo.loadAverage());
+            int cores = Runtime.getRuntime().availableProcessors();
+            if (MachineInfo.loadAverage1() > cores) {
+                err.println("bench: warning: load average " + MachineInfo.loadAverage() + " on " + cores
+                        + " cores: other work is running, so the figures will swing; compare peers within one run");
+            }
             BenchSuite.Results results = new BenchSuite(settings, progress).run();
             progress.finish();
             String commandLine = "bigqueue bench " + String.join(" ", spec.commandLine().getParseResult().originalArgs());

@@ -87,6 +87,15 @@ public final class MachineInfo {
         return "unknown";
     }
 
+    /** The 1-minute load average, or -1 if unknown. */
+    public static double loadAverage1() {
+        try {
+            return Double.parseDouble(firstLine(Path.of("/proc/loadavg")).split("\\s+")[0]);
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** The 1, 5 and 15 minute load averages, or "unknown". */
     public static String loadAverage() {
         String line = firstLine(Path.of("/proc/loadavg"));
