@@ -95,6 +95,15 @@ public final class GarbageCollector {
         NativeIO.syncDirectory(log.directory());
     }
 
+    /**
+     * The lock every pass holds. Whoever creates a consumer file holds it while choosing the new
+     * consumer's position and creating the file: a pass that listed the consumer files before the
+     * new one appeared could otherwise delete the arena the new consumer starts in.
+     */
+    public Object passLock() {
+        return lock;
+    }
+
     /** Arena files deleted by {@link #collect()} since open. */
     public long collectedSinceOpen() {
         return lastCollected;
