@@ -146,9 +146,7 @@ public final class Consumers {
                 if (Files.exists(file)) {
                     f = ConsumerFile.open(file);
                 } else {
-                    long[] at = earliest();
-                    // Written to a temporary file and renamed: a crash leaves no half-made consumer.
-                    f = ConsumerFile.create(file, at[0], at[1], mode.fileCode);
+                    f = createAtEarliest(file, mode);
                 }
             } catch (QueueCorruptedException e) {
                 throw e;
@@ -186,20 +184,25 @@ public final class Consumers {
                 throw new IllegalArgumentException("consumer '" + newName + "' already exists in queue "
                         + engine.directory() + "; copy onto a new name, or delete(\"" + newName + "\") first");
             }
-            long offset = source.position();
-            long position;
-            for (;;) {
-                try {
-                    position = log.positionOf(offset);
-                    break;
-                } catch (IllegalArgumentException collectedMeanwhile) {
-                    // The source moved on and GC deleted the arena holding offset: start at what is left.
-                    offset = Math.max(offset, log.earliestOffset());
-                }
-            }
             ConsumerFile f;
             try {
-                f = ConsumerFile.create(file, offset, position, source.commitMode().fileCode);
+                // No GC pass runs from choosing the position until the file that pins it exists.
+                synchronized (engine.gc().passLock()) {
+                    long offset = source.position();
+                    long position;
+                    for (;;) {
+                        try {
+                            position = log.positionOf(offset);
+                            break;
+                        } catch (IllegalArgumentException collectedMeanwhile) {
+                            // The source moved on and a pass deleted the arena of offset before we
+                            // took the lock: start at what is left, the source's place a moment later.
+                            offset = Math.max(offset, log.earliestOffset());
+                        }
+                    }
+                    // Written to a temporary file and renamed: a crash leaves no half-made consumer.
+                    f = ConsumerFile.create(file, offset, position, source.commitMode().fileCode);
+                }
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create consumer '" + newName + "' file "
                         + file.toAbsolutePath() + ": " + e.getMessage(), e);
@@ -291,15 +294,23 @@ public final class Consumers {
         }
     }
 
-    /** The oldest retained record as {offset, position}, consistent even while GC runs. */
-    private long[] earliest() {
-        for (;;) {
-            long offset = log.earliestOffset();
-            try {
-                return new long[] {offset, log.positionOf(offset)};
-            } catch (IllegalArgumentException collectedMeanwhile) {
-                // GC moved the earliest record between the two reads; read it again.
+    /** Creates a consumer file at the oldest retained record, {@code earliestOffset()}. */
+    private ConsumerFile createAtEarliest(Path file, CommitMode mode) throws IOException {
+        // No GC pass runs from choosing the position until the file that pins it exists.
+        synchronized (engine.gc().passLock()) {
+            long offset;
+            long position;
+            for (;;) {
+                offset = log.earliestOffset();
+                try {
+                    position = log.positionOf(offset);
+                    break;
+                } catch (IllegalArgumentException movedMeanwhile) {
+                    // The earliest record moved between the two reads; read it again.
+                }
             }
+            // Written to a temporary file and renamed: a crash leaves no half-made consumer.
+            return ConsumerFile.create(file, offset, position, mode.fileCode);
         }
     }
 

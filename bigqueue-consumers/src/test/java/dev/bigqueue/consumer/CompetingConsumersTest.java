@@ -27,6 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 class CompetingConsumersTest {
     private static final int THREADS = 8;
     private static final int MESSAGES = 20_000;
+    private static final int COPY_MESSAGES = 5_000;
 
     @TempDir
     Path dir;
@@ -95,6 +96,61 @@ class CompetingConsumersTest {
             assertEquals(MESSAGES, seen.cardinality());
             assertNull(shared.dequeue());
             assertEquals(MESSAGES, shared.position());
+        }
+    }
+
+    /**
+     * Copying a consumer that another thread is reading, while the background GC deletes the
+     * arenas it leaves behind: every copy starts at a position the source held during the copy,
+     * and reads from there.
+     */
+    @Test
+    void copyWhileTheSourceReadsAndGcRuns_startsWhereTheSourceWasDuringTheCopy() throws Exception {
+        dev.bigqueue.QueueConfig config = dev.bigqueue.QueueConfig.builder().arenaSize(Fixtures.ARENA_SIZE)
+                .gcInterval(Duration.ofMillis(1)).flushInterval(Duration.ZERO).build();
+        try (BigQueue q = BigQueue.open(dir, config)) {
+            Consumers consumers = Consumers.of(q);
+            Consumer source = consumers.open("source");
+            for (int i = 0; i < COPY_MESSAGES; i++) {
+                q.enqueueString(payload(i));
+            }
+            while (q.dequeue() != null) {
+                // the own consumer must not hold arenas
+            }
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread reader = new Thread(() -> {
+                try {
+                    for (int i = 0; i < COPY_MESSAGES; i++) {
+                        assertEquals(i, offsetOf(source.dequeue()));
+                        if (i % 64 == 0) {
+                            Thread.sleep(1);
+                        }
+                    }
+                } catch (Throwable e) {
+                    failure.compareAndSet(null, e);
+                }
+            });
+            reader.start();
+            int copies = 0;
+            while (reader.isAlive()) {
+                long before = source.position();
+                Consumer copy = consumers.copy("copy", source);
+                long after = source.position();
+                long start = copy.position();
+                assertTrue(before <= start && start <= after, "copy started at " + start + ", the source moved from "
+                        + before + " to " + after);
+                if (start < COPY_MESSAGES) {
+                    assertEquals(start, offsetOf(copy.dequeue()));
+                }
+                assertTrue(consumers.delete("copy"));
+                copies++;
+            }
+            reader.join();
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            assertTrue(copies > 10, "only " + copies + " copies were made");
+            assertTrue(q.earliestOffset() > 0, "the GC never ran");
         }
     }
 

@@ -288,8 +288,7 @@ class ConsumersTest {
             enqueue(q, 3000);
         }
         Path early = dir.resolve("arena-000000000002.dat");
-        try (FileChannel ch = FileChannel.open(early,
-                StandardOpenOption.WRITE)) {
+        try (FileChannel ch = FileChannel.open(early, StandardOpenOption.WRITE)) {
             ch.write(ByteBuffer.wrap(new byte[Fixtures.ARENA_SIZE - 64]), 64); // keep the header
         }
         try (BigQueue q = BigQueue.open(dir, small())) {
