@@ -96,9 +96,10 @@ public final class GarbageCollector {
     }
 
     /**
-     * The lock every pass holds. Whoever creates a consumer file holds it while choosing the new
-     * consumer's position and creating the file: a pass that listed the consumer files before the
-     * new one appeared could otherwise delete the arena the new consumer starts in.
+     * The lock every pass holds. Whoever creates a consumer file holds it while checking that the
+     * new consumer's start is still on disk and creating the file: a pass that listed the consumer
+     * files before the new one appeared could otherwise delete the arena the new consumer starts in.
+     * Do not read arenas while holding it (a read may wait for a pin; the writer may wait for this).
      */
     public Object passLock() {
         return lock;
