@@ -26,6 +26,7 @@ import java.util.Set;
 import java.util.SortedSet;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -146,7 +147,7 @@ public final class Consumers {
                 if (Files.exists(file)) {
                     f = ConsumerFile.open(file);
                 } else {
-                    f = createAtEarliest(file, mode);
+                    f = createPinned(file, log::earliestOffset, mode);
                 }
             } catch (QueueCorruptedException e) {
                 throw e;
@@ -186,23 +187,7 @@ public final class Consumers {
             }
             ConsumerFile f;
             try {
-                // No GC pass runs from choosing the position until the file that pins it exists.
-                synchronized (engine.gc().passLock()) {
-                    long offset = source.position();
-                    long position;
-                    for (;;) {
-                        try {
-                            position = log.positionOf(offset);
-                            break;
-                        } catch (IllegalArgumentException collectedMeanwhile) {
-                            // The source moved on and a pass deleted the arena of offset before we
-                            // took the lock: start at what is left, the source's place a moment later.
-                            offset = Math.max(offset, log.earliestOffset());
-                        }
-                    }
-                    // Written to a temporary file and renamed: a crash leaves no half-made consumer.
-                    f = ConsumerFile.create(file, offset, position, source.commitMode().fileCode);
-                }
+                f = createPinned(file, source::position, source.commitMode());
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot create consumer '" + newName + "' file "
                         + file.toAbsolutePath() + ": " + e.getMessage(), e);
@@ -294,23 +279,28 @@ public final class Consumers {
         }
     }
 
-    /** Creates a consumer file at the oldest retained record, {@code earliestOffset()}. */
-    private ConsumerFile createAtEarliest(Path file, CommitMode mode) throws IOException {
-        // No GC pass runs from choosing the position until the file that pins it exists.
-        synchronized (engine.gc().passLock()) {
-            long offset;
+    /**
+     * Creates a consumer file at offset {@code start} (read afresh on each attempt) such that no GC
+     * pass can delete the arena it starts in: a pass that listed the consumer files just before the
+     * new one appeared would not honour it, so the file is made under the pass lock, after checking
+     * that the arena is still there. The offset's position is looked up outside the lock, because
+     * reading an arena may wait for a reader's pin, and the writer may wait for the lock (DROP_OLDEST).
+     */
+    private ConsumerFile createPinned(Path file, LongSupplier start, CommitMode mode) throws IOException {
+        for (;;) {
+            long offset = start.getAsLong();
             long position;
-            for (;;) {
-                offset = log.earliestOffset();
-                try {
-                    position = log.positionOf(offset);
-                    break;
-                } catch (IllegalArgumentException movedMeanwhile) {
-                    // The earliest record moved between the two reads; read it again.
+            try {
+                position = log.positionOf(offset);
+            } catch (IllegalArgumentException collectedMeanwhile) {
+                continue; // the arena of offset was deleted since it was read; read the start again
+            }
+            synchronized (engine.gc().passLock()) {
+                if (position >= log.earliestPosition()) {
+                    // Written to a temporary file and renamed: a crash leaves no half-made consumer.
+                    return ConsumerFile.create(file, offset, position, mode.fileCode);
                 }
             }
-            // Written to a temporary file and renamed: a crash leaves no half-made consumer.
-            return ConsumerFile.create(file, offset, position, mode.fileCode);
         }
     }
 
