@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.bigqueue.internal.ConsumerFile;
 import dev.bigqueue.internal.Cursor;
 import dev.bigqueue.internal.FileFormat;
 import dev.bigqueue.internal.InternalAccess;
@@ -19,6 +20,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -211,6 +213,52 @@ class PowerLossTest {
             CrashRecoveryTest.deleteTree(image);
         }
         CrashRecoveryTest.deleteTree(dir);
+    }
+
+    /**
+     * After an OS crash, queue.meta and a consumer file may reach the disk with positions newer
+     * than the records that did: the queue's own consumer and a named one then resume at the
+     * recovered tail (where the next message will be), neither past it.
+     */
+    @Test
+    void consumersCommittedPastTheRecoveredTail_resumeAtTheTail() throws IOException {
+        Path dir = tmp.resolve("q");
+        int arenaSize = 4096;
+        int[] sizes = new int[50];
+        Arrays.fill(sizes, 300);
+        long[] pos = QueueFiles.positions(sizes);
+        try (BigQueue q = BigQueue.open(dir, base(arenaSize).build())) {
+            for (int i = 0; i < sizes.length; i++) {
+                byte[] m = new byte[300];
+                Arrays.fill(m, (byte) i);
+                q.enqueue(m);
+            }
+        }
+        // The disk after the crash: records 40.. never written back, positions past them were.
+        int lost = 40;
+        for (int i = lost; i < sizes.length; i++) {
+            QueueFiles.zero(QueueFiles.arenaFileAt(dir, arenaSize, pos[i]),
+                    QueueFiles.indexInArena(arenaSize, pos[i]), FileFormat.RECORD_HEADER_SIZE);
+        }
+        QueueFiles.markUnclean(dir);
+        QueueFiles.zero(QueueFiles.meta(dir), FileFormat.META_HEAD_SLOTS, 2 * FileFormat.SLOT_SIZE);
+        QueueFiles.writeSlot(dir, FileFormat.META_HEAD_SLOTS, 45, pos[45], 1);
+        QueueFiles.zero(QueueFiles.meta(dir), FileFormat.META_DURABLE_SLOTS, 2 * FileFormat.SLOT_SIZE);
+        QueueFiles.writeSlot(dir, FileFormat.META_DURABLE_SLOTS, 30, pos[30], 1);
+        QueueFiles.zero(QueueFiles.meta(dir), FileFormat.META_BOOT_ID_OFFSET, 16); // another boot
+        Path billing = FileFormat.consumerFile(dir, "billing");
+        ConsumerFile.create(billing, 48, pos[48], 0).close();
+
+        try (BigQueue q = BigQueue.open(dir, base(arenaSize).build())) {
+            assertEquals(lost, q.tailOffset());
+            assertEquals(lost, q.headOffset(), "the queue's own consumer resumes at the tail");
+            assertArrayEquals(new long[] {lost, pos[lost]},
+                    ConsumerFile.readAll(dir.resolve(FileFormat.CONSUMERS_DIR)).get("billing"),
+                    "the named consumer resumes at the tail");
+            byte[] next = "after the power cut".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            assertEquals(lost, q.enqueue(next));
+            assertArrayEquals(next, q.dequeue(), "the next message written is delivered, not skipped");
+        }
     }
 
     /** Every record from the earliest to the tail is whole and is the message enqueued at its offset. */

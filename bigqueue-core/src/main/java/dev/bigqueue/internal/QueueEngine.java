@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
@@ -106,6 +107,9 @@ public final class QueueEngine implements AutoCloseable {
             RecordLog log = new RecordLog(real, arenaSize, arenas, index, diskSpace);
             boolean clean = index.closedCleanly();
             Recovery.recover(log, index);
+            if (!clean) {
+                clampConsumers(real, log);
+            }
             PositionSlots durable = index.durable();
             long durablePosition = clean ? log.tailPosition() : durable.valid() ? durable.position() : 0;
             index.setState(FileFormat.STATE_OPEN);
@@ -127,6 +131,32 @@ public final class QueueEngine implements AutoCloseable {
             }
             lock.close();
             throw e;
+        }
+    }
+
+    /**
+     * After an OS crash a named consumer's committed position can have reached the disk while
+     * records it had passed did not: such a consumer resumes at the recovered tail, where the next
+     * message written will be. (The queue's own consumer is clamped by {@link ConsumerState}.)
+     */
+    private static void clampConsumers(Path dir, RecordLog log) throws IOException {
+        Map<String, long[]> all;
+        try {
+            all = ConsumerFile.readAll(dir.resolve(FileFormat.CONSUMERS_DIR));
+        } catch (QueueCorruptedException unreadable) {
+            return; // reported when that consumer is opened
+        }
+        for (Map.Entry<String, long[]> c : all.entrySet()) {
+            long[] at = c.getValue();
+            if (at[0] > log.tailOffset() || at[1] > log.tailPosition()) {
+                LOG.warn("queue {}: consumer '{}' was committed at offset {}, past the recovered tail {}: those"
+                        + " records did not survive an OS crash or power loss; it resumes at the tail", dir,
+                        c.getKey(), at[0], log.tailOffset());
+                try (ConsumerFile f = ConsumerFile.open(FileFormat.consumerFile(dir, c.getKey()))) {
+                    f.commit(log.tailOffset(), log.tailPosition());
+                    f.force();
+                }
+            }
         }
     }
 
