@@ -18,7 +18,7 @@ import picocli.CommandLine.Command;
         description = "Tools for bigqueue, the embedded persistent queue: compare it with its peers, look inside"
                 + " a queue directory, produce and consume messages.",
         subcommands = {BenchCommand.class, InspectCommand.class, ProduceCommand.class, ConsumeCommand.class,
-            ConsumersCommand.class, JmhCommand.class, CommandLine.HelpCommand.class},
+            ConsumersCommand.class, WorkloadCommand.class, JmhCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 failed, 2 bad options, 3 not a queue directory, 4 queue in use.",
             "Run the JMH suite: bigqueue jmh [JMH options], e.g. bigqueue jmh -h"})
 public final class Main implements Runnable {
