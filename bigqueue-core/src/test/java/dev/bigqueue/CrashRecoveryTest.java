@@ -6,14 +6,17 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.bigqueue.internal.Cursor;
+import dev.bigqueue.internal.FileFormat;
 import dev.bigqueue.internal.InternalAccess;
 import dev.bigqueue.internal.RecordLog;
 import dev.bigqueue.testing.ChildJvm;
 import dev.bigqueue.testing.Payloads;
+import dev.bigqueue.testing.QueueFiles;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -79,6 +82,7 @@ class CrashRecoveryTest {
         long totalHanded = 0;
         int inFlightRecovered = 0;
         int redelivered = 0;
+        int tornCut = 0;
         for (int round = 0; round < rounds; round++) {
             String where = ctx + ", round " + round;
             List<String> lines;
@@ -125,6 +129,8 @@ class CrashRecoveryTest {
                 check = tmp.resolve("copy-" + round);
                 copyTree(dir, check);
             }
+            boolean bytesAfterHint = bytesAfterTailHint(check, arenaSize);
+            long hintOffset = tailHint(check)[0];
             try (BigQueue q = BigQueue.open(check, QueueConfig.builder().arenaSize(arenaSize)
                     .gcInterval(Duration.ZERO).flushInterval(Duration.ZERO).build())) {
                 long recoveredTail = q.tailOffset();
@@ -147,6 +153,9 @@ class CrashRecoveryTest {
                     assertArrayEquals(Payloads.payload(seed, recoveredHead, MAX_MESSAGE), q.peek(),
                             where + ": peek at the head");
                 }
+                if (bytesAfterHint && recoveredTail == hintOffset) {
+                    tornCut++; // the kill came while a record was being copied; recovery cut it
+                }
                 if (recoveredTail == lastAcked + 2) {
                     inFlightRecovered++;
                 }
@@ -161,14 +170,33 @@ class CrashRecoveryTest {
             }
         }
         System.out.printf("%s: %d rounds, %d enqueues and %d dequeues acknowledged; an unacknowledged enqueue was"
-                + " recovered whole in %d rounds; the last handed message is redelivered in %d rounds;"
-                + " tail %d, head %d%n",
-                ctx, rounds, totalAcked, totalHanded, inFlightRecovered, redelivered, tail, head);
+                + " recovered whole in %d rounds, a torn one cut in %d; the last handed message is redelivered in %d"
+                + " rounds; tail %d, head %d%n",
+                ctx, rounds, totalAcked, totalHanded, inFlightRecovered, tornCut, redelivered, tail, head);
         assertTrue(totalAcked > rounds, ctx + ": the child should have acknowledged many enqueues, got " + totalAcked);
         if (mode.equals("mixed")) {
             assertTrue(totalHanded > rounds, ctx + ": the child should have dequeued many messages, got "
                     + totalHanded);
         }
+    }
+
+    /** The tail hint in queue.meta as {offset, position} (what the writer published last). */
+    private static long[] tailHint(Path dir) throws IOException {
+        ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(dir.resolve(FileFormat.META_FILE)))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        return new long[] {b.getLong(FileFormat.META_TAIL_SLOT + FileFormat.SLOT_OFFSET),
+            b.getLong(FileFormat.META_TAIL_SLOT + FileFormat.SLOT_POSITION)};
+    }
+
+    /** Whether a record header was (at least partly) written at the tail hint: a write in flight. */
+    private static boolean bytesAfterTailHint(Path dir, int arenaSize) throws IOException {
+        long position = tailHint(dir)[1];
+        Path arena = QueueFiles.arenaFileAt(dir, arenaSize, position);
+        if (!Files.exists(arena)) {
+            return false;
+        }
+        long at = QueueFiles.indexInArena(arenaSize, position);
+        return QueueFiles.readInt(arena, at) != 0 || QueueFiles.readInt(arena, at + 4) != 0;
     }
 
     /** Reads every record from the earliest to the tail without consuming, checking each byte. */
