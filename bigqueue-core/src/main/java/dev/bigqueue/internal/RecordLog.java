@@ -50,6 +50,12 @@ public final class RecordLog {
     private long tailOffset;
     private long tailPosition;
     private Arena writeArena;
+    /**
+     * Tail position in the hint. The hint only shortens a recovery scan (which validates forward
+     * from it), so it is refreshed every 256 KiB rather than on every append.
+     */
+    private long hintPosition;
+    private static final long TAIL_HINT_EVERY_BYTES = 256 * 1024;
     /** Highest arena id known to exist; arenas are never deleted at or after the tail's. */
     private long readyArena = -1;
     /** Highest arena id whose first-record slot is known to be set. */
@@ -80,6 +86,7 @@ public final class RecordLog {
 
     /** Sets the tail after recovery; before any append. */
     void initTail(long offset, long position) {
+        hintPosition = position;
         readyArena = -1;
         firstRecordArena = -1;
         tailOffset = offset;
@@ -214,9 +221,12 @@ public final class RecordLog {
         long offset = tailOffset;
         tailOffset = offset + 1;
         tailPosition += recordBytes;
-        // Every byte of the record reaches the page cache before the hint says it is there.
-        VarHandle.releaseFence();
-        index.writeTailHint(tailOffset, tailPosition);
+        if (tailPosition - hintPosition >= TAIL_HINT_EVERY_BYTES) {
+            // Every byte of the record reaches the page cache before the hint says it is there.
+            VarHandle.releaseFence();
+            index.writeTailHint(tailOffset, tailPosition);
+            hintPosition = tailPosition;
+        }
         // One full fence per append: the offset is only read for tailOffset()/size().
         PUBLISHED_TAIL_OFFSET.setRelease(this, tailOffset);
         publishedTailPosition = tailPosition;
