@@ -1,0 +1,69 @@
+package dev.bigqueue.bench.run;
+
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.openjdk.jmh.results.Result;
+import org.openjdk.jmh.results.RunResult;
+
+/**
+ * After a JMH run: the peers' scores side by side with bigqueue's, one row per benchmark and
+ * parameter set, and the ratio bigqueue ÷ peer (for throughput modes: above 1, bigqueue is
+ * faster; for time-per-operation modes the ratio is peer ÷ bigqueue, so above 1 still means
+ * bigqueue is faster). Benchmarks without a {@code peer} parameter are left out.
+ */
+public final class JmhRatios {
+    private JmhRatios() {
+    }
+
+    /** The table, or null when no result has a {@code peer} parameter. */
+    public static Table table(Collection<RunResult> results) {
+        Map<String, Map<String, Result>> groups = new TreeMap<>();
+        Map<String, String> modes = new LinkedHashMap<>();
+        for (RunResult run : results) {
+            var params = run.getParams();
+            if (!params.getParamsKeys().contains("peer")) {
+                continue;
+            }
+            StringBuilder key = new StringBuilder(shortName(params.getBenchmark()));
+            List<String> others = new ArrayList<>();
+            for (Object name : params.getParamsKeys()) {
+                if (!"peer".equals(name)) {
+                    others.add(name + "=" + params.getParam((String) name));
+                }
+            }
+            if (!others.isEmpty()) {
+                key.append(' ').append(String.join(" ", others));
+            }
+            groups.computeIfAbsent(key.toString(), k -> new LinkedHashMap<>())
+                    .put(params.getParam("peer"), run.getPrimaryResult());
+            modes.put(key.toString(), params.getMode().shortLabel());
+        }
+        if (groups.isEmpty()) {
+            return null;
+        }
+        Table table = new Table("benchmark and params", "peer", ">score", ">±", "unit", ">bigqueue advantage");
+        for (Map.Entry<String, Map<String, Result>> group : groups.entrySet()) {
+            Result base = group.getValue().get("BIGQUEUE");
+            boolean higherIsBetter = "thrpt".equals(modes.get(group.getKey()));
+            for (Map.Entry<String, Result> peer : group.getValue().entrySet()) {
+                Result r = peer.getValue();
+                double ratio = base == null ? Double.NaN
+                        : higherIsBetter ? base.getScore() / r.getScore() : r.getScore() / base.getScore();
+                table.row(group.getKey(), peer.getKey(), Units.number(r.getScore(), r.getScore() < 100 ? 3 : 0),
+                        Double.isNaN(r.getScoreError()) ? "-" : Units.number(r.getScoreError(),
+                                r.getScoreError() < 100 ? 3 : 0),
+                        r.getScoreUnit(), Units.ratio(ratio));
+            }
+        }
+        return table;
+    }
+
+    private static String shortName(String benchmark) {
+        String[] parts = benchmark.split("\\.");
+        return parts.length >= 2 ? parts[parts.length - 2] + "." + parts[parts.length - 1] : benchmark;
+    }
+}
