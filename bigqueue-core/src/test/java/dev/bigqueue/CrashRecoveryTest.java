@@ -2,8 +2,11 @@ package dev.bigqueue;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bigqueue.internal.Cursor;
 import dev.bigqueue.internal.FileFormat;
@@ -177,6 +180,64 @@ class CrashRecoveryTest {
         if (mode.equals("mixed")) {
             assertTrue(totalHanded > rounds, ctx + ": the child should have dequeued many messages, got "
                     + totalHanded);
+        }
+    }
+
+    /**
+     * A crash during recovery itself, while it deletes the arenas after the cut (they hold the rest
+     * of a torn record), must leave a directory the next open recovers. The crash is stood in for
+     * by an arena that cannot be deleted: a copy of it bind-mounted over it (unlink fails with
+     * EBUSY, reads and writes work), so recovery stops with an error right there, as if killed.
+     * Deleting from the highest arena down keeps the arena ids contiguous at every step; deleting
+     * upwards leaves a hole that the next open must report as damage.
+     */
+    @Test
+    void recoveryInterruptedWhileDeletingArenasAfterTheCut_theNextOpenRecovers() throws Exception {
+        Path dir = tmp.resolve("queue");
+        int arenaSize = 4096;
+        int[] sizes = {300, 300, 300, 300, 300, 300, 300, 300, 300, 16_000};
+        try (BigQueue q = BigQueue.open(dir, QueueConfig.builder().arenaSize(arenaSize).pretouch(false).build())) {
+            for (int i = 0; i < sizes.length; i++) {
+                q.enqueue(new byte[sizes[i]]);
+            }
+        }
+        long[] pos = QueueFiles.positions(sizes);
+        int last = sizes.length - 1;
+        long data = FileFormat.dataBytes(arenaSize);
+        long cutArena = pos[last] / data;
+        long endArena = (pos[last + 1] - 1) / data;
+        assertTrue(endArena >= cutArena + 3, "the torn record spans several arenas");
+        long lastByte = pos[last] + FileFormat.RECORD_HEADER_SIZE + sizes[last] - 1;
+        QueueFiles.writeByte(QueueFiles.arenaFileAt(dir, arenaSize, lastByte),
+                QueueFiles.indexInArena(arenaSize, lastByte), (byte) 1); // torn: not the bytes written
+        QueueFiles.forgeCrashBefore(dir, last, pos[last]);
+        Path stuck = FileFormat.arenaFile(dir, cutArena + 2);
+        Path twin = tmp.resolve("twin.dat");
+        Files.copy(stuck, twin);
+        assumeTrue(run("mount", "--bind", twin.toString(), stuck.toString()),
+                "needs mount --bind (root) to make an arena undeletable");
+        try {
+            assertThrows(RuntimeException.class, () -> BigQueue.open(dir, QueueConfig.builder()
+                    .arenaSize(arenaSize).build()), "recovery cannot delete " + stuck);
+        } finally {
+            assertTrue(run("umount", stuck.toString()), "umount " + stuck);
+        }
+        try (BigQueue q = BigQueue.open(dir, QueueConfig.builder().arenaSize(arenaSize).build())) {
+            assertEquals(last, q.tailOffset(), "the torn record is cut");
+            for (int i = 0; i < last; i++) {
+                assertArrayEquals(new byte[sizes[i]], q.dequeue());
+            }
+            assertNull(q.dequeue());
+        }
+    }
+
+    private static boolean run(String... command) throws InterruptedException {
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            p.getInputStream().readAllBytes();
+            return p.waitFor() == 0;
+        } catch (IOException notThere) {
+            return false;
         }
     }
 

@@ -3,6 +3,7 @@ package dev.bigqueue.internal;
 import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
 import java.nio.MappedByteBuffer;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -165,12 +166,12 @@ final class Recovery {
         long arenaId = log.arenaOf(position);
         long dropped = 0;
         int deletedArenas = 0;
-        for (long id : arenas.ids()) {
-            if (id > arenaId) {
-                // Made ahead by the pretoucher, or holding the rest of a torn record: nothing whole.
-                arenas.delete(id);
-                deletedArenas++;
-            }
+        List<Long> ids = arenas.ids();
+        for (int i = ids.size() - 1; i >= 0 && ids.get(i) > arenaId; i--) {
+            // Made ahead by the pretoucher, or holding the rest of a torn record: nothing whole.
+            // Highest first, so that a crash right here leaves the arena ids without a hole.
+            arenas.delete(ids.get(i));
+            deletedArenas++;
         }
         if (arenas.exists(arenaId)) {
             if (arenas.firstRecordPosition(arenaId) >= position) {
