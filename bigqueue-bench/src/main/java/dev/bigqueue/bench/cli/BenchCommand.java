@@ -83,6 +83,15 @@ final class BenchCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         BenchSuite.Settings settings = settings(err);
         Path workDir = settings.workDir();
+        // Ctrl-C: the queues under test are gigabytes; do not leave them behind.
+        Thread cleanup = new Thread(() -> {
+            try {
+                BenchSuite.deleteTree(workDir);
+            } catch (IOException | RuntimeException e) {
+                // Best effort while the JVM exits.
+            }
+        }, "bench-cleanup");
+        Runtime.getRuntime().addShutdownHook(cleanup);
         try {
             Progress progress = new Progress(err, System.console() != null);
             err.println("bigqueue bench: " + settings.peers().stream().map(PeerType::label).toList() + ", sizes "
@@ -106,6 +115,11 @@ final class BenchCommand implements Callable<Integer> {
             return results.throughput().isEmpty() && results.latency().isEmpty() ? CliException.FAILED : 0;
         } finally {
             BenchSuite.deleteTree(workDir);
+            try {
+                Runtime.getRuntime().removeShutdownHook(cleanup);
+            } catch (IllegalStateException e) {
+                // Already shutting down.
+            }
         }
     }
 
