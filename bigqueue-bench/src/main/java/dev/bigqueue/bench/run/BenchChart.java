@@ -67,13 +67,12 @@ public final class BenchChart {
 
     private static List<Panel> panels(BenchSuite.Results results) {
         List<Panel> panels = new ArrayList<>();
-        List<dev.bigqueue.bench.peer.PeerType> peers = results.settings().peers();
         for (String operation : List.of("write", "read")) {
             for (int size : results.settings().sizes()) {
                 List<Bar> bars = new ArrayList<>();
                 for (ThroughputResult r : results.throughput()) {
                     if (r.operation().equals(operation) && r.messageBytes() == size) {
-                        bars.add(new Bar(r.peer().label(), r.megabytesPerSecond(), peers.indexOf(r.peer())));
+                        bars.add(new Bar(r.peer().label(), r.megabytesPerSecond(), r.peer().ordinal()));
                     }
                 }
                 if (!bars.isEmpty()) {
@@ -85,7 +84,7 @@ public final class BenchChart {
         List<Bar> latency = new ArrayList<>();
         for (LatencyResult r : results.latency()) {
             if (r.histogram().getTotalCount() > 0) {
-                latency.add(new Bar(r.peer().label(), r.percentileMicros(99), peers.indexOf(r.peer())));
+                latency.add(new Bar(r.peer().label(), r.percentileMicros(99), r.peer().ordinal()));
             }
         }
         if (!latency.isEmpty()) {
@@ -108,10 +107,10 @@ public final class BenchChart {
             g.setColor(Color.BLACK);
             g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
             g.drawString(panel.title(), 16, y + 18);
+            int titleWidth = g.getFontMetrics().stringWidth(panel.title());
             g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
             g.setColor(Color.DARK_GRAY);
-            g.drawString("(" + panel.unit() + ")", 16 + g.getFontMetrics(g.getFont().deriveFont(Font.BOLD))
-                    .stringWidth(panel.title()) + 12, y + 18);
+            g.drawString("(" + panel.unit() + ")", 16 + titleWidth + 10, y + 18);
             y += PANEL_HEADER;
             double max = panel.bars().stream().mapToDouble((ToDoubleFunction<Bar>) Bar::value).max().orElse(1);
             int barSpace = WIDTH - LABEL_WIDTH - 140;
@@ -122,7 +121,8 @@ public final class BenchChart {
                 g.setColor(COLORS[Math.max(0, bar.colorIndex()) % COLORS.length]);
                 g.fillRect(LABEL_WIDTH, y, length, BAR);
                 g.setColor(Color.BLACK);
-                g.drawString(Units.number(bar.value(), bar.value() < 100 ? 1 : 0), LABEL_WIDTH + length + 6,
+                int decimals = bar.value() < 1 ? 2 : bar.value() < 100 ? 1 : 0;
+                g.drawString(Units.number(bar.value(), decimals), LABEL_WIDTH + length + 6,
                         y + BAR - 5);
                 y += BAR + GAP;
             }
