@@ -428,6 +428,22 @@ public final class RecordLog {
      * @throws IllegalArgumentException if {@code offset} is outside [earliestOffset, tailOffset].
      */
     public long positionOf(long offset) {
+        for (;;) {
+            long earliestBefore = earliestOffset;
+            try {
+                return positionOfOnce(offset);
+            } catch (QueueCorruptedException e) {
+                // A missing arena is damage only if the collector did not just delete it; if it
+                // did, look again (and throw IllegalArgumentException if offset went with it).
+                refreshEarliest();
+                if (earliestOffset == earliestBefore) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private long positionOfOnce(long offset) {
         long tail = publishedTailOffset;
         long tailPos = publishedTailPosition;
         long earliest = earliestOffset;
