@@ -41,6 +41,14 @@ import java.util.function.Function;
 public final class Consumer implements AutoCloseable {
     /** Blocking reads wake at least this often to notice that the consumer was closed or deleted. */
     private static final long WAIT_SLICE_NS = Duration.ofMillis(50).toNanos();
+    /**
+     * A read that races the garbage collector deleting the arena under a consumer that is behind
+     * retention (DROP_OLDEST, or a seek back into what is being deleted) can come back empty
+     * although messages follow; the core's read then leaves the consumer to move forward first. The
+     * next attempt does (to {@code earliestOffset()}, committing there, which stops further
+     * deletion), so one retry suffices; a few are allowed.
+     */
+    private static final int RETRIES = 3;
 
     private final Consumers owner;
     private final String name;
@@ -75,12 +83,16 @@ public final class Consumer implements AutoCloseable {
 
     /** The next message, consumed; null if there is none now. */
     public byte[] dequeue() {
-        return state.dequeue();
+        byte[] m = state.dequeue();
+        for (int retry = 0; m == null && retry < RETRIES && !state.isEmpty(); retry++) {
+            m = state.dequeue(); // see RETRIES
+        }
+        return m;
     }
 
     /** {@link #dequeue()} decoded as UTF-8; null if there is none now. */
     public String dequeueString() {
-        byte[] m = state.dequeue();
+        byte[] m = dequeue();
         return m == null ? null : new String(m, StandardCharsets.UTF_8);
     }
 
@@ -122,7 +134,11 @@ public final class Consumer implements AutoCloseable {
 
     /** The next message without consuming it; null if there is none now. */
     public byte[] peek() {
-        return state.peek();
+        byte[] m = state.peek();
+        for (int retry = 0; m == null && retry < RETRIES && !state.isEmpty(); retry++) {
+            m = state.peek(); // see RETRIES
+        }
+        return m;
     }
 
     /** Whether this consumer has read everything enqueued so far. */
@@ -169,6 +185,10 @@ public final class Consumer implements AutoCloseable {
      * keeps arenas from the garbage collector, so this is what keeps the messages you went back
      * for (a crash then redelivers from there).
      *
+     * <p>A target before every consumer's committed position may be in an arena the garbage
+     * collector is deleting at that moment: the seek then throws as below, or, if the arena goes
+     * while the seek runs, the consumer continues at {@code earliestOffset()} with a WARN.
+     *
      * @throws IllegalArgumentException if {@code offset} is outside
      *     [{@code earliestOffset()}, {@code tailOffset()}].
      */
@@ -208,7 +228,11 @@ public final class Consumer implements AutoCloseable {
      * @return false if there was no message (step was not called).
      */
     public boolean requeue(Function<byte[], byte[]> step) {
-        return state.requeue(step);
+        boolean done = state.requeue(step);
+        for (int retry = 0; !done && retry < RETRIES && !state.isEmpty(); retry++) {
+            done = state.requeue(step); // see RETRIES
+        }
+        return done;
     }
 
     /**
