@@ -30,8 +30,8 @@ import java.util.function.Function;
  * <p><b>Where the guarantees stop.</b> Under {@code maxDiskBytes} with {@code WhenFull.DROP_OLDEST}
  * the queue may delete messages this consumer has not read; it then moves to
  * {@code earliestOffset()} and logs a WARN naming the consumer and how many messages it missed.
- * Nothing else deletes a message a consumer still needs, whether the consumer is open or only
- * persisted.
+ * Nothing else deletes a message at or after a consumer's committed position, whether the consumer
+ * is open or only persisted ({@link #seek} back before it is the one way to ask for older ones).
  *
  * <p><b>Lifecycle.</b> A consumer stays usable until {@link #close()}, {@link Consumers#delete},
  * or the queue's {@code close()}; after that every method but {@link #name()} and

@@ -106,7 +106,11 @@ public final class Consumers {
         return consumers;
     }
 
-    /** {@link #open(String, CommitMode)} with {@link CommitMode#AUTO}. */
+    /**
+     * {@link #open(String, CommitMode)} with {@link CommitMode#AUTO}, the default, also for a
+     * consumer that was last opened as MANUAL (it then resumes at its committed offset and commits
+     * on every dequeue from there).
+     */
     public Consumer open(String name) {
         return open(name, CommitMode.AUTO);
     }
