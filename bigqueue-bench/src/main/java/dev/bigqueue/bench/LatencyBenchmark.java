@@ -91,7 +91,7 @@ public class LatencyBenchmark {
     @Benchmark
     public LatencyResult endToEnd() throws InterruptedException {
         LatencyResult result = new LatencyRun(dir, peer, messageSize, rate, (long) (seconds * 1e9),
-                TimeUnit.MILLISECONDS.toNanos(500)).run();
+                TimeUnit.MILLISECONDS.toNanos(500), false).run();
         System.out.printf(Locale.ROOT, "%n  latency %s %d B at %,d msg/s: p50=%.1f p99=%.1f p99.9=%.1f max=%.1f µs;"
                         + " received %,d of %,d scheduled%n", peer, messageSize, rate, result.percentileMicros(50),
                 result.percentileMicros(99), result.percentileMicros(99.9), result.maxMicros(), result.received(),

@@ -71,6 +71,10 @@ final class BenchCommand implements Callable<Integer> {
             + " (default: ${DEFAULT-VALUE}).", defaultValue = "bench-report")
     Path reportDir;
 
+    @Option(names = "--sync", description = "Run bigqueue with syncOnWrite (every enqueue on disk before it"
+            + " returns), to compare like with like against Tape, which syncs every operation.")
+    boolean sync;
+
     @Option(names = "--no-report", description = "Print the tables only; write no files.")
     boolean noReport;
 
@@ -172,7 +176,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Path workDir = Files.createTempDirectory(parent, "bigqueue-bench-");
         return new BenchSuite.Settings(List.copyOf(chosen), messageSizes, (long) (seconds * 1e9), budgetBytes,
-                (int) latencyBytes, rate, workDir);
+                (int) latencyBytes, rate, workDir, sync);
     }
 
     private static long parseSize(String option, String text) {

@@ -75,6 +75,9 @@ public final class BenchReport {
     /** The terminal version. */
     public String toText() {
         StringBuilder out = new StringBuilder();
+        if (results.settings().syncOnWrite()) {
+            out.append("\nbigqueue ran with syncOnWrite: every enqueue was on disk before it returned.");
+        }
         out.append('\n').append(THROUGHPUT_TITLE).append('\n');
         out.append(throughputTable().toText());
         if (!results.latency().isEmpty()) {
@@ -95,6 +98,9 @@ public final class BenchReport {
                 .append(DateTimeFormatter.ISO_LOCAL_DATE_TIME.format(finishedAt.atOffset(ZoneOffset.UTC).withNano(0)))
                 .append(" UTC\n\n");
         out.append("Command: `").append(commandLine).append("`  \n");
+        if (s.syncOnWrite()) {
+            out.append("bigqueue ran with `syncOnWrite`: every enqueue was on disk before it returned.  \n");
+        }
         out.append("Run time: ").append(Units.number(results.elapsedNs() / 1e9, 1)).append(" s; each phase up to ")
                 .append(Units.number(s.phaseNs() / 1e9, 1)).append(" s and ")
                 .append(Units.bytesApprox(s.budgetBytes())).append(" of payload.\n\n");

@@ -31,9 +31,10 @@ public final class BenchSuite {
      * @param latencyBytes   message size of the latency phase.
      * @param latencyRate    messages per second in the latency phase (0 = skip it).
      * @param workDir        where the queue directories go.
+     * @param syncOnWrite    bigqueue syncs every enqueue, as Tape always does.
      */
     public record Settings(List<PeerType> peers, List<Integer> sizes, long phaseNs, long budgetBytes,
-                           int latencyBytes, long latencyRate, Path workDir) {
+                           int latencyBytes, long latencyRate, Path workDir, boolean syncOnWrite) {
     }
 
     /** Receives a line for each step, and the fraction of the steps done. */
@@ -71,10 +72,10 @@ public final class BenchSuite {
                     // Warm-up, not recorded: a quarter of the time (at least 150 ms) and of the bytes.
                     new ThroughputRun(freshDir(peer), peer, size,
                             Math.max(TimeUnit.MILLISECONDS.toNanos(150), settings.phaseNs() / 4),
-                            Math.max(size, settings.budgetBytes() / 4)).run();
+                            Math.max(size, settings.budgetBytes() / 4), settings.syncOnWrite()).run();
                     deleteRunDirs();
                     throughput.addAll(new ThroughputRun(freshDir(peer), peer, size, settings.phaseNs(),
-                            settings.budgetBytes()).run());
+                            settings.budgetBytes(), settings.syncOnWrite()).run());
                 } catch (RuntimeException e) {
                     notes.add(peer.label() + " " + Units.bytes(size) + " throughput failed: " + e);
                 } finally {
@@ -90,7 +91,7 @@ public final class BenchSuite {
                 try {
                     LatencyResult result = new LatencyRun(freshDir(peer), peer, settings.latencyBytes(),
                             settings.latencyRate(), settings.phaseNs(),
-                            Math.min(TimeUnit.SECONDS.toNanos(1), settings.phaseNs() / 2)).run();
+                            Math.min(TimeUnit.SECONDS.toNanos(1), settings.phaseNs() / 2), settings.syncOnWrite()).run();
                     latency.add(result);
                     if (!result.keptUp()) {
                         notes.add(peer.label() + " did not keep up with " + Units.count(settings.latencyRate())

@@ -31,6 +31,7 @@ public final class LatencyRun {
     private final long ratePerSecond;
     private final long durationNs;
     private final long warmupNs;
+    private final boolean syncOnWrite;
 
     /**
      * @param dir           a directory that does not exist yet or is empty; the caller deletes it.
@@ -39,8 +40,10 @@ public final class LatencyRun {
      * @param ratePerSecond messages per second.
      * @param durationNs    measured time.
      * @param warmupNs      time before it, not recorded.
+     * @param syncOnWrite   bigqueue syncs every enqueue.
      */
-    public LatencyRun(Path dir, PeerType peer, int messageBytes, long ratePerSecond, long durationNs, long warmupNs) {
+    public LatencyRun(Path dir, PeerType peer, int messageBytes, long ratePerSecond, long durationNs, long warmupNs,
+                      boolean syncOnWrite) {
         if (messageBytes < 16) {
             throw new IllegalArgumentException("latency messages carry a time and a sequence: at least 16 bytes, got "
                     + messageBytes);
@@ -54,6 +57,7 @@ public final class LatencyRun {
         this.ratePerSecond = ratePerSecond;
         this.durationNs = durationNs;
         this.warmupNs = warmupNs;
+        this.syncOnWrite = syncOnWrite;
     }
 
     /** Runs the producer and the consumer and waits for both. */
@@ -62,7 +66,7 @@ public final class LatencyRun {
         long warmupMessages = (long) (warmupNs / intervalNs);
         long planned = warmupMessages + Math.max(1, (long) (durationNs / intervalNs));
         long budgetBytes = planned * (messageBytes + 8L);
-        PeerOptions options = ThroughputRun.optionsFor(Math.min(budgetBytes, 1L << 30), messageBytes);
+        PeerOptions options = ThroughputRun.optionsFor(Math.min(budgetBytes, 1L << 30), messageBytes, syncOnWrite);
         Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
         AtomicLong sent = new AtomicLong();
         AtomicLong received = new AtomicLong();

@@ -20,6 +20,7 @@ public final class ThroughputRun {
     private final int messageBytes;
     private final long budgetNs;
     private final long budgetBytes;
+    private final boolean syncOnWrite;
 
     /**
      * @param dir          a directory that does not exist yet or is empty; the caller deletes it.
@@ -27,21 +28,24 @@ public final class ThroughputRun {
      * @param messageBytes payload bytes per message.
      * @param budgetNs     longest time for each phase.
      * @param budgetBytes  most payload bytes to write.
+     * @param syncOnWrite  bigqueue syncs every enqueue (to compare with Tape, which always does).
      */
-    public ThroughputRun(Path dir, PeerType peer, int messageBytes, long budgetNs, long budgetBytes) {
+    public ThroughputRun(Path dir, PeerType peer, int messageBytes, long budgetNs, long budgetBytes,
+                         boolean syncOnWrite) {
         this.dir = dir;
         this.peer = peer;
         this.messageBytes = messageBytes;
         this.budgetNs = budgetNs;
         this.budgetBytes = budgetBytes;
+        this.syncOnWrite = syncOnWrite;
     }
 
     /** The raw peer's buffer must hold every record a run writes before reading. */
-    static PeerOptions optionsFor(long budgetBytes, int messageBytes) {
+    static PeerOptions optionsFor(long budgetBytes, int messageBytes, boolean syncOnWrite) {
         long records = Math.max(1, budgetBytes / Math.max(1, messageBytes)) + 1;
         long needed = budgetBytes + records * 4 + messageBytes + (1 << 20);
         long capacity = Math.min(Integer.MAX_VALUE & ~4095L, Math.max(1 << 20, needed));
-        return PeerOptions.defaults().withRawCapacity(capacity);
+        return PeerOptions.defaults().withRawCapacity(capacity).withSyncOnWrite(syncOnWrite);
     }
 
     /**
@@ -54,7 +58,7 @@ public final class ThroughputRun {
         new SplittableRandom(42).nextBytes(message);
         long maxMessages = Math.max(1, budgetBytes / Math.max(1, messageBytes));
         int clockEvery = Math.max(1, Math.min(1024, (64 * 1024) / Math.max(1, messageBytes)));
-        try (QueuePeer queue = QueuePeer.open(peer, dir, optionsFor(budgetBytes, messageBytes))) {
+        try (QueuePeer queue = QueuePeer.open(peer, dir, optionsFor(budgetBytes, messageBytes, syncOnWrite))) {
             long written = 0;
             long start = System.nanoTime();
             long now = start;
