@@ -43,6 +43,8 @@ public final class ArenaManager {
     private final Condition released = lock.newCondition();
     private final Map<Long, Arena> mapped = new HashMap<>();
     private volatile int waiters;
+    /** Asks the writer to give up its long-lived pin (see RecordLog's lease). */
+    private Runnable leaseRevoker = () -> { };
     private volatile boolean closed;
     private long clock;
     private int peakMapped;
@@ -78,6 +80,10 @@ public final class ArenaManager {
             firstRecords.put(first[0], first[1]);
         }
         onDisk.put(id, first);
+    }
+
+    void setLeaseRevoker(Runnable revoker) {
+        this.leaseRevoker = revoker;
     }
 
     public boolean exists(long id) {
@@ -264,8 +270,12 @@ public final class ArenaManager {
                         victim.unmap();
                         continue;
                     }
-                    // Every mapped arena is pinned by another thread for one short operation.
-                    released.await(10, TimeUnit.MILLISECONDS);
+                    // Every mapped arena is pinned: by the writer's lease (ask for it back), or by
+                    // another thread for one short operation.
+                    leaseRevoker.run();
+                    if (mapped.size() >= cap && !hasUnpinned()) {
+                        released.await(10, TimeUnit.MILLISECONDS);
+                    }
                 }
             } finally {
                 waiters--;
@@ -279,6 +289,15 @@ public final class ArenaManager {
         } finally {
             lock.unlock();
         }
+    }
+
+    private boolean hasUnpinned() {
+        for (Arena m : mapped.values()) {
+            if (!m.isPinned()) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Releases a pin from {@link #acquire(long)} or {@link Arena#tryPin()}. */

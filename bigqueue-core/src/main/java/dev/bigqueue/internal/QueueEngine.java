@@ -351,6 +351,7 @@ public final class QueueEngine implements AutoCloseable {
             index.force();
             return null;
         }));
+        attempt(errors, log::releaseLeaseForClose);
         attempt(errors, arenas::close);
         attempt(errors, index::close);
         attempt(errors, () -> {

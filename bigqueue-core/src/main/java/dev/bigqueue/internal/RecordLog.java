@@ -49,7 +49,13 @@ public final class RecordLog {
     /** Writer-owned, under {@link #writeLock}. */
     private long tailOffset;
     private long tailPosition;
+    /** The writer's leased arena (pinned once, kept across appends); see {@link #leaseFor(long)}. */
     private Arena writeArena;
+    /** A pin held for one append only, while the lease backs off. */
+    private Arena writeArenaPinnedOnce;
+    private volatile boolean leaseRevokeRequested;
+    private int leaseBackoff;
+    private static final int LEASE_BACKOFF_APPENDS = 1024;
     /**
      * Tail position in the hint. The hint only shortens a recovery scan (which validates forward
      * from it), so it is refreshed every 256 KiB rather than on every append.
@@ -82,6 +88,7 @@ public final class RecordLog {
         this.arenas = arenas;
         this.index = index;
         this.diskSpace = diskSpace;
+        arenas.setLeaseRevoker(this::revokeLease);
     }
 
     /** Sets the tail after recovery; before any append. */
@@ -165,6 +172,7 @@ public final class RecordLog {
             writeRecord(position, len, (int) writeCrc.getValue(), src, off, null);
             return publish(recordBytes);
         } finally {
+            afterWrite();
             writeLock.unlock();
             wakeReaders();
         }
@@ -184,6 +192,7 @@ public final class RecordLog {
             src.position(start);
             return publish(recordBytes);
         } finally {
+            afterWrite();
             writeLock.unlock();
             wakeReaders();
         }
@@ -242,40 +251,43 @@ public final class RecordLog {
 
     private void writeRecord(long position, int len, int payloadCrc, byte[] array, int off, ByteBuffer buf) {
         long arenaId = arenaOf(position);
-        Arena a = pinForWrite(arenaId);
-        try {
-            MappedByteBuffer m = a.buffer();
-            int at = indexInArena(position);
-            if (arenaId > firstRecordArena) {
-                if (!arenas.hasFirstRecord(arenaId)) {
-                    PositionSlots.writeSlot(m, FileFormat.ARENA_FIRST_RECORD_SLOT, tailOffset, position, 1);
-                    arenas.noteFirstRecord(arenaId, tailOffset, position);
-                }
-                firstRecordArena = arenaId;
+        // The first piece goes through the writer's lease: no pin per record.
+        MappedByteBuffer m = leaseFor(arenaId).buffer();
+        int at = indexInArena(position);
+        if (arenaId > firstRecordArena) {
+            if (!arenas.hasFirstRecord(arenaId)) {
+                PositionSlots.writeSlot(m, FileFormat.ARENA_FIRST_RECORD_SLOT, tailOffset, position, 1);
+                arenas.noteFirstRecord(arenaId, tailOffset, position);
             }
-            m.putInt(at + RECORD_LENGTH_OFFSET, len);
-            m.putInt(at + RECORD_CHECKSUM_OFFSET, payloadCrc ^ FileFormat.recordSalt(tailOffset, len));
-            at += RECORD_HEADER_SIZE;
-            int room = (int) (ARENA_HEADER_SIZE + dataBytes - at);
-            int n = Math.min(room, len);
-            put(m, at, array, off, buf, n);
-            off += n;
-            int remaining = len - n;
-            long p = position + RECORD_HEADER_SIZE + n;
-            while (remaining > 0) {
-                arenas.release(a);
-                a = null;
-                a = pinForWrite(arenaOf(p));
+            firstRecordArena = arenaId;
+        }
+        m.putInt(at + RECORD_LENGTH_OFFSET, len);
+        m.putInt(at + RECORD_CHECKSUM_OFFSET, payloadCrc ^ FileFormat.recordSalt(tailOffset, len));
+        at += RECORD_HEADER_SIZE;
+        int room = (int) (ARENA_HEADER_SIZE + dataBytes - at);
+        int n = Math.min(room, len);
+        put(m, at, array, off, buf, n);
+        off += n;
+        int remaining = len - n;
+        long p = position + RECORD_HEADER_SIZE + n;
+        if (remaining > 0) {
+            // A thread holds at most one pin: give the lease up before pinning the next arenas.
+            dropLease();
+        }
+        while (remaining > 0) {
+            Arena a = arenas.acquire(arenaOf(p));
+            if (a == null) {
+                throw new IllegalStateException("arena " + arenaOf(p) + " of " + dir + " vanished while being written");
+            }
+            try {
                 n = (int) Math.min(remaining, dataBytes);
                 put(a.buffer(), ARENA_HEADER_SIZE, array, off, buf, n);
-                off += n;
-                remaining -= n;
-                p += n;
-            }
-        } finally {
-            if (a != null) {
+            } finally {
                 arenas.release(a);
             }
+            off += n;
+            remaining -= n;
+            p += n;
         }
     }
 
@@ -288,17 +300,88 @@ public final class RecordLog {
         }
     }
 
-    private Arena pinForWrite(long arenaId) {
+    /**
+     * The writer's lease: the arena at the tail stays pinned across appends (pinning per record
+     * costs two atomic operations), until the writer moves on, the ArenaManager asks for the
+     * mapping back ({@link #revokeLease()}), or the queue closes. Under {@link #writeLock}.
+     */
+    private Arena leaseFor(long arenaId) {
         Arena a = writeArena;
-        if (a != null && a.id == arenaId && a.tryPin()) {
+        if (a != null && a.id == arenaId) {
             return a;
         }
+        dropLease();
         a = arenas.acquire(arenaId);
         if (a == null) {
             throw new IllegalStateException("arena " + arenaId + " of " + dir + " vanished while being written");
         }
-        writeArena = a;
+        if (leaseBackoff > 0) {
+            // Recently asked to give the mapping back: pin for this append only.
+            leaseBackoff--;
+            writeArenaPinnedOnce = a;
+        } else {
+            writeArena = a;
+        }
         return a;
+    }
+
+    /** Releases the lease and any single-append pin; under {@link #writeLock}. */
+    private void dropLease() {
+        Arena a = writeArena;
+        if (a != null) {
+            writeArena = null;
+            arenas.release(a);
+        }
+        Arena once = writeArenaPinnedOnce;
+        if (once != null) {
+            writeArenaPinnedOnce = null;
+            arenas.release(once);
+        }
+    }
+
+    /** After each append, under {@link #writeLock}: keep the lease only on the tail's arena. */
+    private void afterWrite() {
+        Arena once = writeArenaPinnedOnce;
+        if (once != null) {
+            writeArenaPinnedOnce = null;
+            arenas.release(once);
+        }
+        Arena a = writeArena;
+        if (a != null && (leaseRevokeRequested || a.id != arenaOf(tailPosition))) {
+            if (leaseRevokeRequested) {
+                leaseRevokeRequested = false;
+                leaseBackoff = LEASE_BACKOFF_APPENDS;
+            }
+            dropLease();
+        }
+    }
+
+    /**
+     * Asks the writer for its leased mapping back (the ArenaManager needs a mapping slot, and
+     * every mapped arena is pinned). Takes it at once if the writer is idle; otherwise the writer
+     * gives it up at the end of its current append and pins per append for a while.
+     */
+    void revokeLease() {
+        leaseRevokeRequested = true;
+        if (writeLock.tryLock()) {
+            try {
+                leaseRevokeRequested = false;
+                leaseBackoff = LEASE_BACKOFF_APPENDS;
+                dropLease();
+            } finally {
+                writeLock.unlock();
+            }
+        }
+    }
+
+    /** Gives up the lease before the arenas are unmapped at close. */
+    void releaseLeaseForClose() {
+        writeLock.lock();
+        try {
+            dropLease();
+        } finally {
+            writeLock.unlock();
+        }
     }
 
     /** The pretoucher asks to be woken once the tail passes {@code position}. */
