@@ -50,6 +50,16 @@ public final class BigQueue implements AutoCloseable {
         this.own = engine.own();
     }
 
+    private ConsumerState own() {
+        if (!engine.config().ownConsumer()) {
+            engine.log().checkOpen();
+            throw new IllegalStateException("the queue's own consumer of " + engine.directory() + " is off"
+                    + " (QueueConfig ownConsumer=false); read through named consumers (Consumers.of(queue)),"
+                    + " or open the queue with ownConsumer(true)");
+        }
+        return own;
+    }
+
     /** Creates or reopens the queue in {@code dir} with the default configuration. */
     public static BigQueue open(Path dir) {
         return open(dir, QueueConfig.defaults());
@@ -106,12 +116,12 @@ public final class BigQueue implements AutoCloseable {
 
     /** The next message for the queue's own consumer, consumed; null when the queue is empty. */
     public byte[] dequeue() {
-        return own.dequeue();
+        return own().dequeue();
     }
 
     /** {@link #dequeue()} decoded as UTF-8; null when empty. */
     public String dequeueString() {
-        byte[] m = own.dequeue();
+        byte[] m = own().dequeue();
         return m == null ? null : new String(m, StandardCharsets.UTF_8);
     }
 
@@ -122,7 +132,7 @@ public final class BigQueue implements AutoCloseable {
      * @throws QueueClosedException if the queue is closed while waiting.
      */
     public byte[] dequeue(Duration timeout) throws InterruptedException {
-        return own.dequeue(timeout);
+        return own().dequeue(timeout);
     }
 
     /**
@@ -131,27 +141,27 @@ public final class BigQueue implements AutoCloseable {
      * @throws QueueClosedException if the queue is closed while waiting.
      */
     public byte[] take() throws InterruptedException {
-        return own.take();
+        return own().take();
     }
 
     /** The next message without consuming it; null when empty. */
     public byte[] peek() {
-        return own.peek();
+        return own().peek();
     }
 
     /** Whether the queue's own consumer has nothing left to dequeue. */
     public boolean isEmpty() {
-        return own.isEmpty();
+        return own().isEmpty();
     }
 
     /** Messages the queue's own consumer has not dequeued. */
     public long size() {
-        return own.lag();
+        return own().lag();
     }
 
     /** The offset {@link #dequeue()} returns next. */
     public long headOffset() {
-        return own.position();
+        return own().position();
     }
 
     /** The offset the next enqueue gets. */

@@ -36,8 +36,10 @@ public final class QueueConfig {
     private final WhenFull whenFull;
     private final boolean arenaSizeSet;
     private final boolean pretouch;
+    private final boolean ownConsumer;
 
     private QueueConfig(Builder b) {
+        this.ownConsumer = b.ownConsumer;
         this.pretouch = b.pretouch;
         this.arenaSizeSet = b.arenaSizeSet;
         this.arenaSize = b.arenaSize;
@@ -71,7 +73,8 @@ public final class QueueConfig {
                 .gcInterval(gcInterval)
                 .maxDiskBytes(maxDiskBytes)
                 .whenFull(whenFull)
-                .pretouch(pretouch);
+                .pretouch(pretouch)
+                .ownConsumer(ownConsumer);
         b.arenaSizeSet = arenaSizeSet;
         return b;
     }
@@ -124,6 +127,9 @@ public final class QueueConfig {
         if ((v = value(p, Key.MAX_DISK_BYTES)) != null) {
             b.maxDiskBytes(parseSize(Key.MAX_DISK_BYTES, v));
         }
+        if ((v = value(p, Key.OWN_CONSUMER)) != null) {
+            b.ownConsumer(parseBoolean(Key.OWN_CONSUMER, v));
+        }
         if ((v = value(p, Key.PRETOUCH)) != null) {
             b.pretouch(parseBoolean(Key.PRETOUCH, v));
         }
@@ -149,8 +155,9 @@ public final class QueueConfig {
         static final String MAX_DISK_BYTES = "maxDiskBytes";
         static final String WHEN_FULL = "whenFull";
         static final String PRETOUCH = "pretouch";
+        static final String OWN_CONSUMER = "ownConsumer";
         private static final String[] ALL = {ARENA_SIZE, MAX_IN_MEMORY_ARENAS, FLUSH_EVERY_OPS,
-            FLUSH_INTERVAL, SYNC_ON_WRITE, GC_INTERVAL, MAX_DISK_BYTES, WHEN_FULL, PRETOUCH};
+            FLUSH_INTERVAL, SYNC_ON_WRITE, GC_INTERVAL, MAX_DISK_BYTES, WHEN_FULL, PRETOUCH, OWN_CONSUMER};
 
         static boolean isKnown(String name) {
             for (String k : ALL) {
@@ -280,6 +287,11 @@ public final class QueueConfig {
         return whenFull;
     }
 
+    /** Whether the queue's own consumer is in use (and holds arenas on disk). */
+    public boolean ownConsumer() {
+        return ownConsumer;
+    }
+
     /** Whether a background thread pre-faults pages and creates arenas ahead of the writer. */
     public boolean pretouch() {
         return pretouch;
@@ -290,7 +302,7 @@ public final class QueueConfig {
         return "QueueConfig{arenaSize=" + arenaSize + ", maxInMemoryArenas=" + maxInMemoryArenas
                 + ", flushEveryOps=" + flushEveryOps + ", flushInterval=" + flushInterval
                 + ", syncOnWrite=" + syncOnWrite + ", gcInterval=" + gcInterval
-                + ", maxDiskBytes=" + maxDiskBytes + ", whenFull=" + whenFull + ", pretouch=" + pretouch + "}";
+                + ", maxDiskBytes=" + maxDiskBytes + ", whenFull=" + whenFull + ", pretouch=" + pretouch + ", ownConsumer=" + ownConsumer + "}";
     }
 
     @Override
@@ -302,13 +314,14 @@ public final class QueueConfig {
         return arenaSize == c.arenaSize && maxInMemoryArenas == c.maxInMemoryArenas
                 && flushEveryOps == c.flushEveryOps && flushInterval.equals(c.flushInterval)
                 && syncOnWrite == c.syncOnWrite && gcInterval.equals(c.gcInterval)
-                && maxDiskBytes == c.maxDiskBytes && whenFull == c.whenFull && pretouch == c.pretouch;
+                && maxDiskBytes == c.maxDiskBytes && whenFull == c.whenFull && pretouch == c.pretouch
+                && ownConsumer == c.ownConsumer;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(arenaSize, maxInMemoryArenas, flushEveryOps, flushInterval, syncOnWrite,
-                gcInterval, maxDiskBytes, whenFull, pretouch);
+                gcInterval, maxDiskBytes, whenFull, pretouch, ownConsumer);
     }
 
     /** Collects options; {@link #build()} validates them all at once. */
@@ -323,6 +336,7 @@ public final class QueueConfig {
         private WhenFull whenFull = WhenFull.BLOCK;
         private boolean arenaSizeSet;
         private boolean pretouch = true;
+        private boolean ownConsumer = true;
 
         private Builder() {
         }
@@ -397,6 +411,17 @@ public final class QueueConfig {
          */
         public Builder pretouch(boolean on) {
             this.pretouch = on;
+            return this;
+        }
+
+        /**
+         * Whether the queue's own consumer ({@link BigQueue#dequeue()} and friends) is in use
+         * (default true). Like every consumer, it holds arenas on disk until it has read past
+         * them; an application that reads only through named consumers turns it off so that disk
+         * is freed as they read. Off, the own consumer's methods throw IllegalStateException.
+         */
+        public Builder ownConsumer(boolean on) {
+            this.ownConsumer = on;
             return this;
         }
 

@@ -75,6 +75,34 @@ class DiskTest {
     }
 
     @Test
+    void ownConsumerOff_onlyNamedConsumersHoldArenas_andNoConsumerMeansKeepAll() throws IOException {
+        QueueConfig off = base().pretouch(false).ownConsumer(false).build();
+        try (BigQueue q = BigQueue.open(dir, off)) {
+            for (int i = 0; i < 100; i++) {
+                q.enqueue(new byte[1000]);
+            }
+            long before = arenaFiles(dir);
+            q.gc();
+            assertEquals(before, arenaFiles(dir), "no consumer at all: nothing has been read, nothing goes");
+            IllegalStateException e = assertThrows(IllegalStateException.class, q::dequeue);
+            assertTrue(e.getMessage().contains("ownConsumer"), e.getMessage());
+            // A named consumer (as bigqueue-consumers persists it) that has read 60 messages.
+            long position = 60 * dev.bigqueue.internal.FileFormat.recordBytes(1000);
+            dev.bigqueue.internal.ConsumerFile.create(dev.bigqueue.internal.FileFormat.consumerFile(dir, "audit"),
+                    60, position, 0).close();
+            q.gc();
+            long after = arenaFiles(dir);
+            assertTrue(after < before && after > 1, before + " -> " + after);
+            assertTrue(q.earliestOffset() > 0 && q.earliestOffset() <= 60, "earliest " + q.earliestOffset());
+        }
+        try (BigQueue q = BigQueue.open(dir, base().pretouch(false).build())) {
+            long files = arenaFiles(dir);
+            q.gc();
+            assertEquals(files, arenaFiles(dir), "with the own consumer back on, its head holds the rest");
+        }
+    }
+
+    @Test
     void gcInterval_runsInTheBackground() throws Exception {
         try (BigQueue q = BigQueue.open(dir, base().pretouch(false).gcInterval(Duration.ofMillis(50)).build())) {
             for (int i = 0; i < 100; i++) {

@@ -46,6 +46,9 @@ public final class GarbageCollector {
                         + " is kept. {}", e.getMessage());
                 return 0;
             }
+            if (min == Long.MAX_VALUE) {
+                return 0; // no consumer at all (ownConsumer off, no named ones): nobody has read anything
+            }
             ArenaManager arenas = log.arenas();
             long tailArena = log.arenaOf(log.tailPosition());
             int deleted = 0;

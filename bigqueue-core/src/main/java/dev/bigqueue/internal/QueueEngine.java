@@ -54,7 +54,9 @@ public final class QueueEngine implements AutoCloseable {
         this.log = log;
         this.flusher = new Flusher(log, index, config.flushEveryOps(), durablePosition);
         this.own = new ConsumerState(this, "the queue's own consumer", new IndexHeadStore(index), false);
-        this.gc = new GarbageCollector(log, own::committedStreamPosition);
+        // With ownConsumer off, only named consumers hold arenas on disk.
+        this.gc = new GarbageCollector(log,
+                config.ownConsumer() ? own::committedStreamPosition : () -> Long.MAX_VALUE);
         diskSpace.setCollector(gc);
         this.maintenance = startMaintenance();
         if (config.pretouch() && NativeIO.nativeAvailable()) {
