@@ -51,9 +51,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Where they stop.</b> One {@code Consumers} belongs to one open queue instance: when the
  * queue closes, every consumer it opened is committed (AUTO) and closed, and {@link #of} must be
- * called again on the reopened queue. Note that the queue's own consumer ({@code queue.dequeue()})
- * holds arenas too: an application that reads only through named consumers should also advance it,
- * or its arenas are never deleted.
+ * called again on the reopened queue. The queue's own consumer ({@code queue.dequeue()}) holds
+ * arenas too: an application that reads only through named consumers opens the queue with
+ * {@code QueueConfig.builder().ownConsumer(false)}, so that arenas go once the named ones have read them.
  *
  * <p>A consumer name is 1..200 characters of ASCII letters, digits, {@code .}, {@code _} and
  * {@code -}, starting with a letter or digit; it is also the file name, so it is case-sensitive
