@@ -96,10 +96,15 @@ public final class ConsumerState {
         lock.lock();
         try {
             checkOpen();
-            skipDropped();
-            long offset = cursor.offset;
-            long position = cursor.position;
-            m = log.read(cursor, true);
+            long offset;
+            long position;
+            do {
+                // Again if the collector deleted the arena under a cursor behind the earliest record.
+                skipDropped();
+                offset = cursor.offset;
+                position = cursor.position;
+                m = log.read(cursor, true);
+            } while (m == null && cursor.position < log.earliestPosition());
             if (m == null) {
                 return null;
             }
@@ -162,8 +167,7 @@ public final class ConsumerState {
         lock.lock();
         try {
             checkOpen();
-            skipDropped();
-            return log.read(cursor, false);
+            return readSkippingDropped(false);
         } finally {
             lock.unlock();
         }
@@ -227,7 +231,8 @@ public final class ConsumerState {
         lock.lock();
         try {
             checkOpen();
-            moveTo(log.earliestOffset(), log.earliestPosition());
+            long[] earliest = log.earliest();
+            moveTo(earliest[0], earliest[1]);
         } finally {
             lock.unlock();
         }
@@ -267,13 +272,12 @@ public final class ConsumerState {
         lock.lock();
         try {
             checkOpen();
-            skipDropped();
-            long offset = cursor.offset;
-            long position = cursor.position;
-            byte[] m = log.read(cursor, false);
+            byte[] m = readSkippingDropped(false);
             if (m == null) {
                 return false;
             }
+            long offset = cursor.offset;
+            long position = cursor.position;
             byte[] result = step.apply(m);
             if (result != null) {
                 engine.append(result, 0, result.length);
@@ -291,15 +295,29 @@ public final class ConsumerState {
     }
 
     private void skipDropped() {
-        long earliest = log.earliestPosition();
-        if (cursor.position < earliest) {
-            long earliestOffset = log.earliestOffset();
-            LOG.warn("{} of queue {} fell behind retention (maxDiskBytes with DROP_OLDEST): {} message(s),"
-                    + " offsets {}..{}, were dropped unread; continuing at offset {}", label, log.directory(),
-                    earliestOffset - cursor.offset, cursor.offset, earliestOffset - 1, earliestOffset);
-            cursor.moveTo(earliestOffset, earliest);
-            CURSOR_OFFSET.setRelease(this, earliestOffset);
-            storeCommit(earliestOffset, earliest);
+        long[] earliest = log.earliest();
+        if (cursor.position < earliest[1]) {
+            LOG.warn("{} of queue {} was behind the earliest message on disk (arenas deleted by maxDiskBytes with"
+                    + " DROP_OLDEST, or while it sought back): {} message(s), offsets {}..{}, were not read;"
+                    + " continuing at offset {}", label, log.directory(), earliest[0] - cursor.offset, cursor.offset,
+                    earliest[0] - 1, earliest[0]);
+            cursor.moveTo(earliest[0], earliest[1]);
+            CURSOR_OFFSET.setRelease(this, earliest[0]);
+            storeCommit(earliest[0], earliest[1]);
+        }
+    }
+
+    /**
+     * Reads at the cursor, moving past arenas deleted under it first; null only at the tail.
+     * (RecordLog.read also answers null when the cursor fell behind the earliest record.)
+     */
+    private byte[] readSkippingDropped(boolean advance) {
+        for (;;) {
+            skipDropped();
+            byte[] m = log.read(cursor, advance);
+            if (m != null || cursor.position >= log.earliestPosition()) {
+                return m;
+            }
         }
     }
 

@@ -51,9 +51,19 @@ public final class GarbageCollector {
             }
             ArenaManager arenas = log.arenas();
             long tailArena = log.arenaOf(log.tailPosition());
+            // Keep the arena where the last record starts: the earliest record then always exists
+            // on disk, and the earliest (offset, position) never has to be read from a tail that a
+            // concurrent append is moving.
+            long lastStart = -1;
+            for (long id = tailArena; id >= 0 && arenas.exists(id); id--) {
+                if (arenas.firstRecordPosition(id) >= 0) {
+                    lastStart = id;
+                    break;
+                }
+            }
             int deleted = 0;
             for (long id : arenas.ids()) {
-                if (id >= tailArena || log.arenaStart(id + 1) > min) {
+                if (id >= lastStart || log.arenaStart(id + 1) > min) {
                     break;
                 }
                 if (!arenas.delete(id)) {

@@ -73,8 +73,8 @@ public final class RecordLog {
 
     private volatile long publishedTailOffset;
     private volatile long publishedTailPosition;
-    private volatile long earliestOffset;
-    private volatile long earliestPosition;
+    /** {offset, position} of the earliest record on disk; replaced whole, never modified. */
+    private volatile long[] earliest = {0, 0};
 
     private final ReentrantLock waitLock = new ReentrantLock();
     private final Condition appended = waitLock.newCondition();
@@ -129,11 +129,16 @@ public final class RecordLog {
     }
 
     public long earliestOffset() {
-        return earliestOffset;
+        return earliest[0];
     }
 
     public long earliestPosition() {
-        return earliestPosition;
+        return earliest[1];
+    }
+
+    /** {offset, position} of the earliest record, read together; do not modify. */
+    public long[] earliest() {
+        return earliest;
     }
 
     public ArenaManager arenas() {
@@ -148,11 +153,11 @@ public final class RecordLog {
     void refreshEarliest() {
         long[] first = arenas.earliestRecord();
         if (first == null || first[1] >= publishedTailPosition) {
-            earliestPosition = publishedTailPosition;
-            earliestOffset = publishedTailOffset;
+            // Only the writer, or the collector when it cannot race an append (see
+            // GarbageCollector), gets here: the tail's offset and position belong together.
+            earliest = new long[] {publishedTailOffset, publishedTailPosition};
         } else {
-            earliestPosition = first[1];
-            earliestOffset = first[0];
+            earliest = new long[] {first[0], first[1]};
         }
     }
 
@@ -415,14 +420,14 @@ public final class RecordLog {
                 checkOpen();
                 return null;
             }
-            if (position < earliestPosition) {
+            if (position < earliestPosition()) {
                 return null; // the owner must move the cursor forward first
             }
             long arenaId = arenaOf(position);
             Arena a = pinForRead(cursor, arenaId);
             if (a == null) {
                 refreshEarliest();
-                if (position < earliestPosition) {
+                if (position < earliestPosition()) {
                     return null;
                 }
                 throw new QueueCorruptedException(FileFormat.arenaFile(dir, arenaId), 0,
@@ -512,14 +517,14 @@ public final class RecordLog {
      */
     public long positionOf(long offset) {
         for (;;) {
-            long earliestBefore = earliestOffset;
+            long earliestBefore = earliestOffset();
             try {
                 return positionOfOnce(offset);
             } catch (QueueCorruptedException e) {
                 // A missing arena is damage only if the collector did not just delete it; if it
                 // did, look again (and throw IllegalArgumentException if offset went with it).
                 refreshEarliest();
-                if (earliestOffset == earliestBefore) {
+                if (earliestOffset() == earliestBefore) {
                     throw e;
                 }
             }
@@ -528,19 +533,24 @@ public final class RecordLog {
 
     private long positionOfOnce(long offset) {
         long tail = publishedTailOffset;
-        long tailPos = publishedTailPosition;
-        long earliest = earliestOffset;
-        if (offset < earliest || offset > tail) {
+        long[] first = earliest;
+        long earliestOffset = first[0];
+        if (offset < earliestOffset || offset > tail) {
             throw new IllegalArgumentException("offset " + offset + " is outside the queue: earliest retained is "
-                    + earliest + ", tail is " + tail + "; seek to an offset in [" + earliest + ", " + tail + "]");
+                    + earliestOffset + ", tail is " + tail + "; seek to an offset in [" + earliestOffset + ", "
+                    + tail + "]");
         }
         if (offset == tail) {
-            return tailPos;
+            // The tail's offset and position must belong together: read them under the writer lock.
+            long[] exact = underWriteLock(() -> new long[] {tailOffset, tailPosition});
+            if (exact[0] == offset) {
+                return exact[1];
+            }
         }
         long[] floor = arenas.floorRecord(offset);
         Cursor c = new Cursor();
-        if (floor == null || floor[0] < earliest) {
-            c.moveTo(earliest, earliestPosition);
+        if (floor == null || floor[0] < earliestOffset) {
+            c.moveTo(first[0], first[1]);
         } else {
             c.moveTo(floor[0], floor[1]);
         }
