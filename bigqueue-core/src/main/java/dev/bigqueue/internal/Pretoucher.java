@@ -24,6 +24,9 @@ final class Pretoucher implements Runnable {
     static final long AHEAD_BYTES = 8L << 20;
     private static final int CHUNK_BYTES = 1 << 20;
     private static final long IDLE_PARK_NS = 2_000_000;
+    private static final long SLOW_POLL_NS = 10_000_000;
+    private static final long RATE_WINDOW_NS = 10_000_000;
+    private static final double FAST_WRITER_BYTES_PER_S = 64e6;
 
     private final RecordLog log;
     private final ArenaManager arenas;
@@ -35,6 +38,10 @@ final class Pretoucher implements Runnable {
     private long touchedUpTo;
     /** When {@link #touchAhead()} says AHEAD: the tail position worth waking up for. */
     private long wakeMark;
+    private long sampleTail;
+    private long sampleTimeNs = System.nanoTime();
+    /** Whether the writer wrote at least FAST_WRITER_BYTES_PER_S in the last window. */
+    private boolean fastWriter;
 
     Pretoucher(RecordLog log, long maxArenas, int mappingCap, String name) {
         this.log = log;
@@ -68,6 +75,15 @@ final class Pretoucher implements Runnable {
     public void run() {
         try {
             while (!stopped && !log.isClosed()) {
+                sampleWriteRate();
+                prepareNextArena();
+                if (!fastWriter) {
+                    // A slow writer takes its own page faults (a microsecond per 4 KiB page); waking
+                    // up to pre-fault for it would only take a core from the application.
+                    log.setPretouchWakeAt(Long.MAX_VALUE, this);
+                    LockSupport.parkNanos(this, SLOW_POLL_NS);
+                    continue;
+                }
                 int outcome = touchAhead();
                 if (outcome == AHEAD) {
                     long mark = wakeMark;
@@ -90,6 +106,36 @@ final class Pretoucher implements Runnable {
             }
         } finally {
             log.setPretouchWakeAt(Long.MAX_VALUE, null);
+        }
+    }
+
+    /**
+     * Measures the write rate over windows of at least {@link #RATE_WINDOW_NS}. Pre-faulting pays
+     * only for a writer faster than {@link #FAST_WRITER_BYTES_PER_S}; below that, on a machine
+     * with few cores, the extra thread costs latency (it preempts the application's threads).
+     */
+    private void sampleWriteRate() {
+        long now = System.nanoTime();
+        long elapsed = now - sampleTimeNs;
+        if (elapsed >= RATE_WINDOW_NS) {
+            long tail = log.tailPosition();
+            fastWriter = (tail - sampleTail) * 1_000_000_000.0 / elapsed >= FAST_WRITER_BYTES_PER_S;
+            sampleTail = tail;
+            sampleTimeNs = now;
+        }
+    }
+
+    /**
+     * Creates the tail's arena if it is missing (a new queue: the first enqueue would otherwise
+     * wait for it), and the next one once the writer is half-way through, whatever its speed.
+     */
+    private void prepareNextArena() throws IOException {
+        long tail = log.tailPosition();
+        long id = log.arenaOf(tail);
+        if (!arenas.exists(id)) {
+            arenas.createAhead(id, maxArenas);
+        } else if (tail - log.arenaStart(id) >= log.dataBytesPerArena() / 2) {
+            arenas.createAhead(id + 1, maxArenas);
         }
     }
 
