@@ -32,7 +32,8 @@ import org.openjdk.jmh.annotations.Warmup;
  * <pre>
  * ./bigqueue jmh EnqueueBenchmark
  * ./bigqueue jmh EnqueueBenchmark.enqueue -p peer=BIGQUEUE,CHRONICLE,RAW_MAPPED -p messageSize=128 -prof gc
- * ./bigqueue jmh EnqueueBenchmark -p peer=BIGQUEUE -p arenaSize=4096,131072,4194304,134217728 -p maxInMemoryArenas=3,10,0
+ * ./bigqueue jmh EnqueueBenchmark -p peer=BIGQUEUE -p arenaSize=4096,131072,4194304,134217728 \
+ *     -p maxInMemoryArenas=3,10,0
  * </pre>
  * {@code -prof gc} adds bytes allocated per operation ({@code gc.alloc.rate.norm}).
  * {@code arenaSize} and {@code maxInMemoryArenas} apply to bigqueue only; the other peers ignore them.

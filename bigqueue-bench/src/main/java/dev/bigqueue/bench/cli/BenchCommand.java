@@ -30,10 +30,11 @@ import picocli.CommandLine.Option;
  * Markdown report (and a PNG chart) to {@code ./bench-report/}.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = {"Compare bigqueue with Chronicle Queue, Tape and the raw memcpy limit: write and read"
-            + " throughput per message size, then producer-to-consumer latency at a fixed rate.",
+        description = {
+            "Compare bigqueue with Chronicle Queue, Tape and the raw memcpy limit: write and read"
+                + " throughput per message size, then producer-to-consumer latency at a fixed rate.",
             "Takes about a minute with the defaults (--quick: about 15 s). Writes a Markdown report and a PNG chart"
-            + " to --report-dir."})
+                + " to --report-dir."})
 final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--duration", paramLabel = "SECONDS", description = "Longest time of each write, read and"
@@ -109,7 +110,8 @@ final class BenchCommand implements Callable<Integer> {
             }
             BenchSuite.Results results = new BenchSuite(settings, progress).run();
             progress.finish();
-            String commandLine = "bigqueue bench " + String.join(" ", spec.commandLine().getParseResult().originalArgs());
+            String commandLine = "bigqueue bench "
+                    + String.join(" ", spec.commandLine().getParseResult().originalArgs());
             BenchReport report = new BenchReport(results, Instant.now(), commandLine.trim());
             out.print(report.toText());
             out.flush();

@@ -67,7 +67,8 @@ final class ConsumersCommand implements Callable<Integer> {
             throw new CliException(CliException.USAGE, "list takes no NAME; did you mean reset or delete?");
         }
         if (action == Action.reset && target == null) {
-            throw new CliException(CliException.USAGE, "reset needs a target: --offset N, --to-earliest or --to-latest");
+            throw new CliException(CliException.USAGE,
+                    "reset needs a target: --offset N, --to-earliest or --to-latest");
         }
         if (action != Action.reset && target != null) {
             throw new CliException(CliException.USAGE, "--offset, --to-earliest and --to-latest go with reset only");

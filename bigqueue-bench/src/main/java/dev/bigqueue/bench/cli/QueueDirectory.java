@@ -79,7 +79,8 @@ final class QueueDirectory {
     long readArenaSize() {
         Path meta = dir.resolve(FileFormat.META_FILE);
         try (FileChannel channel = FileChannel.open(meta, StandardOpenOption.READ)) {
-            ByteBuffer header = ByteBuffer.allocate(FileFormat.META_ARENA_SIZE_OFFSET + 8).order(ByteOrder.LITTLE_ENDIAN);
+            ByteBuffer header = ByteBuffer.allocate(FileFormat.META_ARENA_SIZE_OFFSET + 8)
+                    .order(ByteOrder.LITTLE_ENDIAN);
             while (header.hasRemaining() && channel.read(header) > 0) {
                 // Read the whole header.
             }

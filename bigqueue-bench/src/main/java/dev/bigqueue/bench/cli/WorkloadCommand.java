@@ -23,9 +23,10 @@ import picocli.CommandLine.Option;
  * on bigqueue, Chronicle Queue and Tape, scaled with {@code --scale}.
  */
 @Command(name = "workload", mixinStandardHelpOptions = true,
-        description = {"Many writers on a schedule, many readers polling: 40 writers x 2,400 records of 100 KB at one"
-            + " per ms, 40 readers every 2 ms (scale the counts with --scale). Reports writes/s, reads/s and"
-            + " latency percentiles per peer.",
+        description = {
+            "Many writers on a schedule, many readers polling: 40 writers x 2,400 records of 100 KB at one"
+                + " per ms, 40 readers every 2 ms (scale the counts with --scale). Reports writes/s, reads/s and"
+                + " latency percentiles per peer.",
             "At --scale 1 that is 9.6 GB per peer: mind the disk and the time."})
 final class WorkloadCommand implements Callable<Integer> {
 
@@ -39,7 +40,8 @@ final class WorkloadCommand implements Callable<Integer> {
     String recordSize;
 
     @Option(names = "--peers", paramLabel = "PEER", split = ",",
-            description = "bigqueue, chronicle, tape (default: bigqueue,chronicle; tape syncs every record and is slow).")
+            description = "bigqueue, chronicle, tape (default: bigqueue,chronicle; tape syncs every record and"
+                    + " is slow).")
     List<String> peers;
 
     @Option(names = "--dir", paramLabel = "DIR", description = "Where to put the queues (default: a temporary"

@@ -45,11 +45,14 @@ public final class BenchReport {
 
     /** Producer-to-consumer latency percentiles, one row per peer. */
     public Table latencyTable() {
-        Table table = new Table("peer", ">p50 µs", ">p99 µs", ">p99.9 µs", ">max µs", ">received", ">p99: peer ÷ bigqueue");
-        Optional<LatencyResult> base = results.latency().stream().filter(r -> r.peer() == PeerType.BIGQUEUE).findFirst();
+        Table table = new Table("peer", ">p50 µs", ">p99 µs", ">p99.9 µs", ">max µs", ">received",
+                ">p99: peer ÷ bigqueue");
+        Optional<LatencyResult> base = results.latency().stream().filter(r -> r.peer() == PeerType.BIGQUEUE)
+                .findFirst();
         for (LatencyResult r : results.latency()) {
             double ratio = base.map(b -> r.percentileMicros(99) / b.percentileMicros(99)).orElse(Double.NaN);
-            table.row(r.peer().label(), Units.number(r.percentileMicros(50), 1), Units.number(r.percentileMicros(99), 1),
+            table.row(r.peer().label(), Units.number(r.percentileMicros(50), 1),
+                    Units.number(r.percentileMicros(99), 1),
                     Units.number(r.percentileMicros(99.9), 1), Units.number(r.maxMicros(), 1),
                     Units.count(r.received()) + (r.keptUp() ? "" : " of " + Units.count(r.planned())),
                     Units.ratio(ratio));

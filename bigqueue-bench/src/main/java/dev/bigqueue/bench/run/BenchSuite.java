@@ -91,7 +91,8 @@ public final class BenchSuite {
                 try {
                     LatencyResult result = new LatencyRun(freshDir(peer), peer, settings.latencyBytes(),
                             settings.latencyRate(), settings.phaseNs(),
-                            Math.min(TimeUnit.SECONDS.toNanos(1), settings.phaseNs() / 2), settings.syncOnWrite()).run();
+                            Math.min(TimeUnit.SECONDS.toNanos(1), settings.phaseNs() / 2),
+                            settings.syncOnWrite()).run();
                     latency.add(result);
                     if (!result.keptUp()) {
                         notes.add(peer.label() + " did not keep up with " + Units.count(settings.latencyRate())
@@ -128,7 +129,8 @@ public final class BenchSuite {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot clean benchmark directory " + settings.workDir().toAbsolutePath(), e);
+            throw new UncheckedIOException("cannot clean benchmark directory "
+                    + settings.workDir().toAbsolutePath(), e);
         }
     }
 

@@ -126,8 +126,8 @@ public final class LatencyRun {
         }
     }
 
-    private void consume(QueuePeer queue, long planned, long warmupMessages, long deadlineNs, AtomicBoolean producerDone,
-                         AtomicLong sent, AtomicLong received, Histogram histogram) {
+    private void consume(QueuePeer queue, long planned, long warmupMessages, long deadlineNs,
+                         AtomicBoolean producerDone, AtomicLong sent, AtomicLong received, Histogram histogram) {
         long got = 0;
         while (got < planned) {
             byte[] message = queue.dequeue();

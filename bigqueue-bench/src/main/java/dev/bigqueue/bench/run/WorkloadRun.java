@@ -125,7 +125,8 @@ public final class WorkloadRun {
                         while ((record = dequeue(queue, readLock)) != null) {
                             long now = System.nanoTime();
                             long scheduledNs = ByteBuffer.wrap(record).order(ByteOrder.LITTLE_ENDIAN).getLong(0);
-                            recorder.recordValue(Math.min(TimeUnit.SECONDS.toNanos(600), Math.max(0, now - scheduledNs)));
+                            recorder.recordValue(Math.min(TimeUnit.SECONDS.toNanos(600),
+                                    Math.max(0, now - scheduledNs)));
                             read.incrementAndGet();
                             lastReadNs.accumulateAndGet(now, Math::max);
                         }
