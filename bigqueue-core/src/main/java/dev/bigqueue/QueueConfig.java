@@ -302,7 +302,8 @@ public final class QueueConfig {
         return "QueueConfig{arenaSize=" + arenaSize + ", maxInMemoryArenas=" + maxInMemoryArenas
                 + ", flushEveryOps=" + flushEveryOps + ", flushInterval=" + flushInterval
                 + ", syncOnWrite=" + syncOnWrite + ", gcInterval=" + gcInterval
-                + ", maxDiskBytes=" + maxDiskBytes + ", whenFull=" + whenFull + ", pretouch=" + pretouch + ", ownConsumer=" + ownConsumer + "}";
+                + ", maxDiskBytes=" + maxDiskBytes + ", whenFull=" + whenFull + ", pretouch=" + pretouch
+                + ", ownConsumer=" + ownConsumer + "}";
     }
 
     @Override
