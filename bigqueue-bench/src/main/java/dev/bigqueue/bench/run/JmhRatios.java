@@ -38,6 +38,19 @@ public final class JmhRatios {
             if (!others.isEmpty()) {
                 key.append(' ').append(String.join(" ", others));
             }
+            if (params.getThreadGroups().length > 1) {
+                // A @Group benchmark: its score is the sum of its methods; compare method by method.
+                for (String method : params.getThreadGroupLabels()) {
+                    Result result = run.getSecondaryResults().get(method);
+                    if (result != null) {
+                        String methodKey = key + " [" + method + "]";
+                        groups.computeIfAbsent(methodKey, k -> new LinkedHashMap<>())
+                                .put(params.getParam("peer"), result);
+                        modes.put(methodKey, params.getMode().shortLabel());
+                    }
+                }
+                continue;
+            }
             groups.computeIfAbsent(key.toString(), k -> new LinkedHashMap<>())
                     .put(params.getParam("peer"), run.getPrimaryResult());
             modes.put(key.toString(), params.getMode().shortLabel());
