@@ -200,6 +200,26 @@ class DiskTest {
     }
 
     @Test
+    void dropOldest_takesBackTheMappingAnIdleReaderHolds() {
+        // The reader keeps its arena pinned between reads (a lease); dropping that arena must
+        // still go through while the reader sits idle, and the reader must then move forward.
+        QueueConfig c = base().maxDiskBytes(3 * ARENA).whenFull(WhenFull.DROP_OLDEST).build();
+        try (BigQueue q = BigQueue.open(dir, c)) {
+            q.enqueue(MemoryCapTest.ByteBufferInts.message(0, 996));
+            q.enqueue(MemoryCapTest.ByteBufferInts.message(1, 996));
+            assertEquals(0, MemoryCapTest.ByteBufferInts.read(q.peek()));
+            org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(Duration.ofSeconds(20), () -> {
+                for (int i = 2; i < 100; i++) {
+                    q.enqueue(MemoryCapTest.ByteBufferInts.message(i, 996));
+                }
+            });
+            long earliest = q.earliestOffset();
+            assertTrue(earliest > 1, "the reader's arena was dropped: earliest " + earliest);
+            assertEquals(earliest, MemoryCapTest.ByteBufferInts.read(q.dequeue()));
+        }
+    }
+
+    @Test
     void maxDiskBytes_dropOldest_movesReaderForwardAndKeepsCap() throws IOException {
         QueueConfig c = base().maxDiskBytes(3 * ARENA).whenFull(WhenFull.DROP_OLDEST).build();
         try (BigQueue q = BigQueue.open(dir, c)) {

@@ -45,6 +45,8 @@ public final class ArenaManager {
     private volatile int waiters;
     /** Asks the writer to give up its long-lived pin (see RecordLog's lease). */
     private Runnable leaseRevoker = () -> { };
+    /** Ask the consumers to give up theirs (see ConsumerState). */
+    private final java.util.List<Runnable> readLeaseRevokers = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean closed;
     private long clock;
     private int peakMapped;
@@ -84,6 +86,22 @@ public final class ArenaManager {
 
     void setLeaseRevoker(Runnable revoker) {
         this.leaseRevoker = revoker;
+    }
+
+    void addReadLeaseRevoker(Runnable revoker) {
+        readLeaseRevokers.add(revoker);
+    }
+
+    void removeReadLeaseRevoker(Runnable revoker) {
+        readLeaseRevokers.remove(revoker);
+    }
+
+    /** Asks every lease holder (writer and consumers) to release its long-lived pin. */
+    void revokeLeases() {
+        leaseRevoker.run();
+        for (Runnable r : readLeaseRevokers) {
+            r.run();
+        }
     }
 
     public boolean exists(long id) {
@@ -272,7 +290,7 @@ public final class ArenaManager {
                     }
                     // Every mapped arena is pinned: by the writer's lease (ask for it back), or by
                     // another thread for one short operation.
-                    leaseRevoker.run();
+                    revokeLeases();
                     if (mapped.size() >= cap && !hasUnpinned()) {
                         released.await(10, TimeUnit.MILLISECONDS);
                     }
@@ -391,6 +409,7 @@ public final class ArenaManager {
      * queue was marked closed finishes first.
      */
     void close() {
+        revokeLeases();
         lock.lock();
         try {
             closed = true;

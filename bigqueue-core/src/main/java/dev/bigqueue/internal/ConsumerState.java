@@ -46,6 +46,7 @@ public final class ConsumerState {
     private final PositionStore store;
     private final ReentrantLock lock = new ReentrantLock();
     private final Cursor cursor = new Cursor();
+    private final Runnable leaseRevoker = this::revokeLease;
     private volatile boolean manual;
     private volatile long committedPosition;
     private volatile long committedOffset;
@@ -56,6 +57,8 @@ public final class ConsumerState {
     public ConsumerState(QueueEngine engine, String label, PositionStore store, boolean manual) {
         this.engine = engine;
         this.log = engine.log();
+        cursor.leasing = true;
+        log.arenas().addReadLeaseRevoker(leaseRevoker);
         this.label = label;
         this.store = store;
         this.manual = manual;
@@ -355,8 +358,22 @@ public final class ConsumerState {
             }
             closed = true;
             closedReason = reason;
+            log.dropReadLease(cursor);
+            log.arenas().removeReadLeaseRevoker(leaseRevoker);
         } finally {
             lock.unlock();
+        }
+    }
+
+    /** Gives up the cursor's leased arena when the ArenaManager needs it: at once if idle. */
+    private void revokeLease() {
+        cursor.revokeRequested = true;
+        if (lock.tryLock()) {
+            try {
+                log.applyLeaseRevoke(cursor);
+            } finally {
+                lock.unlock();
+            }
         }
     }
 

@@ -12,6 +12,14 @@ public final class Cursor {
     /** The arena last read, as a hint for the next read; not pinned between reads. */
     Arena arena;
     final CRC32C crc = new CRC32C();
+    /** Whether reads keep the arena pinned between them (long-lived consumer cursors only). */
+    boolean leasing;
+    /** The arena pinned across reads, if leasing. */
+    Arena leased;
+    /** Reads left before leasing again after the ArenaManager asked for the mapping back. */
+    int leaseBackoff;
+    /** Set by the ArenaManager's request; the owner drops the lease at its next read. */
+    volatile boolean revokeRequested;
 
     public long offset() {
         return offset;

@@ -67,7 +67,10 @@ public final class GarbageCollector {
                     break;
                 }
                 if (!arenas.delete(id)) {
-                    break; // pinned by a reader right now; the next pass gets it
+                    arenas.revokeLeases(); // an idle consumer may still lease it
+                    if (!arenas.delete(id)) {
+                        break; // pinned by a reader right now; the next pass gets it
+                    }
                 }
                 deleted++;
             }
@@ -95,6 +98,7 @@ public final class GarbageCollector {
             }
             long before = log.earliestOffset();
             while (!arenas.delete(id)) {
+                arenas.revokeLeases();
                 Thread.onSpinWait();
             }
             finishDeletion();

@@ -414,6 +414,9 @@ public final class RecordLog {
      * @throws QueueCorruptedException if the record fails its checksum.
      */
     public byte[] read(Cursor cursor, boolean advance) {
+        if (cursor.revokeRequested) {
+            applyLeaseRevoke(cursor);
+        }
         for (;;) {
             long position = cursor.position;
             if (position >= publishedTailPosition) {
@@ -452,7 +455,8 @@ public final class RecordLog {
                 int done = n;
                 long p = position + RECORD_HEADER_SIZE + n;
                 while (done < len) {
-                    arenas.release(a);
+                    // A thread holds at most one pin: give up the lease before the next arena.
+                    releaseRead(cursor, a, true);
                     a = null;
                     a = pinForRead(cursor, arenaOf(p));
                     if (a == null) {
@@ -466,7 +470,7 @@ public final class RecordLog {
                 }
             } finally {
                 if (a != null) {
-                    arenas.release(a);
+                    releaseRead(cursor, a, false);
                 }
             }
             CRC32C crc = cursor.crc;
@@ -478,6 +482,11 @@ public final class RecordLog {
             if (advance) {
                 cursor.offset++;
                 cursor.position = position + recordBytes(len);
+                Arena leased = cursor.leased;
+                if (leased != null && leased.id != arenaOf(cursor.position)) {
+                    // Moved on: an arena left behind must not stay pinned (the collector waits for it).
+                    dropReadLease(cursor);
+                }
             }
             return out;
         }
@@ -560,14 +569,61 @@ public final class RecordLog {
         return c.position;
     }
 
+    /**
+     * Pins {@code arenaId} for a read. A leasing cursor (a consumer's) keeps its pin across reads,
+     * like the writer's lease, until it moves to another arena or the ArenaManager asks for the
+     * mapping back ({@link #dropReadLease}).
+     */
     private Arena pinForRead(Cursor cursor, long arenaId) {
-        Arena a = cursor.arena;
-        if (a != null && a.id == arenaId && a.tryPin()) {
-            return a;
+        Arena leased = cursor.leased;
+        if (leased != null) {
+            if (leased.id == arenaId) {
+                return leased;
+            }
+            dropReadLease(cursor);
         }
-        a = arenas.acquire(arenaId);
-        cursor.arena = a;
+        Arena a = cursor.arena;
+        if (a == null || a.id != arenaId || !a.tryPin()) {
+            a = arenas.acquire(arenaId);
+            cursor.arena = a;
+        }
+        if (a != null && cursor.leasing) {
+            if (cursor.leaseBackoff > 0) {
+                cursor.leaseBackoff--;
+            } else {
+                cursor.leased = a;
+            }
+        }
         return a;
+    }
+
+    /** Ends a read's use of {@code a}: a leased arena stays pinned unless {@code dropLease}. */
+    private void releaseRead(Cursor cursor, Arena a, boolean dropLease) {
+        if (a == cursor.leased) {
+            if (!dropLease) {
+                return;
+            }
+            cursor.leased = null;
+        }
+        arenas.release(a);
+    }
+
+    /** Drops the lease the ArenaManager asked for and reads without one for a while. */
+    void applyLeaseRevoke(Cursor cursor) {
+        if (cursor.revokeRequested) {
+            cursor.revokeRequested = false;
+            cursor.leaseBackoff = 1024;
+            dropReadLease(cursor);
+        }
+    }
+
+    /** Releases a cursor's leased pin; the cursor's owner holds its lock. */
+    public void dropReadLease(Cursor cursor) {
+        Arena leased = cursor.leased;
+        if (leased != null) {
+            cursor.leased = null;
+            arenas.release(leased);
+        }
     }
 
     private QueueCorruptedException corrupted(Cursor cursor, int indexInArena, String what) {
