@@ -130,7 +130,7 @@ class CrashRecoveryTest {
             Path check = dir;
             if (onCopy) {
                 check = tmp.resolve("copy-" + round);
-                copyTree(dir, check);
+                QueueFiles.copyTree(dir, check);
             }
             boolean bytesAfterHint = bytesAfterTailHint(check, arenaSize);
             long hintOffset = tailHint(check)[0];
@@ -284,19 +284,6 @@ class CrashRecoveryTest {
             expected++;
         }
         assertEquals(q.tailOffset(), expected, where + ": records end at the tail");
-    }
-
-    static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
     }
 
     static void deleteTree(Path root) throws IOException {

@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import dev.bigqueue.internal.ConsumerFile;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,7 +24,7 @@ class GoldenFileTest {
     @Test
     void version1Queue_opensAndReadsAsCaptured() throws IOException {
         Path golden = Path.of("src", "test", "resources", "golden", "v1-queue");
-        copyTree(golden, dir);
+        dev.bigqueue.testing.QueueFiles.copyTree(golden, dir);
         Map<String, long[]> consumers = ConsumerFile.readAll(dir.resolve("consumers"));
         assertEquals(3, consumers.get("billing")[0]);
         assertEquals(9032, consumers.get("billing")[1]);
@@ -51,16 +49,4 @@ class GoldenFileTest {
         }
     }
 
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
-    }
 }

@@ -6,10 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Set;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,7 +24,7 @@ class GoldenFileTest {
 
     @Test
     void version1Consumers_resumeWhereTheyWereCaptured() throws IOException {
-        copyTree(Path.of("src", "test", "resources", "golden", "v1-consumers"), dir);
+        dev.bigqueue.testing.QueueFiles.copyTree(Path.of("src", "test", "resources", "golden", "v1-consumers"), dir);
         try (BigQueue q = BigQueue.open(dir)) {
             Consumers consumers = Consumers.of(q);
             assertEquals(Set.of("billing", "idle.v2-x_y", "ledger"), consumers.names());
@@ -47,16 +45,4 @@ class GoldenFileTest {
         }
     }
 
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target);
-                }
-            }
-        }
-    }
 }

@@ -8,7 +8,6 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -104,7 +103,7 @@ public final class ChildJvm implements AutoCloseable {
                 Path p = Path.of(entry);
                 if (Files.isDirectory(p)) {
                     Path copy = root.resolve(String.valueOf(i++));
-                    copyTree(p, copy);
+                    QueueFiles.copyTree(p, copy);
                     entries.add(copy.toString());
                 } else {
                     entries.add(entry);
@@ -114,19 +113,6 @@ public final class ChildJvm implements AutoCloseable {
             snapshotClassPath = String.join(File.pathSeparator, entries);
         }
         return snapshotClassPath;
-    }
-
-    private static void copyTree(Path from, Path to) throws IOException {
-        try (Stream<Path> s = Files.walk(from)) {
-            for (Path p : (Iterable<Path>) s::iterator) {
-                Path target = to.resolve(from.relativize(p).toString());
-                if (Files.isDirectory(p)) {
-                    Files.createDirectories(target);
-                } else {
-                    Files.copy(p, target, StandardCopyOption.REPLACE_EXISTING);
-                }
-            }
-        }
     }
 
     private static void deleteQuietly(Path root) {

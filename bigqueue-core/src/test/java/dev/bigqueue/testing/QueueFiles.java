@@ -149,4 +149,18 @@ public final class QueueFiles {
             assertArrayEquals(before.get(name), now.get(name), why + ": " + name + " unchanged");
         }
     }
+
+    /** Copies a directory tree (a queue directory, a captured golden queue), replacing files. */
+    public static void copyTree(Path from, Path to) throws IOException {
+        try (java.util.stream.Stream<Path> s = java.nio.file.Files.walk(from)) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                Path target = to.resolve(from.relativize(p).toString());
+                if (java.nio.file.Files.isDirectory(p)) {
+                    java.nio.file.Files.createDirectories(target);
+                } else {
+                    java.nio.file.Files.copy(p, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                }
+            }
+        }
+    }
 }
