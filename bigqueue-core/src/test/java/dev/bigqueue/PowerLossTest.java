@@ -28,7 +28,6 @@ import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -59,7 +58,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class PowerLossTest {
     private static final int MAX = 8 * 1024;
-    private static final Pattern MAPPING = Pattern.compile("^[0-9a-f]+-[0-9a-f]+ .*");
 
     @TempDir
     Path tmp;
@@ -79,10 +77,10 @@ class PowerLossTest {
                 q.enqueue(Payloads.payload(seed, i, MAX));
             }
             // Without a flush the written pages are dirty: the measure can see the difference.
-            assertTrue(dirtyKb(dir, "arena-") > 0, "arena pages written and not flushed are dirty");
+            assertTrue(QueueFiles.dirtyKb(dir, "arena-") > 0, "arena pages written and not flushed are dirty");
             q.flush();
-            assertEquals(0, dirtyKb(dir, "arena-"), "after flush() every arena page is written back");
-            assertEquals(0, dirtyKb(dir, FileFormat.META_FILE), "after flush() queue.meta is written back");
+            assertEquals(0, QueueFiles.dirtyKb(dir, "arena-"), "after flush() every arena page is written back");
+            assertEquals(0, QueueFiles.dirtyKb(dir, FileFormat.META_FILE), "after flush() queue.meta is written back");
             RecordLog log = InternalAccess.engine(q).log();
             assertArrayEquals(new long[] {q.tailOffset(), log.tailPosition()},
                     newestSlot(dir, FileFormat.META_DURABLE_SLOTS), "durable slot in queue.meta = tail");
@@ -90,9 +88,9 @@ class PowerLossTest {
             for (int i = 0; i < 10; i++) {
                 assertArrayEquals(Payloads.payload(seed, i, MAX), q.dequeue());
             }
-            assertTrue(dirtyKb(dir, FileFormat.META_FILE) > 0, "a dequeue commits the head in queue.meta");
+            assertTrue(QueueFiles.dirtyKb(dir, FileFormat.META_FILE) > 0, "a dequeue commits the head in queue.meta");
             q.flush();
-            assertEquals(0, dirtyKb(dir, FileFormat.META_FILE), "flush() writes the head back");
+            assertEquals(0, QueueFiles.dirtyKb(dir, FileFormat.META_FILE), "flush() writes the head back");
             long durableHead = newestSlot(dir, FileFormat.META_HEAD_SLOTS)[0];
             assertTrue(durableHead == 9 || durableHead == 10, "head on disk is the last dequeued message or the"
                     + " next one, got " + durableHead);
@@ -109,7 +107,7 @@ class PowerLossTest {
                 q.enqueue(Payloads.payload(3, i, MAX));
                 assertTrue(engine.flusher().durablePosition() >= engine.log().tailPosition(),
                         "enqueue " + i + " returned before its record was synced");
-                assertEquals(0, dirtyKb(dir, "arena-"), "enqueue " + i + " returned with dirty arena pages");
+                assertEquals(0, QueueFiles.dirtyKb(dir, "arena-"), "enqueue " + i + " returned with dirty arena pages");
             }
         }
     }
@@ -309,21 +307,6 @@ class PowerLossTest {
             Files.createDirectories(f.getParent());
             Files.write(f, out);
         }
-    }
-
-    /** Dirty kB of this process's mappings of files in {@code dir} whose names start with {@code prefix}. */
-    private static long dirtyKb(Path dir, String prefix) throws IOException {
-        String path = dir.toRealPath() + "/" + prefix;
-        long kb = 0;
-        boolean in = false;
-        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-            if (MAPPING.matcher(line).matches()) {
-                in = line.contains(path);
-            } else if (in && (line.startsWith("Shared_Dirty:") || line.startsWith("Private_Dirty:"))) {
-                kb += Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        }
-        return kb;
     }
 
     /** The newest valid slot of the pair at {@code at} in queue.meta, as {offset, position}. */

@@ -13,7 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -26,7 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
  * that the disk honours the kernel's cache flush; that needs a real power cut.
  */
 class DurabilityTest {
-    private static final Pattern MAPPING = Pattern.compile("^[0-9a-f]+-[0-9a-f]+ .*");
 
     @TempDir
     Path dir;
@@ -100,18 +98,8 @@ class DurabilityTest {
         }
     }
 
-    /** Dirty kB of this process's mappings of consumer files of the queue. */
+    /** Dirty kB of this process's mappings of the queue's consumer files. */
     private long dirtyConsumerKb() throws IOException {
-        String path = dir.toRealPath() + "/consumers/";
-        long kb = 0;
-        boolean in = false;
-        for (String line : Files.readAllLines(Path.of("/proc/self/smaps"))) {
-            if (MAPPING.matcher(line).matches()) {
-                in = line.contains(path);
-            } else if (in && (line.startsWith("Shared_Dirty:") || line.startsWith("Private_Dirty:"))) {
-                kb += Long.parseLong(line.replaceAll("[^0-9]", ""));
-            }
-        }
-        return kb;
+        return dev.bigqueue.testing.QueueFiles.dirtyKb(dir, "consumers/");
     }
 }

@@ -163,4 +163,23 @@ public final class QueueFiles {
             }
         }
     }
+
+    /**
+     * Dirty kB of this process's mappings of files in {@code dir} whose names start with
+     * {@code prefix}, from /proc/self/smaps: 0 means everything mapped there is on disk.
+     */
+    public static long dirtyKb(Path dir, String prefix) throws IOException {
+        String path = dir.toRealPath() + "/" + prefix;
+        java.util.regex.Pattern mapping = java.util.regex.Pattern.compile("^[0-9a-f]+-[0-9a-f]+ .*");
+        long kb = 0;
+        boolean in = false;
+        for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/self/smaps"))) {
+            if (mapping.matcher(line).matches()) {
+                in = line.contains(path);
+            } else if (in && (line.startsWith("Shared_Dirty:") || line.startsWith("Private_Dirty:"))) {
+                kb += Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
+        }
+        return kb;
+    }
 }
