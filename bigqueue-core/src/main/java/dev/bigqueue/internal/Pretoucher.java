@@ -24,8 +24,11 @@ final class Pretoucher implements Runnable {
     static final long AHEAD_BYTES = 8L << 20;
     private static final int CHUNK_BYTES = 1 << 20;
     private static final long IDLE_PARK_NS = 2_000_000;
-    private static final long SLOW_POLL_NS = 10_000_000;
     private static final long RATE_WINDOW_NS = 10_000_000;
+    /** A slow writer wakes the thread once per this many bytes written, to measure its rate again. */
+    static final long RATE_PROBE_BYTES = 4L << 20;
+    /** A bound on that sleep, so that a queue closed without {@link #stop()} still ends the thread. */
+    private static final long SLOW_WRITER_MAX_PARK_NS = 1_000_000_000;
     private static final double FAST_WRITER_BYTES_PER_S = 64e6;
 
     private final RecordLog log;
@@ -79,9 +82,15 @@ final class Pretoucher implements Runnable {
                 prepareNextArena();
                 if (!fastWriter) {
                     // A slow writer takes its own page faults (a microsecond per 4 KiB page); waking
-                    // up to pre-fault for it would only take a core from the application.
-                    log.setPretouchWakeAt(Long.MAX_VALUE, this);
-                    LockSupport.parkNanos(this, SLOW_POLL_NS);
+                    // up to pre-fault for it, or on a timer to watch its rate, would only take a core
+                    // from the application: on a 2-core machine every wake-up preempts a thread that
+                    // the application may be spinning on. So sleep until the writer itself says it
+                    // has gone far enough to be measured again, or to need the next arena.
+                    long mark = slowWriterWakeMark(log.tailPosition());
+                    log.setPretouchWakeAt(mark, this);
+                    if (log.tailPosition() < mark && !stopped) {
+                        LockSupport.parkNanos(this, SLOW_WRITER_MAX_PARK_NS);
+                    }
                     continue;
                 }
                 int outcome = touchAhead();
@@ -110,7 +119,8 @@ final class Pretoucher implements Runnable {
     }
 
     /**
-     * Measures the write rate over windows of at least {@link #RATE_WINDOW_NS}. Pre-faulting pays
+     * Measures the write rate over windows of at least {@link #RATE_WINDOW_NS} (a slow writer's
+     * window runs from one wake-up to the next, {@link #RATE_PROBE_BYTES} apart). Pre-faulting pays
      * only for a writer faster than {@link #FAST_WRITER_BYTES_PER_S}; below that, on a machine
      * with few cores, the extra thread costs latency (it preempts the application's threads).
      */
@@ -123,6 +133,18 @@ final class Pretoucher implements Runnable {
             sampleTail = tail;
             sampleTimeNs = now;
         }
+    }
+
+    /**
+     * Where a slow writer at {@code tail} next needs this thread: after {@link #RATE_PROBE_BYTES}
+     * more bytes (to measure its rate), or at the half-way point of its arena (to create the next
+     * one), whichever comes first.
+     */
+    private long slowWriterWakeMark(long tail) {
+        long id = log.arenaOf(tail);
+        long half = log.arenaStart(id) + log.dataBytesPerArena() / 2;
+        long nextHalf = tail < half ? half : log.arenaStart(id + 1) + log.dataBytesPerArena() / 2;
+        return Math.min(tail + RATE_PROBE_BYTES, nextHalf);
     }
 
     /**
