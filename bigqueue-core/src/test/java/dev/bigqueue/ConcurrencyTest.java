@@ -208,4 +208,85 @@ class ConcurrencyTest {
             assertEquals(800, q.tailOffset());
         }
     }
+
+    /**
+     * Group commit under random interleavings: producers come and go in random numbers, pause at
+     * random, and some are interrupted while they wait for their sync. No producer may be left
+     * parked (a lost wake-up hangs here), every acknowledged record must be covered by a sync, and
+     * an interrupt must survive the wait.
+     */
+    @RepeatedTest(3)
+    void syncOnWrite_groupCommit_randomInterleavings_nobodyStuckEveryAckDurable() throws Exception {
+        long seed = System.nanoTime();
+        Random random = new Random(seed);
+        QueueConfig config = QueueConfig.builder().arenaSize(64 * 1024).syncOnWrite(true).build();
+        try (BigQueue q = BigQueue.open(dir, config)) {
+            dev.bigqueue.internal.QueueEngine engine = dev.bigqueue.internal.InternalAccess.engine(q);
+            int producers = 2 + random.nextInt(31);
+            ExecutorService pool = Executors.newFixedThreadPool(producers);
+            AtomicInteger written = new AtomicInteger();
+            try {
+                List<Future<?>> fs = new ArrayList<>();
+                for (int t = 0; t < producers; t++) {
+                    int producer = t;
+                    long producerSeed = random.nextLong();
+                    fs.add(pool.submit(() -> {
+                        Random r = new Random(producerSeed);
+                        for (int i = 0; i < 40; i++) {
+                            boolean interrupt = r.nextInt(10) == 0;
+                            if (interrupt) {
+                                Thread.currentThread().interrupt();
+                            }
+                            long offset = q.enqueue(message(producer, i, 1 + r.nextInt(3000)));
+                            if (interrupt && !Thread.interrupted()) {
+                                throw new AssertionError("seed " + seed + ": the interrupt was lost in the sync wait");
+                            }
+                            long end = engine.log().positionOf(offset + 1);
+                            if (engine.flusher().durablePosition() < end) {
+                                throw new AssertionError("seed " + seed + ": offset " + offset
+                                        + " acknowledged before it was synced");
+                            }
+                            written.incrementAndGet();
+                            if (r.nextBoolean()) {
+                                Thread.yield();
+                            }
+                        }
+                        return null;
+                    }));
+                }
+                for (Future<?> f : fs) {
+                    f.get(60, TimeUnit.SECONDS);
+                }
+            } finally {
+                pool.shutdownNow();
+            }
+            assertEquals(written.get(), q.tailOffset(), "seed " + seed);
+        }
+    }
+
+    /**
+     * A thread whose interrupt flag is set (a pool shutting down, say) can still enqueue and
+     * dequeue across arena boundaries: file channels close on interrupt, so the queue must not
+     * start channel I/O with the flag set, and the caller must find the flag still set.
+     */
+    @Test
+    void anInterruptedThread_stillEnqueuesAndDequeuesAcrossArenas_andKeepsItsFlag() throws Exception {
+        QueueConfig config = QueueConfig.builder().arenaSize(8192).maxInMemoryArenas(2).pretouch(false).build();
+        try (BigQueue q = BigQueue.open(dir, config)) {
+            Thread.currentThread().interrupt();
+            try {
+                for (int i = 0; i < 100; i++) {
+                    q.enqueue(message(0, i, 1000)); // about 13 arenas
+                }
+                q.flush();
+                for (int i = 0; i < 100; i++) {
+                    assertTrue(Thread.currentThread().isInterrupted(), "the interrupt flag was cleared");
+                    assertEquals(ByteBuffer.wrap(message(0, i, 1000)), ByteBuffer.wrap(q.dequeue()));
+                }
+                assertTrue(Thread.currentThread().isInterrupted(), "the interrupt flag was cleared");
+            } finally {
+                Thread.interrupted();
+            }
+        }
+    }
 }

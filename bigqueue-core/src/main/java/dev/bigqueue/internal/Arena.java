@@ -40,15 +40,16 @@ public final class Arena {
      * @throws QueueCorruptedException if the header is not this arena's.
      */
     static Arena map(Path file, long id, long arenaSize) throws IOException {
-        MappedByteBuffer buffer;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            long size = ch.size();
-            if (size != arenaSize) {
-                throw new QueueCorruptedException(file, size, "arena file is " + size + " bytes, expected "
-                        + arenaSize + " (truncated or foreign file)");
+        MappedByteBuffer buffer = Uninterruptible.call(() -> {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                long size = ch.size();
+                if (size != arenaSize) {
+                    throw new QueueCorruptedException(file, size, "arena file is " + size + " bytes, expected "
+                            + arenaSize + " (truncated or foreign file)");
+                }
+                return ch.map(FileChannel.MapMode.READ_WRITE, 0, arenaSize);
             }
-            buffer = ch.map(FileChannel.MapMode.READ_WRITE, 0, arenaSize);
-        }
+        });
         buffer.order(ByteOrder.LITTLE_ENDIAN);
         Arena arena = new Arena(id, file, buffer);
         String problem = null;

@@ -66,11 +66,13 @@ public final class ArenaManager {
                     + " (truncated, or written with another arenaSize)");
         }
         ByteBuffer header = ByteBuffer.allocate(FileFormat.ARENA_HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
-                // keep reading
+        Uninterruptible.run(() -> {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
+                    // keep reading
+                }
             }
-        }
+        });
         if (header.getLong(0) != FileFormat.ARENA_MAGIC) {
             throw new QueueCorruptedException(file, 0, "not an arena file (bad magic)");
         }
@@ -223,13 +225,15 @@ public final class ArenaManager {
             header.putInt(FileFormat.ARENA_VERSION_OFFSET, FileFormat.VERSION);
             header.putLong(FileFormat.ARENA_ID_OFFSET, id);
             header.putLong(FileFormat.ARENA_SIZE_OFFSET, arenaSize);
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                while (header.hasRemaining()) {
-                    ch.write(header, header.position());
-                    header.position(header.limit());
+            Uninterruptible.run(() -> {
+                try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
+                    while (header.hasRemaining()) {
+                        ch.write(header, header.position());
+                        header.position(header.limit());
+                    }
+                    ch.force(true);
                 }
-                ch.force(true);
-            }
+            });
             // A rename is atomic: no reader ever sees a half-made arena under its real name.
             Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
             NativeIO.syncDirectory(dir);
@@ -376,11 +380,13 @@ public final class ArenaManager {
                 release(a);
             }
         } else if (onDisk.containsKey(id)) {
-            try (FileChannel ch = FileChannel.open(FileFormat.arenaFile(dir, id), StandardOpenOption.WRITE)) {
-                ch.force(false);
-            } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
-                // collected: nothing left to make durable
-            }
+            Uninterruptible.run(() -> {
+                try (FileChannel ch = FileChannel.open(FileFormat.arenaFile(dir, id), StandardOpenOption.WRITE)) {
+                    ch.force(false);
+                } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
+                    // collected: nothing left to make durable
+                }
+            });
         }
     }
 

@@ -51,14 +51,16 @@ public final class ConsumerFile implements AutoCloseable {
      * @throws QueueCorruptedException naming the file if it is not a valid consumer file.
      */
     public static ConsumerFile open(Path file) throws IOException {
-        MappedByteBuffer b;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            if (ch.size() != FileFormat.CONSUMER_FILE_SIZE) {
-                throw new QueueCorruptedException(file, ch.size(), "consumer file is " + ch.size() + " bytes, expected "
-                        + FileFormat.CONSUMER_FILE_SIZE + "; delete the consumer or restore the file");
+        MappedByteBuffer b = Uninterruptible.call(() -> {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                if (ch.size() != FileFormat.CONSUMER_FILE_SIZE) {
+                    throw new QueueCorruptedException(file, ch.size(), "consumer file is " + ch.size()
+                            + " bytes, expected " + FileFormat.CONSUMER_FILE_SIZE
+                            + "; delete the consumer or restore the file");
+                }
+                return ch.map(FileChannel.MapMode.READ_WRITE, 0, FileFormat.CONSUMER_FILE_SIZE);
             }
-            b = ch.map(FileChannel.MapMode.READ_WRITE, 0, FileFormat.CONSUMER_FILE_SIZE);
-        }
+        });
         b.order(ByteOrder.LITTLE_ENDIAN);
         String problem = check(b);
         if (problem != null) {

@@ -17,13 +17,15 @@ final class DurableFiles {
     static void writeAtomically(Path file, ByteBuffer content) throws IOException {
         // Use a temp file so that a crash never leaves a partially-written file under the real name.
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            while (content.hasRemaining()) {
-                ch.write(content);
+        Uninterruptible.run(() -> {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE,
+                    StandardOpenOption.TRUNCATE_EXISTING, StandardOpenOption.WRITE)) {
+                while (content.hasRemaining()) {
+                    ch.write(content);
+                }
+                ch.force(true);
             }
-            ch.force(true);
-        }
+        });
         // A rename is atomic.
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE);
         NativeIO.syncDirectory(file.getParent());

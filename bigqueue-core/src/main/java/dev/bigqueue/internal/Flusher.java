@@ -2,10 +2,12 @@ package dev.bigqueue.internal;
 
 import java.io.IOException;
 import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * Makes written records durable: {@link #flush()} msyncs the arena bytes written since the last
@@ -23,9 +25,10 @@ public final class Flusher {
     private final Object flushLock = new Object();
     private volatile long durablePosition;
 
-    private final ReentrantLock groupLock = new ReentrantLock();
-    private final Condition groupDone = groupLock.newCondition();
-    private boolean groupSyncRunning;
+    /** Whether a syncOnWrite producer is running a group sync now. */
+    private final AtomicBoolean groupSyncRunning = new AtomicBoolean();
+    /** Producers parked until the running group sync ends; a stale entry costs one spurious unpark. */
+    private final Queue<Thread> groupWaiters = new ConcurrentLinkedQueue<>();
 
     Flusher(RecordLog log, Index index, long flushEveryOps, long durablePosition) {
         this.log = log;
@@ -66,33 +69,52 @@ public final class Flusher {
 
     /**
      * Returns once the record stream is durable up to {@code position}. Of the producers waiting
-     * at once, one runs the sync for all of them.
+     * at once, one (the leader) runs the sync for all of them; the others park until it is done.
+     *
+     * <p>Why not a lock and a condition: after a sync, {@code signalAll} hands the lock from one
+     * woken producer to the next, so 15 waiters wake one after another, a context switch each, and
+     * on a 2-core machine that chain cost as much as the sync itself. Here the leader unparks every
+     * waiter directly, they return in parallel, and the first one with a record still to sync
+     * leads the next group at once.
      */
     public void awaitDurable(long position) throws IOException {
-        if (durablePosition >= position) {
-            return;
-        }
-        groupLock.lock();
+        boolean interrupted = false;
         try {
             while (durablePosition < position) {
-                if (groupSyncRunning) {
-                    groupDone.awaitUninterruptibly();
+                if (groupSyncRunning.compareAndSet(false, true)) {
+                    try {
+                        synchronized (flushLock) {
+                            syncRecords(log.tailPosition());
+                        }
+                    } finally {
+                        groupSyncRunning.set(false);
+                        wakeGroup();
+                    }
                     continue;
                 }
-                groupSyncRunning = true;
-                groupLock.unlock();
-                try {
-                    synchronized (flushLock) {
-                        syncRecords(log.tailPosition());
+                // Join the waiters before looking at the flag: the leader clears it before it wakes
+                // them, so one of the two sees the other. Joined again on every round, because a
+                // leader wakes only the waiters it finds, and a new leader may have started since.
+                groupWaiters.add(Thread.currentThread());
+                if (groupSyncRunning.get() && durablePosition < position) {
+                    LockSupport.park(this);
+                    if (Thread.interrupted()) {
+                        interrupted = true; // syncOnWrite cannot give up half-way; restored below
                     }
-                } finally {
-                    groupLock.lock();
-                    groupSyncRunning = false;
-                    groupDone.signalAll();
                 }
             }
         } finally {
-            groupLock.unlock();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /** Unparks every producer that waited for the sync just done; each looks at the result itself. */
+    private void wakeGroup() {
+        Thread waiter;
+        while ((waiter = groupWaiters.poll()) != null) {
+            LockSupport.unpark(waiter);
         }
     }
 

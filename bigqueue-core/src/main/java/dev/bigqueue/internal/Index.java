@@ -58,14 +58,15 @@ public final class Index implements AutoCloseable {
      * @throws QueueCorruptedException if it is not one, or of an unknown version.
      */
     static Index open(Path file) throws IOException {
-        MappedByteBuffer b;
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            if (ch.size() != META_SIZE) {
-                throw new QueueCorruptedException(file, ch.size(), "queue.meta is " + ch.size() + " bytes, expected "
-                        + META_SIZE + " (truncated or foreign file)");
+        MappedByteBuffer b = Uninterruptible.call(() -> {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                if (ch.size() != META_SIZE) {
+                    throw new QueueCorruptedException(file, ch.size(), "queue.meta is " + ch.size()
+                            + " bytes, expected " + META_SIZE + " (truncated or foreign file)");
+                }
+                return ch.map(FileChannel.MapMode.READ_WRITE, 0, META_SIZE);
             }
-            b = ch.map(FileChannel.MapMode.READ_WRITE, 0, META_SIZE);
-        }
+        });
         b.order(ByteOrder.LITTLE_ENDIAN);
         String problem = null;
         if (b.getLong(0) != FileFormat.META_MAGIC) {

@@ -113,13 +113,15 @@ public final class NativeIO {
     /** Reserves space the portable way: every byte written, then forced. */
     static void fillWithZeros(Path file, long length) throws IOException {
         ByteBuffer zeros = ByteBuffer.allocateDirect((int) Math.min(ZERO_FILL_CHUNK, length));
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
-            long pos = 0;
-            while (pos < length) {
-                zeros.clear().limit((int) Math.min(zeros.capacity(), length - pos));
-                pos += ch.write(zeros, pos);
+        Uninterruptible.run(() -> {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+                long pos = 0;
+                while (pos < length) {
+                    zeros.clear().limit((int) Math.min(zeros.capacity(), length - pos));
+                    pos += ch.write(zeros, pos);
+                }
             }
-        }
+        });
     }
 
     /**
@@ -163,8 +165,12 @@ public final class NativeIO {
             }
         }
         // OpenJDK on Linux and macOS lets a directory be opened for reading and forced.
-        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
-            ch.force(true);
+        try {
+            Uninterruptible.run(() -> {
+                try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+                    ch.force(true);
+                }
+            });
         } catch (IOException e) {
             LOG.debug("directory fsync not supported for {}: {}", dir, e.toString());
         }
