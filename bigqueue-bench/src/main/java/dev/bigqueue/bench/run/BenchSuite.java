@@ -9,7 +9,10 @@ import java.nio.file.Path;
 import java.nio.file.SimpleFileVisitor;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -30,11 +33,14 @@ public final class BenchSuite {
      * @param budgetBytes    most payload bytes one write phase writes.
      * @param latencyBytes   message size of the latency phase.
      * @param latencyRate    messages per second in the latency phase (0 = skip it).
+     * @param latencyRounds  latency runs per peer, the peers taking turns; each gets the phase time
+     *                       divided by the rounds (at least 100 ms).
      * @param workDir        where the queue directories go.
      * @param syncOnWrite    bigqueue syncs every enqueue, as Tape always does.
      */
     public record Settings(List<PeerType> peers, List<Integer> sizes, long phaseNs, long budgetBytes,
-                           int latencyBytes, long latencyRate, Path workDir, boolean syncOnWrite) {
+                           int latencyBytes, long latencyRate, int latencyRounds, Path workDir,
+                           boolean syncOnWrite) {
     }
 
     /** Receives a line for each step, and the fraction of the steps done. */
@@ -63,7 +69,7 @@ public final class BenchSuite {
         List<LatencyResult> latency = new ArrayList<>();
         List<String> notes = new ArrayList<>();
         int total = settings.sizes().size() * settings.peers().size()
-                + (settings.latencyRate() > 0 ? settings.peers().size() : 0);
+                + (settings.latencyRate() > 0 ? settings.peers().size() * settings.latencyRounds() : 0);
         int done = 0;
         for (int size : settings.sizes()) {
             for (PeerType peer : settings.peers()) {
@@ -85,30 +91,65 @@ public final class BenchSuite {
             }
         }
         if (settings.latencyRate() > 0) {
-            for (PeerType peer : settings.peers()) {
+            done = runLatencyRounds(latency, notes, done, total);
+        }
+        progress.step(total, total, "done");
+        return new Results(settings, throughput, latency, notes, System.nanoTime() - started);
+    }
+
+    /**
+     * The latency phase: every peer once per round, the order turning each round so that no peer
+     * always runs first or last (a shared machine's load drifts). Each peer's result is its median
+     * run by p99; one bad moment on the machine then moves no peer's figure.
+     */
+    private int runLatencyRounds(List<LatencyResult> latency, List<String> notes, int done, int total)
+            throws InterruptedException {
+        List<PeerType> peers = settings.peers();
+        int rounds = settings.latencyRounds();
+        long measuredNs = Math.max(Math.min(settings.phaseNs(), TimeUnit.MILLISECONDS.toNanos(100)),
+                settings.phaseNs() / rounds);
+        long warmupNs = Math.min(TimeUnit.SECONDS.toNanos(1), settings.phaseNs() / 2);
+        Map<PeerType, List<LatencyResult>> byPeer = new LinkedHashMap<>();
+        for (int round = 0; round < rounds; round++) {
+            for (int k = 0; k < peers.size(); k++) {
+                PeerType peer = peers.get((k + round) % peers.size());
                 progress.step(done, total, "latency " + Units.bytes(settings.latencyBytes()) + " at "
-                        + Units.count(settings.latencyRate()) + " msg/s " + peer.label());
+                        + Units.count(settings.latencyRate()) + " msg/s " + peer.label() + ", round " + (round + 1)
+                        + " of " + rounds);
                 try {
                     LatencyResult result = new LatencyRun(freshDir(peer), peer, settings.latencyBytes(),
-                            settings.latencyRate(), settings.phaseNs(),
-                            Math.min(TimeUnit.SECONDS.toNanos(1), settings.phaseNs() / 2),
-                            settings.syncOnWrite()).run();
-                    latency.add(result);
+                            settings.latencyRate(), measuredNs, warmupNs, settings.syncOnWrite()).run();
+                    byPeer.computeIfAbsent(peer, p -> new ArrayList<>()).add(result);
                     if (!result.keptUp()) {
                         notes.add(peer.label() + " did not keep up with " + Units.count(settings.latencyRate())
-                                + " msg/s: sent " + result.sent() + " of " + result.planned()
-                                + " scheduled messages, received " + result.received());
+                                + " msg/s in round " + (round + 1) + ": sent " + result.sent() + " of "
+                                + result.planned() + " scheduled messages, received " + result.received());
                     }
                 } catch (RuntimeException e) {
-                    notes.add(peer.label() + " latency failed: " + e);
+                    notes.add(peer.label() + " latency failed in round " + (round + 1) + ": " + e);
                 } finally {
                     deleteRunDirs();
                 }
                 done++;
             }
         }
-        progress.step(total, total, "done");
-        return new Results(settings, throughput, latency, notes, System.nanoTime() - started);
+        for (PeerType peer : peers) {
+            List<LatencyResult> runs = byPeer.get(peer);
+            if (runs == null) {
+                continue;
+            }
+            List<LatencyResult> sorted = new ArrayList<>(runs);
+            sorted.sort(Comparator.comparingDouble(r -> r.percentileMicros(99)));
+            latency.add(sorted.get((sorted.size() - 1) / 2));
+            if (runs.size() > 1) {
+                StringBuilder line = new StringBuilder(peer.label() + " latency p99 by round:");
+                for (LatencyResult r : runs) {
+                    line.append(' ').append(Units.number(r.percentileMicros(99), 1)).append(" µs");
+                }
+                notes.add(line.append(" (the table shows the median)").toString());
+            }
+        }
+        return done;
     }
 
     private Path freshDir(PeerType peer) {

@@ -172,6 +172,7 @@ class MainTest {
         assertEquals(CliException.USAGE, run("bench", "--sizes", "12Q").exitCode());
         assertEquals(CliException.USAGE, run("bench", "--peers", "kafka").exitCode());
         assertEquals(CliException.USAGE, run("bench", "--duration", "-1").exitCode());
+        assertEquals(CliException.USAGE, run("bench", "--latency-rounds", "0").exitCode());
         assertEquals(CliException.USAGE, run("nosuchcommand").exitCode());
         Path dir = produce("a\n");
         assertEquals(CliException.USAGE, run("consume", dir.toString(), "-c", "bad name").exitCode());
@@ -206,6 +207,8 @@ class MainTest {
             assertTrue(result.out().contains(peer), peer + " missing from\n" + result.out());
         }
         assertTrue(result.out().contains("p99"), result.out());
+        assertTrue(result.out().contains("bigqueue latency p99 by round:"), "three latency rounds by default\n"
+                + result.out());
         try (Stream<Path> files = Files.list(reports)) {
             Path markdown = files.filter(f -> f.toString().endsWith(".md")).findFirst().orElseThrow();
             String report = Files.readString(markdown);
