@@ -67,6 +67,39 @@ class PowerLossTest {
                 .maxInMemoryArenas(0).pretouch(false);
     }
 
+    /**
+     * The periodic flush syncs a large backlog in pieces ({@code Flusher.flushInBackground}); when it
+     * is done the result must be the same as one {@code flush()}: nothing dirty, durable slot = tail.
+     */
+    @Test
+    void periodicFlush_inPieces_leavesNoDirtyPage_andTheDurableSlotEqualsTheTail() throws Exception {
+        assumeTrue(Files.isReadable(Path.of("/proc/self/smaps")), "needs Linux /proc/self/smaps");
+        Path dir = tmp.resolve("q");
+        try (BigQueue q = BigQueue.open(dir, base(1 << 20).build())) {
+            for (int i = 0; i < 1000; i++) {
+                q.enqueue(Payloads.payload(11, i, MAX)); // about 4 MB: 16 pieces over 5 arenas
+            }
+            assertTrue(QueueFiles.dirtyKb(dir, "arena-") > 0, "arena pages written and not flushed are dirty");
+            InternalAccess.engine(q).flusher().flushInBackground();
+            assertEquals(0, QueueFiles.dirtyKb(dir, "arena-"), "after the periodic flush every arena page is clean");
+            RecordLog log = InternalAccess.engine(q).log();
+            assertEquals(log.tailPosition(), InternalAccess.engine(q).flusher().durablePosition());
+            assertArrayEquals(new long[] {q.tailOffset(), log.tailPosition()},
+                    newestSlot(dir, FileFormat.META_DURABLE_SLOTS), "durable slot in queue.meta = tail");
+        }
+        // And on its timer.
+        try (BigQueue q = BigQueue.open(dir, base(1 << 20).flushInterval(Duration.ofMillis(50)).build())) {
+            for (int i = 0; i < 1000; i++) {
+                q.enqueue(Payloads.payload(12, i, MAX));
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (QueueFiles.dirtyKb(dir, "arena-") > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(0, QueueFiles.dirtyKb(dir, "arena-"), "the flushInterval timer left dirty arena pages");
+        }
+    }
+
     @Test
     void flush_leavesNoDirtyPage_andTheDurableSlotEqualsTheTail() throws IOException {
         assumeTrue(Files.isReadable(Path.of("/proc/self/smaps")), "needs Linux /proc/self/smaps");

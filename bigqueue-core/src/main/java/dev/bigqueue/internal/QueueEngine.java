@@ -224,7 +224,8 @@ public final class QueueEngine implements AutoCloseable {
         ex.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
         if (!flushEvery.isZero()) {
             long ns = flushEvery.toNanos();
-            ex.scheduleWithFixedDelay(() -> runQuietly("periodic flush", flusher::flush), ns, ns, TimeUnit.NANOSECONDS);
+            ex.scheduleWithFixedDelay(() -> runQuietly("periodic flush", flusher::flushInBackground), ns, ns,
+                    TimeUnit.NANOSECONDS);
         }
         if (!gcEvery.isZero()) {
             long ns = gcEvery.toNanos();
