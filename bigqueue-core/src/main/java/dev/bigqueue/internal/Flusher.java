@@ -1,6 +1,7 @@
 package dev.bigqueue.internal;
 
 import java.io.IOException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -18,6 +19,8 @@ import java.util.concurrent.locks.LockSupport;
  */
 public final class Flusher {
     static final int BACKGROUND_PIECES = 16;
+    /** Syncs one leader runs back to back before the role passes on, so that its own producer moves too. */
+    static final int MAX_LEADER_ROUNDS = 8;
     static final long MIN_BACKGROUND_PIECE_BYTES = 256 * 1024;
 
     private final RecordLog log;
@@ -30,8 +33,8 @@ public final class Flusher {
 
     /** Whether a syncOnWrite producer is running a group sync now. */
     private final AtomicBoolean groupSyncRunning = new AtomicBoolean();
-    /** Producers parked until the running group sync ends; a stale entry costs one spurious unpark. */
-    private final Queue<Thread> groupWaiters = new ConcurrentLinkedQueue<>();
+    /** Producers parked until a group sync covers them; a stale entry costs one spurious unpark. */
+    private final Queue<GroupWaiter> groupWaiters = new ConcurrentLinkedQueue<>();
 
     Flusher(RecordLog log, Index index, long flushEveryOps, long durablePosition) {
         this.log = log;
@@ -103,33 +106,38 @@ public final class Flusher {
 
     /**
      * Returns once the record stream is durable up to {@code position}. Of the producers waiting
-     * at once, one (the leader) runs the sync for all of them; the others park until it is done.
+     * at once, one (the leader) runs the syncs for all of them; the others park until one covers
+     * their record.
      *
-     * <p>Why not a lock and a condition: after a sync, {@code signalAll} hands the lock from one
-     * woken producer to the next, so 15 waiters wake one after another, a context switch each, and
-     * on a 2-core machine that chain cost as much as the sync itself. Here the leader unparks every
-     * waiter directly, they return in parallel, and the first one with a record still to sync
-     * leads the next group at once.
+     * <p>The leader syncs up to the tail, wakes exactly the waiters that sync covered, and while
+     * waiters remain whose records came in during the sync, syncs again at once (up to
+     * {@value #MAX_LEADER_ROUNDS} rounds, then the role passes on). So syncs run back to back
+     * while producers are waiting, and a producer wakes once per record, when it is durable.
+     * The first version (a lock and {@code signalAll}) woke every waiter after every sync, one
+     * after another through the lock, only for most of them to go back to sleep: on 2 cores those
+     * context switches cost as much as the sync itself.
      */
     public void awaitDurable(long position) throws IOException {
         boolean interrupted = false;
+        GroupWaiter me = null;
         try {
             while (durablePosition < position) {
                 if (groupSyncRunning.compareAndSet(false, true)) {
                     try {
-                        synchronized (flushLock) {
-                            syncRecords(log.tailPosition());
-                        }
+                        leadGroupSyncs();
                     } finally {
                         groupSyncRunning.set(false);
-                        wakeGroup();
+                        wakeAllWaiters();
                     }
                     continue;
                 }
-                // Join the waiters before looking at the flag: the leader clears it before it wakes
-                // them, so one of the two sees the other. Joined again on every round, because a
-                // leader wakes only the waiters it finds, and a new leader may have started since.
-                groupWaiters.add(Thread.currentThread());
+                // Join the waiters before looking at the flag: a leader clears it before it wakes
+                // them all, so one of the two sees the other. Joined again after every wake-up, as
+                // the leader's list is drained when it ends.
+                if (me == null) {
+                    me = new GroupWaiter(Thread.currentThread(), position);
+                }
+                groupWaiters.add(me);
                 if (groupSyncRunning.get() && durablePosition < position) {
                     LockSupport.park(this);
                     if (Thread.interrupted()) {
@@ -144,12 +152,54 @@ public final class Flusher {
         }
     }
 
-    /** Unparks every producer that waited for the sync just done; each looks at the result itself. */
-    private void wakeGroup() {
-        Thread waiter;
-        while ((waiter = groupWaiters.poll()) != null) {
-            LockSupport.unpark(waiter);
+    /** The leader's work: sync, wake whom it covered, again while records are waiting. */
+    private void leadGroupSyncs() throws IOException {
+        for (int round = 0; round < MAX_LEADER_ROUNDS; round++) {
+            synchronized (flushLock) {
+                syncRecords(log.tailPosition());
+            }
+            if (!wakeCoveredWaiters()) {
+                return;
+            }
         }
+    }
+
+    /**
+     * Unparks the waiters whose records are now durable and keeps the others waiting.
+     *
+     * @return whether any waiter is still waiting for a sync.
+     */
+    private boolean wakeCoveredWaiters() {
+        long durable = durablePosition;
+        List<GroupWaiter> uncovered = null;
+        GroupWaiter w;
+        while ((w = groupWaiters.poll()) != null) {
+            if (w.position <= durable) {
+                LockSupport.unpark(w.thread);
+            } else {
+                if (uncovered == null) {
+                    uncovered = new ArrayList<>();
+                }
+                uncovered.add(w);
+            }
+        }
+        if (uncovered == null) {
+            return false;
+        }
+        groupWaiters.addAll(uncovered);
+        return true;
+    }
+
+    /** Unparks every waiter; each looks at the result itself (and one may lead next). */
+    private void wakeAllWaiters() {
+        GroupWaiter w;
+        while ((w = groupWaiters.poll()) != null) {
+            LockSupport.unpark(w.thread);
+        }
+    }
+
+    /** A syncOnWrite producer parked until the stream is durable up to {@code position}. */
+    private record GroupWaiter(Thread thread, long position) {
     }
 
     public long durablePosition() {
