@@ -44,14 +44,17 @@ public final class BigQueue implements AutoCloseable {
 
     private final QueueEngine engine;
     private final ConsumerState own;
+    /** QueueConfig.ownConsumer, kept here: every dequeue checks it. */
+    private final boolean ownConsumer;
 
     private BigQueue(QueueEngine engine) {
         this.engine = engine;
         this.own = engine.own();
+        this.ownConsumer = engine.config().ownConsumer();
     }
 
     private ConsumerState own() {
-        if (!engine.config().ownConsumer()) {
+        if (!ownConsumer) {
             engine.log().checkOpen();
             throw new IllegalStateException("the queue's own consumer of " + engine.directory() + " is off"
                     + " (QueueConfig ownConsumer=false); read through named consumers (Consumers.of(queue)),"

@@ -20,6 +20,13 @@ public final class Cursor {
     int leaseBackoff;
     /** Set by the ArenaManager's request; the owner drops the lease at its next read. */
     volatile boolean revokeRequested;
+    /**
+     * The arena of the last read ({@link #spanArena}) and the stream position of its first data
+     * byte ({@link #spanStart}): positions inside it map to an arena and an index without a 64-bit
+     * division (about 20 cycles each, twice per read). MAX_VALUE: none yet.
+     */
+    long spanArena = -1;
+    long spanStart = Long.MAX_VALUE;
 
     public long offset() {
         return offset;

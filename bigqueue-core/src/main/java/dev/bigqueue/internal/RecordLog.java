@@ -115,6 +115,18 @@ public final class RecordLog {
         return (int) (ARENA_HEADER_SIZE + position % dataBytes);
     }
 
+    /** {@link #arenaOf(long)}, remembered in {@code cursor}: no division while it stays in one arena. */
+    private long arenaOf(Cursor cursor, long position) {
+        long inArena = position - cursor.spanStart;
+        if (inArena >= 0 && inArena < dataBytes) {
+            return cursor.spanArena;
+        }
+        long id = arenaOf(position);
+        cursor.spanArena = id;
+        cursor.spanStart = arenaStart(id);
+        return id;
+    }
+
     /** First stream position held by arena {@code id}. */
     long arenaStart(long id) {
         return id * dataBytes;
@@ -417,79 +429,80 @@ public final class RecordLog {
         if (cursor.revokeRequested) {
             applyLeaseRevoke(cursor);
         }
-        for (;;) {
-            long position = cursor.position;
-            if (position >= publishedTailPosition) {
-                checkOpen();
+        long position = cursor.position;
+        // One volatile read of the tail per read: every byte before it was written before it was published.
+        long tail = publishedTailPosition;
+        if (position >= tail) {
+            checkOpen();
+            return null;
+        }
+        if (position < earliestPosition()) {
+            return null; // the owner must move the cursor forward first
+        }
+        long arenaId = arenaOf(cursor, position);
+        Arena a = pinForRead(cursor, arenaId);
+        if (a == null) {
+            refreshEarliest();
+            if (position < earliestPosition()) {
                 return null;
             }
-            if (position < earliestPosition()) {
-                return null; // the owner must move the cursor forward first
-            }
-            long arenaId = arenaOf(position);
-            Arena a = pinForRead(cursor, arenaId);
-            if (a == null) {
-                refreshEarliest();
-                if (position < earliestPosition()) {
-                    return null;
-                }
-                throw new QueueCorruptedException(FileFormat.arenaFile(dir, arenaId), 0,
-                        "arena file is missing while records at or after offset " + cursor.offset + " need it");
-            }
-            byte[] out;
-            int len;
-            int stored;
-            try {
-                MappedByteBuffer m = a.buffer();
-                int at = indexInArena(position);
-                len = m.getInt(at + RECORD_LENGTH_OFFSET);
-                stored = m.getInt(at + RECORD_CHECKSUM_OFFSET);
-                if (len < 0 || recordBytes(len) > publishedTailPosition - position) {
-                    throw corrupted(cursor, at, "record length " + len + " at offset " + cursor.offset
-                            + " runs past the tail");
-                }
-                out = new byte[len];
-                at += RECORD_HEADER_SIZE;
-                int n = Math.min((int) (ARENA_HEADER_SIZE + dataBytes - at), len);
-                m.get(at, out, 0, n);
-                int done = n;
-                long p = position + RECORD_HEADER_SIZE + n;
-                while (done < len) {
-                    // A thread holds at most one pin: give up the lease before the next arena.
-                    releaseRead(cursor, a, true);
-                    a = null;
-                    a = pinForRead(cursor, arenaOf(p));
-                    if (a == null) {
-                        throw new QueueCorruptedException(FileFormat.arenaFile(dir, arenaOf(p)), 0,
-                                "arena file is missing in the middle of the record at offset " + cursor.offset);
-                    }
-                    n = (int) Math.min(len - done, dataBytes);
-                    a.buffer().get(ARENA_HEADER_SIZE, out, done, n);
-                    done += n;
-                    p += n;
-                }
-            } finally {
-                if (a != null) {
-                    releaseRead(cursor, a, false);
-                }
-            }
-            CRC32C crc = cursor.crc;
-            crc.reset();
-            crc.update(out, 0, len);
-            if (((int) crc.getValue() ^ FileFormat.recordSalt(cursor.offset, len)) != stored) {
-                throw corrupted(cursor, indexInArena(position), "record checksum mismatch for offset " + cursor.offset);
-            }
-            if (advance) {
-                cursor.offset++;
-                cursor.position = position + recordBytes(len);
-                Arena leased = cursor.leased;
-                if (leased != null && leased.id != arenaOf(cursor.position)) {
-                    // Moved on: an arena left behind must not stay pinned (the collector waits for it).
-                    dropReadLease(cursor);
-                }
-            }
-            return out;
+            throw new QueueCorruptedException(FileFormat.arenaFile(dir, arenaId), 0,
+                    "arena file is missing while records at or after offset " + cursor.offset + " need it");
         }
+        byte[] out;
+        int len;
+        int stored;
+        try {
+            MappedByteBuffer m = a.buffer();
+            int at = (int) (ARENA_HEADER_SIZE + position - cursor.spanStart);
+            len = m.getInt(at + RECORD_LENGTH_OFFSET);
+            stored = m.getInt(at + RECORD_CHECKSUM_OFFSET);
+            if (len < 0 || recordBytes(len) > tail - position) {
+                throw corrupted(cursor, at, "record length " + len + " at offset " + cursor.offset
+                        + " runs past the tail");
+            }
+            out = new byte[len];
+            at += RECORD_HEADER_SIZE;
+            int n = Math.min((int) (ARENA_HEADER_SIZE + dataBytes - at), len);
+            m.get(at, out, 0, n);
+            int done = n;
+            long p = position + RECORD_HEADER_SIZE + n;
+            while (done < len) {
+                // A thread holds at most one pin: give up the lease before the next arena.
+                releaseRead(cursor, a, true);
+                a = null;
+                a = pinForRead(cursor, arenaOf(p));
+                if (a == null) {
+                    throw new QueueCorruptedException(FileFormat.arenaFile(dir, arenaOf(p)), 0,
+                            "arena file is missing in the middle of the record at offset " + cursor.offset);
+                }
+                n = (int) Math.min(len - done, dataBytes);
+                a.buffer().get(ARENA_HEADER_SIZE, out, done, n);
+                done += n;
+                p += n;
+            }
+        } finally {
+            if (a != null) {
+                releaseRead(cursor, a, false);
+            }
+        }
+        CRC32C crc = cursor.crc;
+        crc.reset();
+        crc.update(out, 0, len);
+        if (((int) crc.getValue() ^ FileFormat.recordSalt(cursor.offset, len)) != stored) {
+            throw corrupted(cursor, indexInArena(position), "record checksum mismatch for offset " + cursor.offset);
+        }
+        if (advance) {
+            long next = position + recordBytes(len);
+            cursor.offset++;
+            cursor.position = next;
+            Arena leased = cursor.leased;
+            if (leased != null && leased.id != arenaOf(cursor, next)) {
+                // Moved on: an arena left behind must not stay pinned (the collector waits for it).
+                dropReadLease(cursor);
+            }
+        }
+        return out;
     }
 
     /** Moves {@code cursor} past its record without copying the payload; false at the tail. */
