@@ -30,6 +30,9 @@ public final class NativeIO {
     private static final int MADV_POPULATE_WRITE = 23;
     private static final long PAGE = 4096;
     private static volatile boolean populateSupported = true;
+    private static volatile boolean lowerPrioritySupported = true;
+    /** The nice value of the queue's background threads: the lowest priority. */
+    static final int BACKGROUND_NICE = 19;
     private static final LibC LIBC = loadLibC();
     private static final AtomicBoolean FALLOCATE_FALLBACK_LOGGED = new AtomicBoolean();
 
@@ -48,6 +51,12 @@ public final class NativeIO {
         int posix_fallocate(int fd, long offset, long length);
 
         int madvise(jnr.ffi.Pointer address, long length, int advice);
+
+        @IgnoreError
+        int gettid();
+
+        @IgnoreError
+        int setpriority(int which, int who, int prio);
     }
 
     private NativeIO() {
@@ -148,6 +157,31 @@ public final class NativeIO {
             return false;
         }
         return true;
+    }
+
+    /**
+     * Gives the calling thread the lowest CPU priority (nice {@value #BACKGROUND_NICE}) for the
+     * rest of its life; Linux only, nothing elsewhere or where refused. For the queue's own
+     * background threads (flush, collection, pretouch): on a machine with few cores, a background
+     * thread that wakes up at normal priority preempts an application thread for as long as its
+     * work takes (a periodic flush of 10 MB is milliseconds of CPU), which is a latency spike for
+     * the application. At the lowest priority it runs on a free core at once and otherwise in the
+     * gaps; its work is only delayed, never dropped.
+     */
+    public static void lowerCurrentThreadPriority() {
+        if (LIBC == null || !lowerPrioritySupported) {
+            return;
+        }
+        try {
+            int tid = LIBC.gettid();
+            if (tid <= 0 || LIBC.setpriority(0 /* PRIO_PROCESS: one thread, by tid */, tid, BACKGROUND_NICE) != 0) {
+                lowerPrioritySupported = false;
+            }
+        } catch (LinkageError e) {
+            // gettid needs glibc 2.30+
+            lowerPrioritySupported = false;
+            LOG.debug("background threads keep normal priority: {}", e.toString());
+        }
     }
 
     /** fsync of a directory: makes the creation, rename or deletion of its entries durable. */

@@ -76,6 +76,7 @@ final class Pretoucher implements Runnable {
 
     @Override
     public void run() {
+        NativeIO.lowerCurrentThreadPriority();
         try {
             while (!stopped && !log.isClosed()) {
                 sampleWriteRate();

@@ -217,7 +217,10 @@ public final class QueueEngine implements AutoCloseable {
         }
         String threadName = "bigqueue-maintenance-" + dir.getFileName();
         ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(r, threadName);
+            Thread t = new Thread(() -> {
+                NativeIO.lowerCurrentThreadPriority();
+                r.run();
+            }, threadName);
             t.setDaemon(true);
             return t;
         });

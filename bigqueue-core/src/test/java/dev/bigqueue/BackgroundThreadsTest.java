@@ -1,6 +1,7 @@
 package dev.bigqueue;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -15,14 +16,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The pretoucher ({@code pretouch=true}, the default): it makes the next arena before the writer
- * needs it, and it leaves the CPU alone while the writer is slow or idle. The second matters on
- * small machines, where every wake-up of a background thread preempts an application thread
- * (the cause of millisecond latency tails on 2 cores).
+ * The queue's background threads (pretouch, periodic flush and collection) stay out of the
+ * application's way: the pretoucher makes the next arena before the writer needs it but leaves
+ * the CPU alone while the writer is slow or idle, and all of them run at the lowest CPU priority.
+ * This matters on small machines, where every wake-up of a background thread preempts an
+ * application thread (the cause of millisecond latency tails on 2 cores).
  */
-class PretouchTest {
+class BackgroundThreadsTest {
     private static final int ARENA = 64 * 1024;
     private static final String THREAD_COMM = "bigqueue-pretou"; // the kernel keeps 15 characters
+    private static final String MAINTENANCE_COMM = "bigqueue-mainte";
 
     @TempDir
     Path dir;
@@ -61,6 +64,36 @@ class PretouchTest {
             long wakeUps = pretoucherWakeUps() - before;
             // A timer-driven design wakes about 100 times a second; this one at most once.
             assertTrue(wakeUps <= 5, "the pretouch threads woke " + wakeUps + " times in 1 s with no writes");
+        }
+    }
+
+    @Test
+    void backgroundThreadsRunAtTheLowestCpuPriority() throws Exception {
+        assumeTrue(NativeIO.nativeAvailable(), "priorities are set through libc");
+        assumeTrue(new File("/proc/self/task").isDirectory(), "needs /proc to read thread priorities");
+        try (BigQueue q = BigQueue.open(dir, QueueConfig.builder().arenaSize(ARENA)
+                .flushInterval(Duration.ofMillis(10)).build())) {
+            q.enqueue(new byte[100]);
+            Thread.sleep(100); // both threads have started and run once
+            int seen = 0;
+            for (File task : new File("/proc/self/task").listFiles()) {
+                String comm;
+                String stat;
+                try {
+                    comm = Files.readString(task.toPath().resolve("comm")).trim();
+                    stat = Files.readString(task.toPath().resolve("stat"));
+                } catch (IOException threadEnded) {
+                    continue;
+                }
+                if (!comm.equals(THREAD_COMM) && !comm.equals(MAINTENANCE_COMM)) {
+                    continue;
+                }
+                // Fields after the parenthesised name: state is field 3, nice is field 19.
+                String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                assertEquals("19", fields[16], comm + " runs at nice " + fields[16]);
+                seen++;
+            }
+            assertTrue(seen >= 2, "found " + seen + " background threads");
         }
     }
 
