@@ -373,7 +373,10 @@ public final class QueueConfig {
 
         /**
          * Background flush period (default 1 s; {@link Duration#ZERO} = off). After a power loss,
-         * at most this much acknowledged data is lost unless {@code syncOnWrite} is set.
+         * about this much acknowledged data is lost unless {@code syncOnWrite} is set. The flush
+         * runs on an idle-class thread (Linux), so it never takes a core from the application; if
+         * busy cores delay it past twice the period, it runs at normal priority, so the window
+         * stays under about twice the period. Call {@code flush()} for a hard point.
          */
         public Builder flushInterval(Duration d) {
             this.flushInterval = d;
@@ -407,8 +410,9 @@ public final class QueueConfig {
         /**
          * A background thread pre-faults the pages ahead of the writer and creates the next arena
          * early (default true), so an enqueue neither takes page faults nor waits for an arena
-         * file. Costs one thread per queue, CPU on another core while writing fast, and up to
-         * 8 MiB of page cache written ahead of the tail. Linux only; elsewhere it does nothing.
+         * file. Costs one idle-class thread per queue (it runs only on a core nothing else
+         * wants), CPU on another core while writing fast, and up to 8 MiB of page cache written
+         * ahead of the tail. Linux only; elsewhere it does nothing.
          */
         public Builder pretouch(boolean on) {
             this.pretouch = on;

@@ -18,7 +18,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * The queue's background threads (pretouch, periodic flush and collection) stay out of the
  * application's way: the pretoucher makes the next arena before the writer needs it but leaves
- * the CPU alone while the writer is slow or idle, and all of them run at the lowest CPU priority.
+ * the CPU alone while the writer is slow or idle, and all of them run in the idle scheduling class.
  * This matters on small machines, where every wake-up of a background thread preempts an
  * application thread (the cause of millisecond latency tails on 2 cores).
  */
@@ -68,7 +68,7 @@ class BackgroundThreadsTest {
     }
 
     @Test
-    void backgroundThreadsRunAtTheLowestCpuPriority() throws Exception {
+    void backgroundThreadsRunInTheIdleSchedulingClass() throws Exception {
         assumeTrue(NativeIO.nativeAvailable(), "priorities are set through libc");
         assumeTrue(new File("/proc/self/task").isDirectory(), "needs /proc to read thread priorities");
         try (BigQueue q = BigQueue.open(dir, QueueConfig.builder().arenaSize(ARENA)
@@ -91,6 +91,7 @@ class BackgroundThreadsTest {
                 // Fields after the parenthesised name: state is field 3, nice is field 19.
                 String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
                 assertEquals("19", fields[16], comm + " runs at nice " + fields[16]);
+                assertEquals("5", fields[38], comm + " runs in scheduling class " + fields[38] + ", not SCHED_IDLE");
                 seen++;
             }
             assertTrue(seen >= 2, "found " + seen + " background threads");

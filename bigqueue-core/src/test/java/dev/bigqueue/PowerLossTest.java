@@ -100,6 +100,42 @@ class PowerLossTest {
         }
     }
 
+    /**
+     * The periodic flush runs on an idle-class thread; with every core kept busy by the
+     * application, it must still happen (an overdue flush runs in the normal class).
+     */
+    @Test
+    void periodicFlush_stillHappens_whenEveryCoreIsBusy() throws Exception {
+        assumeTrue(Files.isReadable(Path.of("/proc/self/smaps")), "needs Linux /proc/self/smaps");
+        Path dir = tmp.resolve("q");
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        List<Thread> spinners = new ArrayList<>();
+        try (BigQueue q = BigQueue.open(dir, base(1 << 20).flushInterval(Duration.ofMillis(100)).build())) {
+            for (int i = 0; i < 2 * Runtime.getRuntime().availableProcessors(); i++) {
+                Thread t = new Thread(() -> {
+                    while (!stop.get()) {
+                        Thread.onSpinWait();
+                    }
+                });
+                t.start();
+                spinners.add(t);
+            }
+            for (int i = 0; i < 300; i++) {
+                q.enqueue(Payloads.payload(13, i, MAX));
+            }
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (QueueFiles.dirtyKb(dir, "arena-") > 0 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(0, QueueFiles.dirtyKb(dir, "arena-"), "no periodic flush within 5 s with every core busy");
+        } finally {
+            stop.set(true);
+            for (Thread t : spinners) {
+                t.join();
+            }
+        }
+    }
+
     @Test
     void flush_leavesNoDirtyPage_andTheDurableSlotEqualsTheTail() throws IOException {
         assumeTrue(Files.isReadable(Path.of("/proc/self/smaps")), "needs Linux /proc/self/smaps");

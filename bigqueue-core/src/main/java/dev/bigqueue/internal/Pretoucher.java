@@ -76,7 +76,7 @@ final class Pretoucher implements Runnable {
 
     @Override
     public void run() {
-        NativeIO.lowerCurrentThreadPriority();
+        NativeIO.makeCurrentThreadBackground();
         try {
             while (!stopped && !log.isClosed()) {
                 sampleWriteRate();
