@@ -36,6 +36,13 @@ class DiskTest {
         }
     }
 
+    static String arenaFileNames(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).filter(n -> n.startsWith("arena-")).sorted().toList()
+                    .toString();
+        }
+    }
+
     static long arenaBytes(Path dir) throws IOException {
         return arenaFiles(dir) * ARENA;
     }
@@ -225,7 +232,7 @@ class DiskTest {
         try (BigQueue q = BigQueue.open(dir, c)) {
             for (int i = 0; i < 200; i++) {
                 q.enqueue(MemoryCapTest.ByteBufferInts.message(i, 996));
-                assertTrue(arenaBytes(dir) <= 3 * ARENA);
+                assertTrue(arenaBytes(dir) <= 3 * ARENA, "after message " + i + ": " + arenaFileNames(dir));
             }
             long earliest = q.earliestOffset();
             assertTrue(earliest > 0 && earliest < 200, "earliest " + earliest);

@@ -186,6 +186,11 @@ public final class ArenaManager {
      *
      * @throws IOException naming the directory, for example on a full disk.
      */
+    /** Held while arena files are created, and by a writer from making room to creating (DiskSpace). */
+    Object createLock() {
+        return createLock;
+    }
+
     void create(long id) throws IOException {
         synchronized (createLock) {
             if (!onDisk.containsKey(id)) {
@@ -350,11 +355,13 @@ public final class ArenaManager {
                 mapped.remove(id);
                 a.unmap();
             }
+            // The file goes first: creation ahead (under createLock, not this lock) counts onDisk
+            // against maxDiskBytes, and must never count an arena gone that is still on disk.
+            Files.deleteIfExists(FileFormat.arenaFile(dir, id));
             long[] first = onDisk.remove(id);
             if (first != null && first[0] >= 0) {
                 firstRecords.remove(first[0]);
             }
-            Files.deleteIfExists(FileFormat.arenaFile(dir, id));
             return true;
         } finally {
             lock.unlock();

@@ -43,6 +43,14 @@ final class DiskSpace {
         if (arenas.exists(last) && arenas.exists(first)) {
             return true;
         }
+        // Under the creation lock: the pretoucher creates arenas ahead under it, checking the cap,
+        // and must not slip one in between the room made here and the arena created for it.
+        synchronized (arenas.createLock()) {
+            return makeRoomAndCreate(log, arenas, first, last, recordBytes);
+        }
+    }
+
+    private boolean makeRoomAndCreate(RecordLog log, ArenaManager arenas, long first, long last, long recordBytes) {
         long missing = 0;
         for (long id = first; id <= last; id++) {
             if (!arenas.exists(id)) {
