@@ -133,7 +133,8 @@ public final class BenchReport {
                 + " the limit of this machine, not a queue.\n");
         out.append("- latency: one producer thread at a fixed rate, one consumer thread spinning on dequeue, both in"
                 + " this JVM; latency runs from the scheduled send time, so a stalled producer counts. The"
-                + " peers take turns for " + results.settings().latencyRounds() + " round(s); each row is that"
+                + " peers take turns for " + results.settings().latencyRounds() + " round(s) after a warm-up run"
+                + " each; each row is that"
                 + " peer's median round by p99.\n");
         out.append("- A shared 2-core machine makes percentiles swing from run to run: compare peers within one"
                 + " run, over several runs.\n");

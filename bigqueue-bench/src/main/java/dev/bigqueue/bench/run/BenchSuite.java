@@ -98,9 +98,10 @@ public final class BenchSuite {
     }
 
     /**
-     * The latency phase: every peer once per round, the order turning each round so that no peer
-     * always runs first or last (a shared machine's load drifts). Each peer's result is its median
-     * run by p99; one bad moment on the machine then moves no peer's figure.
+     * The latency phase: a warm-up run of every peer, then every peer once per round, the order
+     * turning each round so that no peer always runs first or last (a shared machine's load
+     * drifts). Each peer's result is its median run by p99; one bad moment on the machine then
+     * moves no peer's figure.
      */
     private int runLatencyRounds(List<LatencyResult> latency, List<String> notes, int done, int total)
             throws InterruptedException {
@@ -110,6 +111,20 @@ public final class BenchSuite {
                 settings.phaseNs() / rounds);
         long warmupNs = Math.min(TimeUnit.SECONDS.toNanos(1), settings.phaseNs() / 2);
         Map<PeerType, List<LatencyResult>> byPeer = new LinkedHashMap<>();
+        // Round 0, not recorded: the JIT compiles each peer's producer and consumer loops while
+        // they run, and in the first latency run that alone put milliseconds on every peer's p99.
+        for (PeerType peer : peers) {
+            progress.step(done, total, "latency warm-up " + peer.label());
+            try {
+                new LatencyRun(freshDir(peer), peer, settings.latencyBytes(), settings.latencyRate(),
+                        Math.min(measuredNs, TimeUnit.MILLISECONDS.toNanos(100)), warmupNs,
+                        settings.syncOnWrite()).run();
+            } catch (RuntimeException e) {
+                notes.add(peer.label() + " latency warm-up failed: " + e);
+            } finally {
+                deleteRunDirs();
+            }
+        }
         for (int round = 0; round < rounds; round++) {
             for (int k = 0; k < peers.size(); k++) {
                 PeerType peer = peers.get((k + round) % peers.size());
