@@ -172,9 +172,9 @@ public final class NativeIO {
      * <p>Why: on a machine with few cores, a background thread that wakes up at normal priority
      * takes a core from an application thread for as long as its work takes (a periodic flush of
      * 10 MB is milliseconds of CPU), and the application sees a latency spike. Measured with
-     * {@code bigqueue bench} at 100k msg/s on 2 cores: p99 300–550 µs at normal priority and at
-     * nice 19 alone, 20–30 µs as an idle-class thread, level with Chronicle Queue, which has no
-     * background threads. An idle-class thread runs at once on a free core and otherwise in the
+     * {@code bigqueue bench} at 100k msg/s on 2 cores: p99 270–550 µs at normal priority and at
+     * nice 19 alone, 20–30 µs as an idle-class thread (Chronicle Queue, which has no background
+     * threads: 11–23 µs). An idle-class thread runs at once on a free core and otherwise in the
      * gaps; its work is delayed, never dropped. Where a delay must be bounded (the periodic
      * flush), the caller raises the thread back with {@link #setCurrentThreadIdle} for a while.
      */
