@@ -114,7 +114,8 @@ public final class Flusher {
      *
      * <p>Tried and dropped: unparking the waiters directly (all of them, or only those covered)
      * instead of a condition. It woke waiters more often than their records got synced, and on
-     * 2 cores 16 producers ran at 1k–50k enqueues/s against 50k–90k with the condition.
+     * 2 cores (load 4–5) 16 producers ran at 1k–50k enqueues/s against 50k–90k with the condition
+     * (bigqueue-bench/RESULTS.md, session 2).
      */
     public void awaitDurable(long position) throws IOException {
         if (durablePosition >= position) {
