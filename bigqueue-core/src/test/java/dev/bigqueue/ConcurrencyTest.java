@@ -288,5 +288,18 @@ class ConcurrencyTest {
                 Thread.interrupted();
             }
         }
+        // Opening (lock file, index, consumer files, arena registration) works for it too.
+        reopenWhileInterrupted(config);
+    }
+
+    private void reopenWhileInterrupted(QueueConfig config) {
+        Thread.currentThread().interrupt();
+        try (BigQueue q = BigQueue.open(dir, config)) {
+            q.enqueue(message(1, 0, 10));
+            q.flush();
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt flag was cleared by open");
+        } finally {
+            Thread.interrupted();
+        }
     }
 }

@@ -100,11 +100,17 @@ public final class ConsumerFile implements AutoCloseable {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(consumersDir, "*" + FileFormat.CONSUMER_SUFFIX)) {
             for (Path f : files) {
                 ByteBuffer b = ByteBuffer.allocate(FileFormat.CONSUMER_FILE_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
-                    while (b.hasRemaining() && ch.read(b) > 0) {
-                        // keep reading
+                boolean present = Uninterruptible.call(() -> {
+                    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+                        while (b.hasRemaining() && ch.read(b) > 0) {
+                            // keep reading
+                        }
+                        return true;
+                    } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
+                        return false;
                     }
-                } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
+                });
+                if (!present) {
                     continue;
                 }
                 String problem = b.hasRemaining() ? "consumer file is truncated" : check(b);

@@ -40,20 +40,25 @@ public final class DirectoryLock implements AutoCloseable {
             throw new IllegalStateException("queue directory " + key + " is already open in this process (pid "
                     + pid + "); share that BigQueue instance, or close it before opening again");
         }
-        FileChannel ch = null;
+        FileChannel[] opened = new FileChannel[1];
         try {
-            ch = FileChannel.open(key.resolve(FileFormat.LOCK_FILE), StandardOpenOption.CREATE,
-                    StandardOpenOption.READ, StandardOpenOption.WRITE);
-            FileLock lock = ch.tryLock();
-            if (lock == null) {
-                String holder = readPid(ch);
-                throw new IllegalStateException("queue directory " + key + " is already open in another process (pid "
-                        + holder + "); close it there first. A holder that died releases the lock by itself");
-            }
-            ch.truncate(0);
-            ch.write(ByteBuffer.wrap((pid + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
-            return new DirectoryLock(key, ch, lock);
+            return Uninterruptible.call(() -> {
+                FileChannel ch = FileChannel.open(key.resolve(FileFormat.LOCK_FILE), StandardOpenOption.CREATE,
+                        StandardOpenOption.READ, StandardOpenOption.WRITE);
+                opened[0] = ch;
+                FileLock lock = ch.tryLock();
+                if (lock == null) {
+                    String holder = readPid(ch);
+                    throw new IllegalStateException("queue directory " + key + " is already open in another process"
+                            + " (pid " + holder + "); close it there first. A holder that died releases the lock by"
+                            + " itself");
+                }
+                ch.truncate(0);
+                ch.write(ByteBuffer.wrap((pid + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+                return new DirectoryLock(key, ch, lock);
+            });
         } catch (IOException | RuntimeException e) {
+            FileChannel ch = opened[0];
             OPEN_IN_THIS_JVM.remove(key);
             if (ch != null) {
                 ch.close();
