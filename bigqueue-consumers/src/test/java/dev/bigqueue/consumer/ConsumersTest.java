@@ -193,6 +193,32 @@ class ConsumersTest {
         }
     }
 
+    /**
+     * A thread whose interrupt flag is set (a pool shutting down) can open the queue, create,
+     * list and read named consumers: file channels close on interrupt, so the queue must set the
+     * flag aside for its file I/O, and the caller must find it still set.
+     */
+    @Test
+    void anInterruptedThread_opensAndReadsNamedConsumers_andKeepsItsFlag() {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 50);
+            Consumers.of(q).open("before").dequeue();
+        }
+        Thread.currentThread().interrupt();
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumers consumers = Consumers.of(q);
+            assertEquals(Set.of("before"), consumers.names());
+            Consumer fresh = consumers.open("fresh");
+            for (long o = 0; o < 50; o++) {
+                expectNext(fresh, o);
+            }
+            expectNext(consumers.open("before"), 1); // close committed the one it had
+            assertTrue(Thread.currentThread().isInterrupted(), "the interrupt flag was cleared");
+        } finally {
+            Thread.interrupted();
+        }
+    }
+
     @Test
     void consumerClose_commitsAndReleases_andOpenGivesANewInstanceThere() {
         try (BigQueue q = BigQueue.open(dir, small())) {
