@@ -61,6 +61,11 @@ final class BenchCommand implements Callable<Integer> {
             + " (default: ${DEFAULT-VALUE}).", defaultValue = "100000")
     long rate;
 
+    @Option(names = "--flush-interval", paramLabel = "MS", description = "bigqueue's periodic flush (flushInterval)"
+            + " in milliseconds; 0 turns it off, as Chronicle and raw run; -1 keeps bigqueue's default, 1000"
+            + " (default: ${DEFAULT-VALUE}).", defaultValue = "-1")
+    long flushIntervalMs;
+
     @Option(names = "--latency-rounds", paramLabel = "N", description = "Latency runs per peer, the peers taking"
             + " turns; the table shows each peer's median run by p99, the notes every run (default:"
             + " ${DEFAULT-VALUE}). The phase time is shared among the rounds.", defaultValue = "3")
@@ -139,6 +144,10 @@ final class BenchCommand implements Callable<Integer> {
             throw new CliException(CliException.USAGE, "--duration must be more than 0 and at most 600 seconds, got "
                     + durationSeconds);
         }
+        if (flushIntervalMs < -1) {
+            throw new CliException(CliException.USAGE, "--flush-interval must be -1 (default), 0 (off) or a number of"
+                    + " milliseconds, got " + flushIntervalMs);
+        }
         if (latencyRounds < 1 || latencyRounds > 20) {
             throw new CliException(CliException.USAGE, "--latency-rounds must be 1..20, got " + latencyRounds);
         }
@@ -186,7 +195,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Path workDir = Files.createTempDirectory(parent, "bigqueue-bench-");
         return new BenchSuite.Settings(List.copyOf(chosen), messageSizes, (long) (seconds * 1e9), budgetBytes,
-                (int) latencyBytes, rate, latencyRounds, workDir, sync);
+                (int) latencyBytes, rate, latencyRounds, workDir, sync, flushIntervalMs);
     }
 
     private static long parseSize(String option, String text) {

@@ -136,6 +136,10 @@ public final class BenchReport {
                 + " peers take turns for " + results.settings().latencyRounds() + " round(s) after a warm-up run"
                 + " each; each row is that"
                 + " peer's median round by p99.\n");
+        if (results.settings().flushIntervalMs() >= 0) {
+            out.append("- bigqueue ran with flushInterval " + (results.settings().flushIntervalMs() == 0 ? "off"
+                    : results.settings().flushIntervalMs() + " ms") + " (its default is 1 s).\n");
+        }
         out.append("- A shared 2-core machine makes percentiles swing from run to run: compare peers within one"
                 + " run, over several runs.\n");
         return out.toString();

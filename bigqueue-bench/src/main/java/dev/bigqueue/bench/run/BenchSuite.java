@@ -37,10 +37,11 @@ public final class BenchSuite {
      *                       divided by the rounds (at least 100 ms).
      * @param workDir        where the queue directories go.
      * @param syncOnWrite    bigqueue syncs every enqueue, as Tape always does.
+     * @param flushIntervalMs bigqueue's periodic flush in ms (-1: its default; 0: off, as the peers run).
      */
     public record Settings(List<PeerType> peers, List<Integer> sizes, long phaseNs, long budgetBytes,
                            int latencyBytes, long latencyRate, int latencyRounds, Path workDir,
-                           boolean syncOnWrite) {
+                           boolean syncOnWrite, long flushIntervalMs) {
     }
 
     /** Receives a line for each step, and the fraction of the steps done. */
@@ -78,10 +79,12 @@ public final class BenchSuite {
                     // Warm-up, not recorded: a quarter of the time (at least 150 ms) and of the bytes.
                     new ThroughputRun(freshDir(peer), peer, size,
                             Math.max(TimeUnit.MILLISECONDS.toNanos(150), settings.phaseNs() / 4),
-                            Math.max(size, settings.budgetBytes() / 4), settings.syncOnWrite()).run();
+                            Math.max(size, settings.budgetBytes() / 4), settings.syncOnWrite())
+                            .withFlushIntervalMs(settings.flushIntervalMs()).run();
                     deleteRunDirs();
                     throughput.addAll(new ThroughputRun(freshDir(peer), peer, size, settings.phaseNs(),
-                            settings.budgetBytes(), settings.syncOnWrite()).run());
+                            settings.budgetBytes(), settings.syncOnWrite())
+                            .withFlushIntervalMs(settings.flushIntervalMs()).run());
                 } catch (RuntimeException e) {
                     notes.add(peer.label() + " " + Units.bytes(size) + " throughput failed: " + e);
                 } finally {
@@ -118,7 +121,8 @@ public final class BenchSuite {
             try {
                 new LatencyRun(freshDir(peer), peer, settings.latencyBytes(), settings.latencyRate(),
                         Math.min(measuredNs, TimeUnit.MILLISECONDS.toNanos(100)), warmupNs,
-                        settings.syncOnWrite()).run();
+                        settings.syncOnWrite())
+                            .withFlushIntervalMs(settings.flushIntervalMs()).run();
             } catch (RuntimeException e) {
                 notes.add(peer.label() + " latency warm-up failed: " + e);
             } finally {
@@ -133,7 +137,8 @@ public final class BenchSuite {
                         + " of " + rounds);
                 try {
                     LatencyResult result = new LatencyRun(freshDir(peer), peer, settings.latencyBytes(),
-                            settings.latencyRate(), measuredNs, warmupNs, settings.syncOnWrite()).run();
+                            settings.latencyRate(), measuredNs, warmupNs, settings.syncOnWrite())
+                            .withFlushIntervalMs(settings.flushIntervalMs()).run();
                     byPeer.computeIfAbsent(peer, p -> new ArrayList<>()).add(result);
                     if (!result.keptUp()) {
                         notes.add(peer.label() + " did not keep up with " + Units.count(settings.latencyRate())

@@ -32,6 +32,7 @@ public final class LatencyRun {
     private final long durationNs;
     private final long warmupNs;
     private final boolean syncOnWrite;
+    private long flushIntervalMs = -1;
 
     /**
      * @param dir           a directory that does not exist yet or is empty; the caller deletes it.
@@ -60,13 +61,23 @@ public final class LatencyRun {
         this.syncOnWrite = syncOnWrite;
     }
 
+    /**
+     * bigqueue's {@code flushInterval} for this run, in ms: -1 (the default) keeps bigqueue's
+     * own, 0 turns the periodic flush off, as the peers run.
+     */
+    public LatencyRun withFlushIntervalMs(long ms) {
+        this.flushIntervalMs = ms;
+        return this;
+    }
+
     /** Runs the producer and the consumer and waits for both. */
     public LatencyResult run() throws InterruptedException {
         double intervalNs = 1e9 / ratePerSecond;
         long warmupMessages = (long) (warmupNs / intervalNs);
         long planned = warmupMessages + Math.max(1, (long) (durationNs / intervalNs));
         long budgetBytes = planned * (messageBytes + 8L);
-        PeerOptions options = ThroughputRun.optionsFor(Math.min(budgetBytes, 1L << 30), messageBytes, syncOnWrite);
+        PeerOptions options = ThroughputRun.optionsFor(Math.min(budgetBytes, 1L << 30), messageBytes, syncOnWrite)
+                .withFlushIntervalMs(flushIntervalMs);
         Histogram histogram = new Histogram(TimeUnit.SECONDS.toNanos(60), 3);
         AtomicLong sent = new AtomicLong();
         AtomicLong received = new AtomicLong();

@@ -21,6 +21,7 @@ public final class ThroughputRun {
     private final long budgetNs;
     private final long budgetBytes;
     private final boolean syncOnWrite;
+    private long flushIntervalMs = -1;
 
     /**
      * @param dir          a directory that does not exist yet or is empty; the caller deletes it.
@@ -38,6 +39,15 @@ public final class ThroughputRun {
         this.budgetNs = budgetNs;
         this.budgetBytes = budgetBytes;
         this.syncOnWrite = syncOnWrite;
+    }
+
+    /**
+     * bigqueue's {@code flushInterval} for this run, in ms: -1 (the default) keeps bigqueue's
+     * own, 0 turns the periodic flush off, as the peers run.
+     */
+    public ThroughputRun withFlushIntervalMs(long ms) {
+        this.flushIntervalMs = ms;
+        return this;
     }
 
     /** The raw peer's buffer must hold every record a run writes before reading. */
@@ -58,7 +68,8 @@ public final class ThroughputRun {
         new SplittableRandom(42).nextBytes(message);
         long maxMessages = Math.max(1, budgetBytes / Math.max(1, messageBytes));
         int clockEvery = Math.max(1, Math.min(1024, (64 * 1024) / Math.max(1, messageBytes)));
-        try (QueuePeer queue = QueuePeer.open(peer, dir, optionsFor(budgetBytes, messageBytes, syncOnWrite))) {
+        try (QueuePeer queue = QueuePeer.open(peer, dir,
+                optionsFor(budgetBytes, messageBytes, syncOnWrite).withFlushIntervalMs(flushIntervalMs))) {
             long written = 0;
             long start = System.nanoTime();
             long now = start;

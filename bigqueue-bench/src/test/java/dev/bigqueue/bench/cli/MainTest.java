@@ -173,6 +173,7 @@ class MainTest {
         assertEquals(CliException.USAGE, run("bench", "--peers", "kafka").exitCode());
         assertEquals(CliException.USAGE, run("bench", "--duration", "-1").exitCode());
         assertEquals(CliException.USAGE, run("bench", "--latency-rounds", "0").exitCode());
+        assertEquals(CliException.USAGE, run("bench", "--flush-interval", "-5").exitCode());
         assertEquals(CliException.USAGE, run("nosuchcommand").exitCode());
         Path dir = produce("a\n");
         assertEquals(CliException.USAGE, run("consume", dir.toString(), "-c", "bad name").exitCode());
