@@ -60,7 +60,7 @@ class BackgroundThreadsTest {
             q.enqueue(new byte[100]);
             Thread.sleep(200); // let it make the first arenas and settle
             long before = pretoucherWakeUps();
-            Thread.sleep(1000);
+            Thread.sleep(1000); // the window measured: an idle second, as long as the pretoucher's longest sleep
             long wakeUps = pretoucherWakeUps() - before;
             // A timer-driven design wakes about 100 times a second; this one at most once.
             assertTrue(wakeUps <= 5, "the pretouch threads woke " + wakeUps + " times in 1 s with no writes");
