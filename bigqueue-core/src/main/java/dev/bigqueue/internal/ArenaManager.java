@@ -201,7 +201,13 @@ public final class ArenaManager {
 
     /**
      * Creates arena {@code id} ahead of need unless that would make more than {@code maxArenas}
-     * arena files (0 = no cap).
+     * arena files (0 = no cap), or {@code id} is below an arena that exists.
+     *
+     * <p>The second rule is for the background thread that calls this: it chose {@code id} from a
+     * tail it read earlier, and may have waited since (it runs at the lowest priority). By then the
+     * writer can have moved on and the collector deleted arena {@code id}; creating it again would
+     * leave a hole that the next open reports as damage. The writer creates its arenas in order,
+     * under the same lock, so an arena below the highest one is never still to come.
      *
      * @return whether the arena exists now.
      */
@@ -209,6 +215,9 @@ public final class ArenaManager {
         synchronized (createLock) {
             if (onDisk.containsKey(id)) {
                 return true;
+            }
+            if (id < highestId()) {
+                return false;
             }
             if (maxArenas > 0 && onDisk.size() >= maxArenas) {
                 return false;
