@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -26,6 +27,13 @@ class BadInputTest {
             assertThrows(NullPointerException.class, () -> q.enqueue(null, 0, 0));
             assertThrows(NullPointerException.class, () -> q.enqueueString(null));
             assertThrows(NullPointerException.class, () -> q.dequeue((Duration) null));
+            e = assertThrows(NullPointerException.class, () -> q.drainTo(null, 1));
+            assertTrue(e.getMessage().contains("sink"), e.getMessage());
+            assertThrows(NullPointerException.class, () -> q.drainTo(new ArrayList<>(), 1, null));
+            IllegalArgumentException negative = assertThrows(IllegalArgumentException.class,
+                    () -> q.drainTo(new ArrayList<>(), -1));
+            assertTrue(negative.getMessage().contains("max") && negative.getMessage().contains("-1"),
+                    negative.getMessage());
             assertThrows(IndexOutOfBoundsException.class, () -> q.enqueue(new byte[4], 2, 3));
             assertThrows(IndexOutOfBoundsException.class, () -> q.enqueue(new byte[4], -1, 1));
             assertEquals(1, q.tailOffset());
@@ -42,7 +50,8 @@ class BadInputTest {
         q.close();
         q.close();
         for (Runnable op : new Runnable[] {() -> q.enqueueString("b"), q::dequeue, q::peek, q::size, q::isEmpty,
-            q::flush, q::gc, q::tailOffset, q::headOffset, q::earliestOffset}) {
+            q::flush, q::gc, q::tailOffset, q::headOffset, q::earliestOffset,
+            () -> q.drainTo(new ArrayList<>(), 1)}) {
             QueueClosedException e = assertThrows(QueueClosedException.class, op::run);
             assertTrue(e.getMessage().contains("closed") && e.getMessage().contains("BigQueue.open"), e.getMessage());
         }

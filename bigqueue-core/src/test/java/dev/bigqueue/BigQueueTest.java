@@ -3,11 +3,14 @@ package dev.bigqueue;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -48,6 +51,58 @@ class BigQueueTest {
             }
             assertNull(q.dequeue());
             assertTrue(q.isEmpty());
+        }
+    }
+
+    @Test
+    void drainTo_movesUpToMaxInOrder_acrossArenas_andSaysHowMany() {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            List<byte[]> got = new ArrayList<>();
+            assertEquals(0, q.drainTo(got, 10));
+            for (int i = 0; i < 300; i++) {
+                q.enqueueString("m" + i);
+            }
+            byte[] spanning = new byte[10_000];
+            new Random(7).nextBytes(spanning);
+            q.enqueue(spanning);
+            assertEquals(0, q.drainTo(got, 0));
+            assertEquals(100, q.drainTo(got, 100));
+            assertEquals(100, q.headOffset());
+            assertEquals(201, q.size());
+            assertEquals(201, q.drainTo(got, 1000));
+            assertEquals(301, got.size());
+            for (int i = 0; i < 300; i++) {
+                assertEquals("m" + i, new String(got.get(i), StandardCharsets.UTF_8));
+            }
+            assertArrayEquals(spanning, got.get(300));
+            assertTrue(q.isEmpty());
+            assertEquals(0, q.drainTo(got, 5));
+            assertEquals(301, got.size());
+        }
+    }
+
+    @Test
+    void drainTo_aSinkThatRefuses_keepsWhatItTook_andTheRefusedMessageComesNext() {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            for (int i = 0; i < 10; i++) {
+                q.enqueueString("m" + i);
+            }
+            List<byte[]> holdsThree = new ArrayList<>() {
+                @Override
+                public boolean add(byte[] m) {
+                    if (size() == 3) {
+                        throw new IllegalStateException("full");
+                    }
+                    return super.add(m);
+                }
+            };
+            assertThrows(IllegalStateException.class, () -> q.drainTo(holdsThree, 10));
+            assertEquals(3, holdsThree.size());
+            assertEquals(3, q.headOffset());
+            assertEquals("m3", q.dequeueString());
+        }
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            assertEquals("m4", q.dequeueString(), "what the sink took and m3 were consumed before the close");
         }
     }
 

@@ -71,23 +71,29 @@ class ConcurrencyTest {
                     start.await();
                     int[] lastSeq = new int[producers];
                     java.util.Arrays.fill(lastSeq, -1);
+                    List<byte[]> batch = new ArrayList<>();
                     while (received.get() < total) {
-                        byte[] m = switch (r.nextInt(3)) {
-                            case 0 -> q.dequeue();
-                            case 1 -> q.dequeue(Duration.ofMillis(5));
-                            default -> q.peek() != null ? q.dequeue() : null;
-                        };
-                        if (m == null) {
-                            continue;
+                        batch.clear();
+                        switch (r.nextInt(5)) {
+                            case 0 -> batch.add(q.dequeue());
+                            case 1 -> batch.add(q.dequeue(Duration.ofMillis(5)));
+                            case 2 -> q.drainTo(batch, 1 + r.nextInt(16));
+                            case 3 -> q.drainTo(batch, 1 + r.nextInt(16), Duration.ofMillis(5));
+                            default -> batch.add(q.peek() != null ? q.dequeue() : null);
                         }
-                        ByteBuffer b = ByteBuffer.wrap(m);
-                        int producer = b.getInt();
-                        int seq = b.getInt();
-                        // One consumer sees each producer's messages in increasing order.
-                        assertTrue(seq > lastSeq[producer], "order broken for producer " + producer);
-                        lastSeq[producer] = seq;
-                        seen.add(new long[] {producer, seq});
-                        received.incrementAndGet();
+                        for (byte[] m : batch) {
+                            if (m == null) {
+                                continue;
+                            }
+                            ByteBuffer b = ByteBuffer.wrap(m);
+                            int producer = b.getInt();
+                            int seq = b.getInt();
+                            // One consumer sees each producer's messages in increasing order.
+                            assertTrue(seq > lastSeq[producer], "order broken for producer " + producer);
+                            lastSeq[producer] = seq;
+                            seen.add(new long[] {producer, seq});
+                            received.incrementAndGet();
+                        }
                     }
                     return null;
                 }));
@@ -143,17 +149,54 @@ class ConcurrencyTest {
     }
 
     @Test
+    void drainToWithTimeout_waitsForTheFirstMessage_returnsZeroInTime_andIsInterruptible() throws Exception {
+        try (BigQueue q = BigQueue.open(dir)) {
+            List<byte[]> sink = new ArrayList<>();
+            long t0 = System.nanoTime();
+            assertEquals(0, q.drainTo(sink, 10, Duration.ofMillis(100)));
+            long ms = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+            assertTrue(ms >= 90 && ms < 2000, "waited " + ms + " ms");
+            ExecutorService pool = Executors.newSingleThreadExecutor();
+            try {
+                Future<Integer> drained = pool.submit(() -> q.drainTo(sink, 10, Duration.ofSeconds(30)));
+                Thread.sleep(100);
+                assertTrue(!drained.isDone(), "drainTo waits while the queue is empty");
+                for (int i = 0; i < 3; i++) {
+                    q.enqueueString("m" + i);
+                }
+                int n = drained.get(5, TimeUnit.SECONDS);
+                assertTrue(n >= 1 && n <= 3, "took " + n);
+                List<byte[]> rest = new ArrayList<>();
+                assertEquals(3 - n, q.drainTo(rest, 10));
+                sink.addAll(rest);
+                for (int i = 0; i < 3; i++) {
+                    assertEquals("m" + i, new String(sink.get(i)));
+                }
+                Future<Integer> interrupted = pool.submit(() -> q.drainTo(sink, 10, Duration.ofSeconds(30)));
+                Thread.sleep(50);
+                pool.shutdownNow();
+                java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
+                        () -> interrupted.get(5, TimeUnit.SECONDS));
+                assertTrue(e.getCause() instanceof InterruptedException, String.valueOf(e.getCause()));
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+
+    @Test
     void close_wakesBlockedReadersWithClosedException() throws Exception {
         BigQueue q = BigQueue.open(dir);
-        ExecutorService pool = Executors.newFixedThreadPool(3);
+        ExecutorService pool = Executors.newFixedThreadPool(4);
         try {
-            List<Future<byte[]>> waiting = new ArrayList<>();
+            List<Future<?>> waiting = new ArrayList<>();
             waiting.add(pool.submit(q::take));
             waiting.add(pool.submit(q::take));
             waiting.add(pool.submit(() -> q.dequeue(Duration.ofMinutes(5))));
+            waiting.add(pool.submit(() -> q.drainTo(new ArrayList<>(), 10, Duration.ofMinutes(5))));
             Thread.sleep(100);
             q.close();
-            for (Future<byte[]> f : waiting) {
+            for (Future<?> f : waiting) {
                 java.util.concurrent.ExecutionException e = assertThrows(java.util.concurrent.ExecutionException.class,
                         () -> f.get(5, TimeUnit.SECONDS));
                 assertTrue(e.getCause() instanceof QueueClosedException, String.valueOf(e.getCause()));

@@ -42,13 +42,21 @@ class ModelBasedTest {
                     assertEquals(tail, q.enqueue(m));
                     model.addLast(m);
                     offsets.add(tail++);
-                } else if (op < 80) {
+                } else if (op < 70) {
                     byte[] expected = model.pollFirst();
                     byte[] got = q.dequeue();
                     if (expected == null) {
                         assertNull(got);
                     } else {
                         assertArrayEquals(expected, got, "at offset " + head);
+                        head++;
+                    }
+                } else if (op < 80) {
+                    int max = r.nextInt(20);
+                    List<byte[]> got = new ArrayList<>();
+                    assertEquals(Math.min(max, model.size()), q.drainTo(got, max));
+                    for (byte[] m : got) {
+                        assertArrayEquals(model.pollFirst(), m, "drained at offset " + head);
                         head++;
                     }
                 } else if (op < 88) {

@@ -4,6 +4,8 @@ import dev.bigqueue.bench.peer.PeerOptions;
 import dev.bigqueue.bench.peer.PeerType;
 import dev.bigqueue.bench.peer.QueuePeer;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -21,9 +23,11 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * Dequeue throughput of one consumer thread, bigqueue beside its peers: {@code dequeue()} and
- * {@code dequeueString()} of messages of 128 B, 4 KB, 128 KB and 4 MB. Each invocation takes a
- * batch of {@value #BATCH} messages that an untimed setup has just enqueued (so the data is
+ * Dequeue throughput of one consumer thread, bigqueue beside its peers: {@code dequeue()},
+ * {@code dequeueString()} and {@code drain}, a batch read (bigqueue's {@code drainTo}; for the
+ * peers without one, one {@code dequeue()} after another) of messages of 128 B, 4 KB, 128 KB
+ * and 4 MB. Each invocation takes a batch of {@value #BATCH} messages that an untimed setup has
+ * just enqueued (so the data is
  * usually still in the CPU cache, as for a consumer that keeps up with its producer); every
  * dequeue allocates the returned array. Score: messages per second; {@code bytes}: payload bytes
  * per second (÷ 10^6 = MB/s).
@@ -61,6 +65,7 @@ public class DequeueBenchmark extends ChronicleForkedBenchmark {
     private Path dir;
     private QueuePeer queue;
     private byte[] message;
+    private final List<byte[]> sink = new ArrayList<>(BATCH);
 
     @Setup(Level.Trial)
     public void makeMessage() {
@@ -96,6 +101,18 @@ public class DequeueBenchmark extends ChronicleForkedBenchmark {
             blackhole.consume(got);
             counter.bytes += got.length;
         }
+    }
+
+    /** The whole batch in one call where the peer has one (bigqueue's {@code drainTo}). */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public void drain(PayloadCounter counter, Blackhole blackhole) {
+        sink.clear();
+        int n = queue.drainTo(sink, BATCH);
+        for (int i = 0; i < n; i++) {
+            counter.bytes += sink.get(i).length;
+        }
+        blackhole.consume(sink);
     }
 
     @Benchmark

@@ -46,25 +46,30 @@ class CompetingConsumersTest {
             for (int t = 0; t < THREADS; t++) {
                 List<Long> mine = new ArrayList<>();
                 got.add(mine);
-                int kind = t % 3;
+                int kind = t % 4;
                 threads.add(new Thread(() -> {
                     try {
-                        for (;;) {
-                            byte[] m;
+                        List<byte[]> batch = new ArrayList<>();
+                        for (int call = 0;; call++) {
+                            batch.clear();
                             if (kind == 0) {
-                                m = shared.dequeue(Duration.ofMillis(20));
+                                batch.add(shared.dequeue(Duration.ofMillis(20)));
                             } else if (kind == 1) {
-                                m = shared.dequeue();
-                                if (m == null) {
+                                batch.add(shared.dequeue());
+                                if (batch.get(0) == null) {
                                     Thread.sleep(1); // poll, but leave the two cores to the producer
                                 }
-                            } else {
+                            } else if (kind == 2) {
                                 // Opening the open name again hands out the same instance.
-                                m = Consumers.of(q).open("workers").dequeue(Duration.ofMillis(5));
+                                batch.add(Consumers.of(q).open("workers").dequeue(Duration.ofMillis(5)));
+                            } else {
+                                shared.drainTo(batch, 1 + call % 16, Duration.ofMillis(10));
                             }
-                            if (m != null) {
+                            batch.removeIf(m -> m == null);
+                            for (byte[] m : batch) {
                                 mine.add(offsetOf(m));
-                            } else if (producerDone.getCount() == 0 && shared.isEmpty()) {
+                            }
+                            if (batch.isEmpty() && producerDone.getCount() == 0 && shared.isEmpty()) {
                                 return;
                             }
                         }

@@ -69,8 +69,10 @@ class ConsumerModelTest {
                 int op = random.nextInt(100);
                 if (op < 25) {
                     enqueue();
-                } else if (op < 45) {
+                } else if (op < 39) {
                     onOpen(this::dequeue);
+                } else if (op < 45) {
+                    onOpen(this::drain);
                 } else if (op < 49) {
                     onOpen(this::peek);
                 } else if (op < 54) {
@@ -147,6 +149,23 @@ class ConsumerModelTest {
             if (m.mode == CommitMode.AUTO) {
                 m.committed = m.position;
             }
+            m.position++;
+        }
+    }
+
+    private void drain(String name, Consumer c) {
+        Model m = persisted.get(name);
+        int max = random.nextInt(12);
+        List<byte[]> got = new ArrayList<>();
+        int n = c.drainTo(got, max);
+        assertEquals(Math.min(max, Math.max(0, messages.size() - m.position)), n, trace + ": drainTo of " + name);
+        assertEquals(n, got.size(), trace);
+        if (n > 0 && m.mode == CommitMode.AUTO) {
+            m.committed = m.position; // the batch itself counts as consumed at the next call
+        }
+        for (byte[] b : got) {
+            assertEquals(expectedAt(m.position), new String(b, java.nio.charset.StandardCharsets.UTF_8),
+                    trace + ": drainTo of " + name);
             m.position++;
         }
     }

@@ -11,6 +11,8 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Random;
 
 /**
@@ -22,9 +24,10 @@ import java.util.Random;
  * <ul>
  *   <li>{@code readers DIR LOGDIR SEED}: a producer appends {@link Fixtures#payload} messages;
  *       consumers "fast", "slow" (AUTO) and "manual" (MANUAL, commits now and then) and the queue's
- *       own consumer read at different speeds. Log lines: {@code S p} (started at position p),
- *       {@code H o} (handed offset o), {@code C p} (committed position p), {@code X why} (a damaged
- *       message).</li>
+ *       own consumer read at different speeds, the named ones by {@code dequeue} and {@code drainTo}
+ *       in turn. Log lines: {@code S p} (started at position p), {@code B o} (one call handed out
+ *       messages from offset o on), {@code H o} (handed offset o), {@code C p} (committed position
+ *       p), {@code X why} (a damaged message).</li>
  *   <li>{@code manual DIR}: "ledger" (MANUAL) reads 25 messages, committing after 20, and "auto"
  *       reads 25; prints {@code DONE} and waits to be killed.</li>
  *   <li>{@code requeue DIR}: "cycler" requeues {@code item-i#n} as {@code item-i#n+1} forever.</li>
@@ -74,12 +77,12 @@ public final class CrashChild {
         }
         Log own = new Log(logDir.resolve("own.log"));
         own.line("S " + q.headOffset());
+        Random ownRandom = new Random(random.nextLong());
         start("own", () -> {
+            List<byte[]> batch = new ArrayList<>();
             for (;;) {
-                byte[] m = q.dequeue(Duration.ofMillis(10));
-                if (m != null) {
-                    own.line("H " + checked(m, own));
-                }
+                readCall(ownRandom, batch, q::dequeue, q::drainTo);
+                logBatch(batch, own);
             }
         });
         Log producer = new Log(logDir.resolve("producer.log"));
@@ -120,20 +123,54 @@ public final class CrashChild {
     private static void read(Consumer c, Log log, int pace, Random random) throws Exception {
         boolean manual = c.commitMode() == CommitMode.MANUAL;
         int commitEvery = 1 + random.nextInt(10);
-        for (long n = 1;; n++) {
-            byte[] m = c.dequeue(Duration.ofMillis(10));
-            if (m == null) {
-                continue;
+        List<byte[]> batch = new ArrayList<>();
+        long n = 0;
+        for (;;) {
+            readCall(random, batch, c::dequeue, c::drainTo);
+            logBatch(batch, log);
+            for (int i = 0; i < batch.size(); i++) {
+                n++;
+                if (pace > 0 && n % (4 / pace) == 0) {
+                    Thread.sleep(1);
+                }
             }
-            log.line("H " + checked(m, log));
-            if (pace > 0 && n % (4 / pace) == 0) {
-                Thread.sleep(1);
-            }
-            if (manual && n % commitEvery == 0) {
+            if (manual && n >= commitEvery) {
                 c.commit();
                 log.line("C " + c.committedPosition());
-                commitEvery = 1 + random.nextInt(10);
+                commitEvery = (int) n + 1 + random.nextInt(10);
             }
+        }
+    }
+
+    private interface DequeueCall {
+        byte[] call(Duration timeout) throws InterruptedException;
+    }
+
+    private interface DrainCall {
+        int call(List<byte[]> sink, int max, Duration timeout) throws InterruptedException;
+    }
+
+    /** One read call into {@code batch}: a dequeue or a drainTo of up to 8, at random. */
+    private static void readCall(Random random, List<byte[]> batch, DequeueCall dequeue, DrainCall drain)
+            throws InterruptedException {
+        batch.clear();
+        if (random.nextBoolean()) {
+            byte[] m = dequeue.call(Duration.ofMillis(10));
+            if (m != null) {
+                batch.add(m);
+            }
+        } else {
+            drain.call(batch, 1 + random.nextInt(8), Duration.ofMillis(10));
+        }
+    }
+
+    /** Logs what one read call handed out: where it began, then each message. */
+    private static void logBatch(List<byte[]> batch, Log log) {
+        if (!batch.isEmpty()) {
+            log.line("B " + checked(batch.get(0), log));
+        }
+        for (byte[] m : batch) {
+            log.line("H " + checked(m, log));
         }
     }
 

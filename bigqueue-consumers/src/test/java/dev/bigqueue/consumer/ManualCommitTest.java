@@ -11,6 +11,8 @@ import dev.bigqueue.BigQueue;
 import dev.bigqueue.testing.ChildJvm;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -50,6 +52,35 @@ class ManualCommitTest {
             expectRun(m, 10, 15);
             m.seek(25); // forward: not committed
             assertEquals(10, m.committedPosition());
+        }
+    }
+
+    @Test
+    void drainTo_manualMovesOnlyThePosition_autoCommitsABatchAtTheNextCall() {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 30);
+            Consumers consumers = Consumers.of(q);
+            Consumer ledger = consumers.open("ledger", CommitMode.MANUAL);
+            List<byte[]> batch = new ArrayList<>();
+            assertEquals(10, ledger.drainTo(batch, 10));
+            assertEquals(10, ledger.position());
+            assertEquals(0, ledger.committedPosition());
+            ledger.commit();
+            assertEquals(10, ledger.committedPosition());
+            Consumer auto = consumers.open("auto");
+            assertEquals(10, auto.drainTo(batch, 10));
+            assertEquals(0, auto.committedPosition(), "a crash now must deliver the whole batch again");
+            assertEquals(5, auto.drainTo(batch, 5));
+            assertEquals(10, auto.committedPosition());
+            assertEquals(25, batch.size());
+            for (int i = 0; i < 25; i++) {
+                assertEquals(i < 10 ? i : i - 10, offsetOf(batch.get(i)));
+            }
+        }
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumers consumers = Consumers.of(q);
+            assertEquals(10, consumers.open("ledger", CommitMode.MANUAL).position());
+            assertEquals(15, consumers.open("auto").position(), "a close commits everything handed out");
         }
     }
 

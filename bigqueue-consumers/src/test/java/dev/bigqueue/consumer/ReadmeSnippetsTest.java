@@ -5,6 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.bigqueue.BigQueue;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -25,6 +28,10 @@ class ReadmeSnippetsTest {
             Consumer billing = consumers.open("billing");    // resumes at its committed offset
             byte[] event = billing.take();                   // waits for a message
 
+            Consumer audit = consumers.open("audit");
+            List<byte[]> batch = new ArrayList<>();
+            int n = audit.drainTo(batch, 500, Duration.ofSeconds(1)); // up to 500; waits up to 1 s for one
+
             Consumer ledger = consumers.open("ledger", CommitMode.MANUAL);
             byte[] entry = ledger.dequeue();
             // ... process entry ...
@@ -32,6 +39,8 @@ class ReadmeSnippetsTest {
             // --- end ---
             assertEquals("order #1", next);
             assertArrayEquals("order #1".getBytes(), event);
+            assertEquals(1, n);
+            assertArrayEquals("order #1".getBytes(), batch.get(0));
             assertArrayEquals("order #1".getBytes(), entry);
             assertEquals(1, ledger.committedPosition());
         }

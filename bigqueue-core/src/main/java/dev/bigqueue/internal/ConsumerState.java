@@ -5,6 +5,7 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.io.UncheckedIOException;
 import java.time.Duration;
+import java.util.Collection;
 import java.util.Objects;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -17,9 +18,11 @@ import org.slf4j.LoggerFactory;
  * <p><b>Commit rule (AUTO):</b> a dequeue commits the position of the message it returns, not
  * the one after it; the message is committed as consumed by the next dequeue or by close. So a
  * process killed right after a dequeue returned gets that message again on restart: at least
- * once, never skipped. With several threads sharing one consumer, a message still being processed
- * by one thread counts as consumed once another thread dequeues; use one consumer per thread, or
- * MANUAL commits, where that matters. <b>MANUAL:</b> only {@link #commit()} moves the committed
+ * once, never skipped. A drainTo is one read of several messages: it commits the position of
+ * the first, and a kill while the application works through the batch delivers all of it again.
+ * With several threads sharing one consumer, a message still being processed by one thread
+ * counts as consumed once another thread dequeues; use one consumer per thread, or MANUAL
+ * commits, where that matters. <b>MANUAL:</b> only {@link #commit()} moves the committed
  * position, to everything handed out so far.
  */
 public final class ConsumerState {
@@ -46,6 +49,9 @@ public final class ConsumerState {
     /** Not a ReentrantLock: one per dequeue, and its release fence was a measurable part of one. */
     private final ConsumerLock lock = new ConsumerLock();
     private final Cursor cursor = new Cursor();
+    /** Offset and position of the message {@link #readNext()} returned last; guarded by the lock. */
+    private long readOffset;
+    private long readPosition;
     private final Runnable leaseRevoker = this::revokeLease;
     private volatile boolean manual;
     private volatile long committedPosition;
@@ -99,26 +105,120 @@ public final class ConsumerState {
         lock.lock();
         try {
             checkOpen();
-            long offset;
-            long position;
-            do {
-                // Again if the collector deleted the arena under a cursor behind the earliest record.
-                skipDropped();
-                offset = cursor.offset;
-                position = cursor.position;
-                m = log.read(cursor, true);
-            } while (m == null && cursor.position < log.earliestPosition());
+            m = readNext();
             if (m == null) {
                 return null;
             }
             CURSOR_OFFSET.setRelease(this, cursor.offset);
             if (!manual) {
-                storeCommit(offset, position);
+                storeCommit(readOffset, readPosition);
             }
         } finally {
             lock.unlock();
         }
-        countOp();
+        countOps(1);
+        return m;
+    }
+
+    /**
+     * Moves up to {@code max} messages into {@code sink}, in order, under one lock and one commit:
+     * what {@code max} dequeues would do, without paying the lock and the commit for each. In AUTO
+     * mode it commits the position of the first message it moves, as a dequeue does: the batch
+     * counts as consumed at the next call or close, so a process killed while working through it
+     * gets all of it again.
+     *
+     * <p>If {@code sink} throws, the messages it took count as dequeued and the one it refused is
+     * the next one; the exception propagates.
+     *
+     * @return how many messages were moved; 0 if there were none.
+     */
+    public int drainTo(Collection<? super byte[]> sink, int max) {
+        Objects.requireNonNull(sink, "sink must not be null");
+        if (max < 0) {
+            throw new IllegalArgumentException("max must be at least 0, was " + max);
+        }
+        int n = 0;
+        long firstOffset = 0;
+        long firstPosition = 0;
+        lock.lock();
+        try {
+            checkOpen();
+            while (n < max) {
+                byte[] m = readNext();
+                if (m == null) {
+                    break;
+                }
+                try {
+                    sink.add(m);
+                } catch (RuntimeException | Error e) {
+                    cursor.moveTo(readOffset, readPosition);
+                    throw e;
+                }
+                if (n++ == 0) {
+                    firstOffset = readOffset;
+                    firstPosition = readPosition;
+                }
+            }
+        } finally {
+            if (n > 0) {
+                CURSOR_OFFSET.setRelease(this, cursor.offset);
+                if (!manual) {
+                    storeCommit(firstOffset, firstPosition);
+                }
+            }
+            lock.unlock();
+        }
+        countOps(n);
+        return n;
+    }
+
+    /**
+     * {@link #drainTo(Collection, int)}, first waiting up to {@code timeout} for a message if there
+     * is none; 0 if none came in time.
+     */
+    public int drainTo(Collection<? super byte[]> sink, int max, Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "timeout must not be null");
+        long timeoutNs = timeout.isNegative() ? 0 : saturatedNanos(timeout);
+        long deadline = System.nanoTime() + timeoutNs;
+        for (;;) {
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
+            }
+            int n = drainTo(sink, max);
+            long left = deadline - System.nanoTime();
+            if (n > 0 || max == 0 || left <= 0) {
+                return n;
+            }
+            if (!log.awaitRecord(position0(), left)) {
+                return 0;
+            }
+            checkOpen();
+        }
+    }
+
+    /** {@code d} in nanoseconds, capped where it would overflow (a wait "forever"). */
+    public static long saturatedNanos(Duration d) {
+        try {
+            return d.toNanos();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE / 2;
+        }
+    }
+
+    /**
+     * Reads the message at the cursor and moves past it, first moving past arenas deleted under the
+     * cursor; null at the tail. Leaves the message's own offset and position in {@link #readOffset}
+     * and {@link #readPosition}. The caller holds the lock.
+     */
+    private byte[] readNext() {
+        byte[] m;
+        do {
+            // Again if the collector deleted the arena under a cursor behind the earliest record.
+            skipDropped();
+            readOffset = cursor.offset;
+            readPosition = cursor.position;
+            m = log.read(cursor, true);
+        } while (m == null && cursor.position < log.earliestPosition());
         return m;
     }
 
@@ -330,9 +430,12 @@ public final class ConsumerState {
         COMMITTED_POSITION.setRelease(this, position);
     }
 
-    private void countOp() {
+    private void countOps(int n) {
+        if (n == 0) {
+            return;
+        }
         try {
-            engine.flusher().countOp();
+            engine.flusher().countOps(n);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -51,9 +51,9 @@ public final class Flusher {
         positionSyncs.remove(sync);
     }
 
-    /** Counts one enqueue or dequeue for {@code flushEveryOps}, flushing when the count is reached. */
-    public void countOp() throws IOException {
-        if (everyOps > 0 && opsSinceFlush.incrementAndGet() >= everyOps) {
+    /** Counts {@code n} enqueues or dequeues for {@code flushEveryOps}, flushing when the count is reached. */
+    public void countOps(int n) throws IOException {
+        if (everyOps > 0 && opsSinceFlush.addAndGet(n) >= everyOps) {
             opsSinceFlush.set(0);
             flush();
         }

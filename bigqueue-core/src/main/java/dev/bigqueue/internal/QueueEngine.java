@@ -298,7 +298,7 @@ public final class QueueEngine implements AutoCloseable {
             if (config.syncOnWrite()) {
                 flusher.awaitDurable(log.tailPosition());
             }
-            flusher.countOp();
+            flusher.countOps(1);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -3,6 +3,7 @@ package dev.bigqueue.bench.peer;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueConfig;
 import java.nio.file.Path;
+import java.util.List;
 import java.time.Duration;
 
 /**
@@ -54,6 +55,11 @@ final class BigQueuePeer implements QueuePeer {
     @Override
     public byte[] dequeue() {
         return queue.dequeue();
+    }
+
+    @Override
+    public int drainTo(List<byte[]> sink, int max) {
+        return queue.drainTo(sink, max);
     }
 
     @Override

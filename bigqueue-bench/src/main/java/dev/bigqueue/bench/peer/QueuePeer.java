@@ -2,6 +2,7 @@ package dev.bigqueue.bench.peer;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * One persistent queue under test, bigqueue or a peer, behind the smallest facade every one of
@@ -74,6 +75,22 @@ public interface QueuePeer extends AutoCloseable {
     default String dequeueString() {
         byte[] message = dequeue();
         return message == null ? null : new String(message, StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Takes up to {@code max} of the oldest messages into {@code sink}, each peer in its fastest
+     * way; the peers without a batch read (all but bigqueue) take one message at a time.
+     *
+     * @return how many messages were taken; 0 when the queue is empty.
+     */
+    default int drainTo(List<byte[]> sink, int max) {
+        int n = 0;
+        byte[] message;
+        while (n < max && (message = dequeue()) != null) {
+            sink.add(message);
+            n++;
+        }
+        return n;
     }
 
     /** Forces everything appended so far to disk. */

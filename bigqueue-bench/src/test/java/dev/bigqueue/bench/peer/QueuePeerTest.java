@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -32,13 +34,20 @@ class QueuePeerTest {
             }
             queue.enqueue(big);
             queue.enqueueString("text é");
-            for (int i = 0; i < 50; i++) {
+            for (int i = 0; i < 20; i++) {
                 assertEquals("message-" + i, new String(queue.dequeue(), StandardCharsets.UTF_8));
+            }
+            List<byte[]> batch = new ArrayList<>();
+            assertEquals(0, queue.drainTo(batch, 0));
+            assertEquals(30, queue.drainTo(batch, 30));
+            for (int i = 20; i < 50; i++) {
+                assertEquals("message-" + i, new String(batch.get(i - 20), StandardCharsets.UTF_8));
             }
             assertArrayEquals(big, queue.dequeue());
             assertEquals("text é", queue.dequeueString());
             assertNull(queue.dequeue());
             assertNull(queue.dequeueString());
+            assertEquals(0, queue.drainTo(batch, 10));
             queue.flush();
         }
     }
