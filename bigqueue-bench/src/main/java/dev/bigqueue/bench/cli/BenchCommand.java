@@ -32,7 +32,8 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true,
         description = {
             "Compare bigqueue with Chronicle Queue, Tape and the raw memcpy limit: write and read"
-                + " throughput per message size, then producer-to-consumer latency at a fixed rate.",
+                + " throughput per message size (read: one message per call; drain: batches of 256, bigqueue's"
+                + " drainTo), then producer-to-consumer latency at a fixed rate.",
             "Takes about a minute with the defaults (--quick: about 15 s). Writes a Markdown report and a PNG chart"
                 + " to --report-dir."})
 final class BenchCommand implements Callable<Integer> {

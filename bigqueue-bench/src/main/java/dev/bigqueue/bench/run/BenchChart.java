@@ -13,8 +13,8 @@ import java.util.function.ToDoubleFunction;
 import javax.imageio.ImageIO;
 
 /**
- * A PNG of a bench run: one panel of horizontal bars per throughput measurement (write and read,
- * per message size; MB/s) and one for latency (p99, µs), one bar per peer, bigqueue first. Drawn
+ * A PNG of a bench run: one panel of horizontal bars per throughput measurement (write, read and
+ * drain, per message size; MB/s) and one for latency (p99, µs), one bar per peer, bigqueue first. Drawn
  * headless with java.awt; where the JDK has no font support the chart is skipped, never the run.
  */
 public final class BenchChart {
@@ -67,7 +67,7 @@ public final class BenchChart {
 
     private static List<Panel> panels(BenchSuite.Results results) {
         List<Panel> panels = new ArrayList<>();
-        for (String operation : List.of("write", "read")) {
+        for (String operation : ThroughputRun.OPERATIONS) {
             for (int size : results.settings().sizes()) {
                 List<Bar> bars = new ArrayList<>();
                 for (ThroughputResult r : results.throughput()) {

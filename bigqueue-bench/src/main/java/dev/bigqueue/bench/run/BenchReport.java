@@ -23,10 +23,10 @@ public final class BenchReport {
         this.commandLine = commandLine;
     }
 
-    /** Write and read throughput, one row per operation, size and peer. */
+    /** Write, read and drain throughput, one row per operation, size and peer. */
     public Table throughputTable() {
         Table table = new Table("op", ">size", "peer", ">msg/s", ">MB/s", ">ns/msg", ">bigqueue ÷ peer");
-        for (String operation : List.of("write", "read")) {
+        for (String operation : ThroughputRun.OPERATIONS) {
             for (int size : results.settings().sizes()) {
                 Optional<ThroughputResult> base = find(operation, size, PeerType.BIGQUEUE);
                 for (ThroughputResult r : results.throughput()) {
@@ -73,7 +73,8 @@ public final class BenchReport {
     }
 
     private static final String THROUGHPUT_TITLE = "Throughput, one thread, each phase up to the time budget"
-            + " (MB = 10^6 payload bytes; ratio > 1: bigqueue is faster)";
+            + " (MB = 10^6 payload bytes; ratio > 1: bigqueue is faster; read: half of what was written, one"
+            + " message per call; drain: the other half in batches of 256, by drainTo where the queue has one)";
 
     /** The terminal version. */
     public String toText() {

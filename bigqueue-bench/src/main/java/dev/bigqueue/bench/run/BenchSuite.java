@@ -17,7 +17,7 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * The side-by-side comparison behind {@code bigqueue bench}: for every message size, every peer's
- * write and read throughput; then every peer's producer-to-consumer latency at a fixed rate. Each
+ * write, read and drain throughput; then every peer's producer-to-consumer latency at a fixed rate. Each
  * measurement gets a fresh queue directory under {@link Settings#workDir()}, deleted right after,
  * so disk use stays near one budget's worth. An unrecorded warm-up round (a quarter of the time
  * and bytes) precedes each throughput measurement so the JIT has compiled the peer's hot path.

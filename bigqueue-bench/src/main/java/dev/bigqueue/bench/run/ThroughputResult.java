@@ -6,7 +6,8 @@ import dev.bigqueue.bench.peer.PeerType;
  * One measured write or read phase.
  *
  * @param peer         the queue.
- * @param operation    {@code write} (enqueue) or {@code read} (dequeue).
+ * @param operation    {@code write} (enqueue), {@code read} (dequeue) or {@code drain} (batch
+ *                     read), as in {@link ThroughputRun#OPERATIONS}.
  * @param messageBytes payload bytes per message.
  * @param messages     messages moved in the phase.
  * @param elapsedNs    wall time of the phase.
