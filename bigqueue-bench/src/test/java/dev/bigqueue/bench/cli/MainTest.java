@@ -213,7 +213,9 @@ class MainTest {
         try (Stream<Path> files = Files.list(reports)) {
             Path markdown = files.filter(f -> f.toString().endsWith(".md")).findFirst().orElseThrow();
             String report = Files.readString(markdown);
-            assertTrue(report.contains("| write | 128 B | bigqueue |"), report);
+            for (String op : new String[] {"write", "read", "drain"}) {
+                assertTrue(report.contains("| " + op + " | 128 B | bigqueue |"), report);
+            }
             assertTrue(report.contains("## Machine"), report);
         }
         try (Stream<Path> left = Files.list(tmp)) {
