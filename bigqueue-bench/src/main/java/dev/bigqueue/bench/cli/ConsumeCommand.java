@@ -9,7 +9,8 @@ import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Path;
-import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -23,13 +24,16 @@ import picocli.CommandLine.Parameters;
  * yet to standard output, one per line or length-prefixed, and commits its position after each
  * batch has been written and flushed, so a crash in between prints a batch again rather than losing
  * it (at-least-once). A new consumer starts at the earliest message on disk. {@code --follow} waits
- * for more until interrupted (Ctrl-C), then commits and closes the queue cleanly.
+ * for more until interrupted (Ctrl-C). A queue is open in one process at a time, so between reads
+ * it leaves the queue closed (looking again every 200 ms), and a producer can open it meanwhile.
  */
 @Command(name = "consume", mixinStandardHelpOptions = true,
         description = {"Print the messages a named consumer has not read yet, and commit its position.",
             "A new consumer starts at the earliest message on disk."})
 final class ConsumeCommand implements Callable<Integer> {
     private static final int BATCH = 1024;
+    /** How long --follow leaves the queue closed between reads. */
+    private static final long FOLLOW_POLL_MS = 200;
 
     @Parameters(index = "0", paramLabel = "DIR", description = "The queue directory.")
     Path dir;
@@ -38,7 +42,8 @@ final class ConsumeCommand implements Callable<Integer> {
             description = "The consumer's name: letters, digits, '.', '_' and '-'.")
     String consumerName;
 
-    @Option(names = {"-f", "--follow"}, description = "Keep waiting for new messages until interrupted.")
+    @Option(names = {"-f", "--follow"}, description = "Keep waiting for new messages until interrupted; between"
+            + " reads the queue is left closed, so that a producer (another process) can open it.")
     boolean follow;
 
     @Option(names = {"-n", "--max"}, paramLabel = "N", description = "Stop after N messages.")
@@ -76,39 +81,20 @@ final class ConsumeCommand implements Callable<Integer> {
             Runtime.getRuntime().addShutdownHook(hook);
         }
         DataOutputStream out = new DataOutputStream(new BufferedOutputStream(output, 1 << 16));
-        try (BigQueue queue = queueDir.open(0, false)) {
-            Consumer consumer;
-            try {
-                consumer = Consumers.of(queue).open(consumerName, CommitMode.MANUAL);
-            } catch (IllegalArgumentException e) {
-                throw new CliException(CliException.USAGE, "--consumer: " + e.getMessage());
-            }
-            long count = 0;
-            try {
-                while (count < limit) {
-                    byte[] message = consumer.dequeue();
-                    if (message == null) {
-                        // Caught up: what was printed is committed before waiting for more.
-                        commit(out, consumer);
-                        if (!follow) {
-                            break;
-                        }
-                        message = consumer.dequeue(Duration.ofMillis(200));
-                        if (message == null) {
-                            continue;
-                        }
-                    }
-                    write(out, message);
-                    count++;
-                    if (count % BATCH == 0) {
-                        commit(out, consumer);
-                    }
+        long count = 0;
+        try {
+            for (;;) {
+                // --follow holds the queue only while it reads, so that producers can open it in between.
+                try (BigQueue queue = follow ? queueDir.openWhenFree(0, false, null) : queueDir.open(0, false)) {
+                    count += drain(openConsumer(queue), out, limit - count);
                 }
-            } catch (InterruptedException e) {
-                // Ctrl-C in --follow: fall through to commit what was written.
-            } finally {
-                commit(out, consumer);
+                if (!follow || count >= limit) {
+                    break;
+                }
+                Thread.sleep(FOLLOW_POLL_MS);
             }
+        } catch (InterruptedException e) {
+            // Ctrl-C in --follow: everything printed was committed batch by batch.
         } finally {
             finished.countDown();
             if (follow && !Thread.currentThread().isInterrupted()) {
@@ -120,6 +106,34 @@ final class ConsumeCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    private Consumer openConsumer(BigQueue queue) {
+        try {
+            return Consumers.of(queue).open(consumerName, CommitMode.MANUAL);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(CliException.USAGE, "--consumer: " + e.getMessage());
+        }
+    }
+
+    /**
+     * Prints up to {@code max} messages, committing each batch once it has reached standard output;
+     * a batch that could not be written is not committed, so the next run prints it again.
+     *
+     * @return how many were printed.
+     */
+    private long drain(Consumer consumer, DataOutputStream out, long max) throws IOException {
+        List<byte[]> batch = new ArrayList<>(BATCH);
+        long count = 0;
+        while (count < max && consumer.drainTo(batch, (int) Math.min(BATCH, max - count)) > 0) {
+            for (byte[] message : batch) {
+                write(out, message);
+            }
+            count += batch.size();
+            batch.clear();
+            commit(out, consumer);
+        }
+        return count;
     }
 
     private void write(DataOutputStream out, byte[] message) throws IOException {

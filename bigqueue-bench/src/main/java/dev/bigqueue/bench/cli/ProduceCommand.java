@@ -10,6 +10,7 @@ import java.io.InputStream;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -42,6 +43,10 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--sync", description = "syncOnWrite: every message is on disk before the next is read.")
     boolean sync;
 
+    @Option(names = "--wait", paramLabel = "SECONDS", description = "How long to wait for a queue that another"
+            + " process holds, such as a `consume --follow` that is reading (default: ${DEFAULT-VALUE}).")
+    double waitSeconds = 10;
+
     @Option(names = {"-q", "--quiet"}, description = "Print no summary.")
     boolean quiet;
 
@@ -52,7 +57,7 @@ final class ProduceCommand implements Callable<Integer> {
     static InputStream input = System.in;
 
     @Override
-    public Integer call() throws IOException {
+    public Integer call() throws IOException, InterruptedException {
         long newArenaSize = 0;
         if (arenaSize != null) {
             try {
@@ -61,11 +66,15 @@ final class ProduceCommand implements Callable<Integer> {
                 throw new CliException(CliException.USAGE, "--arena-size: " + e.getMessage());
             }
         }
+        if (!(waitSeconds >= 0)) {
+            throw new CliException(CliException.USAGE, "--wait must be 0 or more seconds, got " + waitSeconds);
+        }
         QueueDirectory queueDir = new QueueDirectory(dir).requireQueueOrNew();
         long count = 0;
         long first = -1;
         long last = -1;
-        try (BigQueue queue = queueDir.open(newArenaSize, sync)) {
+        Duration patience = Duration.ofNanos((long) (waitSeconds * 1e9));
+        try (BigQueue queue = queueDir.openWhenFree(newArenaSize, sync, patience)) {
             if (lengthPrefixed) {
                 DataInputStream in = new DataInputStream(input);
                 while (true) {

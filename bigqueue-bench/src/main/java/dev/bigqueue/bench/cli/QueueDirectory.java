@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -118,6 +119,25 @@ final class QueueDirectory {
             throw new CliException(CliException.FAILED, "cannot open the queue at " + dir + ": " + message, e);
         } catch (IllegalArgumentException e) {
             throw new CliException(CliException.USAGE, "cannot open the queue at " + dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * {@link #open}, waiting while another process (another bigqueue command, say) holds the queue:
+     * one try every 50 ms for up to {@code patience}, then the LOCKED error of the last try.
+     * {@code null} patience waits until interrupted.
+     */
+    BigQueue openWhenFree(long newArenaSize, boolean syncOnWrite, Duration patience) throws InterruptedException {
+        long deadline = patience == null ? 0 : System.nanoTime() + patience.toNanos();
+        for (;;) {
+            try {
+                return open(newArenaSize, syncOnWrite);
+            } catch (CliException e) {
+                if (e.exitCode() != CliException.LOCKED || patience != null && System.nanoTime() - deadline >= 0) {
+                    throw e;
+                }
+            }
+            Thread.sleep(50);
         }
     }
 

@@ -16,6 +16,7 @@ import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -161,7 +162,30 @@ class MainTest {
             Result result = run("inspect", dir.toString());
             assertEquals(CliException.LOCKED, result.exitCode(), result.err());
             assertTrue(result.err().contains("in use"), result.err());
+            long start = System.nanoTime();
+            Result produce = run("b\n".getBytes(StandardCharsets.UTF_8), "produce", dir.toString(), "--wait", "0.3");
+            long waitedMs = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(CliException.LOCKED, produce.exitCode(), produce.err());
+            assertTrue(waitedMs >= 250, "produce gave up after " + waitedMs + " ms, before its --wait");
         }
+    }
+
+    @Test
+    void consumeFollow_leavesTheQueueFreeBetweenReads_soAProducerGetsIn() throws InterruptedException {
+        Path dir = produce("one\n");
+        AtomicReference<Result> followed = new AtomicReference<>();
+        Thread follower = new Thread(() -> followed.set(run("consume", dir.toString(), "-c", "tail", "--follow",
+                "--max", "3")));
+        follower.start();
+        Thread.sleep(300);
+        // A queue is open in one process at a time: this works only if the follower lets go between reads.
+        Result more = run("two\nthree\n".getBytes(StandardCharsets.UTF_8), "produce", dir.toString());
+        assertEquals(0, more.exitCode(), more.err());
+        follower.join(30_000);
+        assertTrue(!follower.isAlive(), "consume --follow --max 3 did not stop after three messages");
+        assertEquals(0, followed.get().exitCode(), followed.get().err());
+        assertEquals("one\ntwo\nthree\n", followed.get().stdoutText());
+        assertEquals("", run("consume", dir.toString(), "-c", "tail").stdoutText(), "all three were committed");
     }
 
     @Test
