@@ -10,7 +10,9 @@ public enum CommitMode {
     /**
      * Every dequeue commits (the default). The message a dequeue returns is committed as consumed
      * by the consumer's next dequeue, by {@link Consumer#commit()}, or by closing; so after a
-     * {@code kill -9} the last message handed out, and only that one, may come again.
+     * {@code kill -9} the last message handed out, and only that one, may come again. A
+     * {@link Consumer#drainTo drainTo} batch counts as one read: after a kill the last batch, and
+     * only that one, may come again.
      */
     AUTO(0),
 

@@ -18,6 +18,8 @@
  *
  *     Consumer audit = consumers.copy("audit", billing);     // starts where billing is
  *     audit.seekToBeginning();                               // ... and replays what is retained
+ *     List<byte[]> batch = new ArrayList<>();
+ *     audit.drainTo(batch, 1000);                            // up to 1000 at once: one lock, one commit
  * }
  * }</pre>
  *
