@@ -72,6 +72,11 @@ final class BenchCommand implements Callable<Integer> {
             + " ${DEFAULT-VALUE}). The phase time is shared among the rounds.", defaultValue = "3")
     int latencyRounds;
 
+    @Option(names = "--rounds", paramLabel = "N", description = "Write, read and drain runs per peer and size, the"
+            + " peers taking turns; the table shows each figure's median run, the notes every run (default:"
+            + " ${DEFAULT-VALUE}). Each round takes the full phase times.", defaultValue = "1")
+    int rounds;
+
     @Option(names = "--latency-size", paramLabel = "SIZE", description = "Message size of the latency phase"
             + " (default: ${DEFAULT-VALUE}).", defaultValue = "128")
     String latencySize;
@@ -149,6 +154,9 @@ final class BenchCommand implements Callable<Integer> {
             throw new CliException(CliException.USAGE, "--flush-interval must be -1 (default), 0 (off) or a number of"
                     + " milliseconds, got " + flushIntervalMs);
         }
+        if (rounds < 1 || rounds > 20) {
+            throw new CliException(CliException.USAGE, "--rounds must be 1..20, got " + rounds);
+        }
         if (latencyRounds < 1 || latencyRounds > 20) {
             throw new CliException(CliException.USAGE, "--latency-rounds must be 1..20, got " + latencyRounds);
         }
@@ -196,7 +204,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         Path workDir = Files.createTempDirectory(parent, "bigqueue-bench-");
         return new BenchSuite.Settings(List.copyOf(chosen), messageSizes, (long) (seconds * 1e9), budgetBytes,
-                (int) latencyBytes, rate, latencyRounds, workDir, sync, flushIntervalMs);
+                (int) latencyBytes, rate, latencyRounds, rounds, workDir, sync, flushIntervalMs);
     }
 
     private static long parseSize(String option, String text) {

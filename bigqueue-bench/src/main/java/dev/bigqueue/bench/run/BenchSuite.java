@@ -35,13 +35,15 @@ public final class BenchSuite {
      * @param latencyRate    messages per second in the latency phase (0 = skip it).
      * @param latencyRounds  latency runs per peer, the peers taking turns; each gets the phase time
      *                       divided by the rounds (at least 100 ms).
+     * @param throughputRounds write/read/drain runs per peer and size, the peers taking turns; the
+     *                       results keep each figure's median run.
      * @param workDir        where the queue directories go.
      * @param syncOnWrite    bigqueue syncs every enqueue, as Tape always does.
      * @param flushIntervalMs bigqueue's periodic flush in ms (-1: its default; 0: off, as the peers run).
      */
     public record Settings(List<PeerType> peers, List<Integer> sizes, long phaseNs, long budgetBytes,
-                           int latencyBytes, long latencyRate, int latencyRounds, Path workDir,
-                           boolean syncOnWrite, long flushIntervalMs) {
+                           int latencyBytes, long latencyRate, int latencyRounds, int throughputRounds,
+                           Path workDir, boolean syncOnWrite, long flushIntervalMs) {
     }
 
     /** Receives a line for each step, and the fraction of the steps done. */
@@ -69,35 +71,79 @@ public final class BenchSuite {
         List<ThroughputResult> throughput = new ArrayList<>();
         List<LatencyResult> latency = new ArrayList<>();
         List<String> notes = new ArrayList<>();
-        int total = settings.sizes().size() * settings.peers().size()
+        int total = settings.sizes().size() * settings.peers().size() * settings.throughputRounds()
                 + (settings.latencyRate() > 0 ? settings.peers().size() * settings.latencyRounds() : 0);
-        int done = 0;
-        for (int size : settings.sizes()) {
-            for (PeerType peer : settings.peers()) {
-                progress.step(done, total, "write+read " + Units.bytes(size) + " " + peer.label());
-                try {
-                    // Warm-up, not recorded: a quarter of the time (at least 150 ms) and of the bytes.
-                    new ThroughputRun(freshDir(peer), peer, size,
-                            Math.max(TimeUnit.MILLISECONDS.toNanos(150), settings.phaseNs() / 4),
-                            Math.max(size, settings.budgetBytes() / 4), settings.syncOnWrite())
-                            .withFlushIntervalMs(settings.flushIntervalMs()).run();
-                    deleteRunDirs();
-                    throughput.addAll(new ThroughputRun(freshDir(peer), peer, size, settings.phaseNs(),
-                            settings.budgetBytes(), settings.syncOnWrite())
-                            .withFlushIntervalMs(settings.flushIntervalMs()).run());
-                } catch (RuntimeException e) {
-                    notes.add(peer.label() + " " + Units.bytes(size) + " throughput failed: " + e);
-                } finally {
-                    deleteRunDirs();
-                }
-                done++;
-            }
-        }
+        int done = runThroughputRounds(throughput, notes, total);
         if (settings.latencyRate() > 0) {
             done = runLatencyRounds(latency, notes, done, total);
         }
         progress.step(total, total, "done");
         return new Results(settings, throughput, latency, notes, System.nanoTime() - started);
+    }
+
+    /**
+     * The write, read and drain phases: for each size, every peer once per round, the order turning
+     * each round (as in the latency phase), each peer's first run after an unrecorded warm-up run
+     * of a quarter of the time (at least 150 ms) and of the bytes. Each figure is the median of its
+     * rounds by messages per second; the notes list every round where there are several.
+     */
+    private int runThroughputRounds(List<ThroughputResult> throughput, List<String> notes, int total) {
+        List<PeerType> peers = settings.peers();
+        int rounds = settings.throughputRounds();
+        int done = 0;
+        for (int size : settings.sizes()) {
+            Map<String, List<ThroughputResult>> byFigure = new LinkedHashMap<>();
+            for (int round = 0; round < rounds; round++) {
+                for (int k = 0; k < peers.size(); k++) {
+                    PeerType peer = peers.get((k + round) % peers.size());
+                    progress.step(done, total, "write+read " + Units.bytes(size) + " " + peer.label()
+                            + (rounds > 1 ? ", round " + (round + 1) + " of " + rounds : ""));
+                    try {
+                        if (round == 0) {
+                            new ThroughputRun(freshDir(peer), peer, size,
+                                    Math.max(TimeUnit.MILLISECONDS.toNanos(150), settings.phaseNs() / 4),
+                                    Math.max(size, settings.budgetBytes() / 4), settings.syncOnWrite())
+                                    .withFlushIntervalMs(settings.flushIntervalMs()).run();
+                            deleteRunDirs();
+                        }
+                        for (ThroughputResult r : new ThroughputRun(freshDir(peer), peer, size, settings.phaseNs(),
+                                settings.budgetBytes(), settings.syncOnWrite())
+                                .withFlushIntervalMs(settings.flushIntervalMs()).run()) {
+                            byFigure.computeIfAbsent(peer.ordinal() + " " + r.operation(), f -> new ArrayList<>())
+                                    .add(r);
+                        }
+                    } catch (RuntimeException e) {
+                        notes.add(peer.label() + " " + Units.bytes(size) + " throughput failed in round "
+                                + (round + 1) + ": " + e);
+                    } finally {
+                        deleteRunDirs();
+                    }
+                    done++;
+                }
+            }
+            for (PeerType peer : peers) {
+                StringBuilder line = new StringBuilder(peer.label() + " " + Units.bytes(size)
+                        + " M msg/s by round:");
+                for (String operation : ThroughputRun.OPERATIONS) {
+                    List<ThroughputResult> runs = byFigure.get(peer.ordinal() + " " + operation);
+                    if (runs == null) {
+                        continue;
+                    }
+                    List<ThroughputResult> sorted = new ArrayList<>(runs);
+                    sorted.sort(Comparator.comparingDouble(ThroughputResult::messagesPerSecond));
+                    throughput.add(sorted.get((sorted.size() - 1) / 2));
+                    line.append(' ').append(operation);
+                    for (ThroughputResult r : runs) {
+                        line.append(' ').append(Units.number(r.messagesPerSecond() / 1e6, 3));
+                    }
+                    line.append(';');
+                }
+                if (rounds > 1 && line.charAt(line.length() - 1) == ';') {
+                    notes.add(line.append(" (the tables show each median)").toString());
+                }
+            }
+        }
+        return done;
     }
 
     /**

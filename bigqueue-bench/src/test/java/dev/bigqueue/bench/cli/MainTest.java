@@ -197,6 +197,7 @@ class MainTest {
         assertEquals(CliException.USAGE, run("bench", "--peers", "kafka").exitCode());
         assertEquals(CliException.USAGE, run("bench", "--duration", "-1").exitCode());
         assertEquals(CliException.USAGE, run("bench", "--latency-rounds", "0").exitCode());
+        assertEquals(CliException.USAGE, run("bench", "--rounds", "0").exitCode());
         assertEquals(CliException.USAGE, run("bench", "--flush-interval", "-5").exitCode());
         assertEquals(CliException.USAGE, run("nosuchcommand").exitCode());
         Path dir = produce("a\n");
@@ -226,13 +227,16 @@ class MainTest {
         Path reports = tmp.resolve("reports");
         // Tape syncs every operation, which makes it slow here; QueuePeerTest covers it.
         Result result = run("bench", "--duration", "0.05", "--sizes", "128", "--budget", "256KB", "--rate", "2000",
-                "--peers", "bigqueue,chronicle,raw", "--dir", tmp.toString(), "--report-dir", reports.toString());
+                "--rounds", "2", "--peers", "bigqueue,chronicle,raw", "--dir", tmp.toString(), "--report-dir",
+                reports.toString());
         assertEquals(0, result.exitCode(), result.err() + result.out());
         for (String peer : new String[] {"bigqueue", "chronicle", "raw"}) {
             assertTrue(result.out().contains(peer), peer + " missing from\n" + result.out());
         }
         assertTrue(result.out().contains("p99"), result.out());
         assertTrue(result.out().contains("bigqueue latency p99 by round:"), "three latency rounds by default\n"
+                + result.out());
+        assertTrue(result.out().contains("raw 128 B M msg/s by round: write "), "two throughput rounds\n"
                 + result.out());
         try (Stream<Path> files = Files.list(reports)) {
             Path markdown = files.filter(f -> f.toString().endsWith(".md")).findFirst().orElseThrow();
