@@ -85,6 +85,29 @@ class ManualCommitTest {
     }
 
     @Test
+    void drainTo_aSinkThatReadsTheSameConsumer_stillCommitsTheBatchStart() {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 10);
+            Consumer c = Consumers.of(q).open("reentrant");
+            List<byte[]> nested = new ArrayList<>();
+            List<byte[]> sink = new ArrayList<>() {
+                @Override
+                public boolean add(byte[] m) {
+                    nested.add(c.dequeue()); // the consumer lock is reentrant
+                    return super.add(m);
+                }
+            };
+            assertEquals(2, c.drainTo(sink, 2));
+            assertEquals(0, offsetOf(sink.get(0)));
+            assertEquals(1, offsetOf(nested.get(0)));
+            assertEquals(2, offsetOf(sink.get(1)));
+            assertEquals(3, offsetOf(nested.get(1)));
+            assertEquals(0, c.committedPosition(), "the batch began at 0: a crash now must deliver it again");
+            assertEquals(4, c.position());
+        }
+    }
+
+    @Test
     void uncommittedMessagesComeAgainAfterReopen_committedOnesNever() {
         try (BigQueue q = BigQueue.open(dir, small())) {
             enqueue(q, 100);

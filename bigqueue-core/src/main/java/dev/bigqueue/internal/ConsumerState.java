@@ -148,15 +148,19 @@ public final class ConsumerState {
                 if (m == null) {
                     break;
                 }
+                // Copied before the sink runs: a sink that reads this consumer again (the lock is
+                // reentrant) moves readOffset on.
+                long offset = readOffset;
+                long position = readPosition;
                 try {
                     sink.add(m);
                 } catch (RuntimeException | Error e) {
-                    cursor.moveTo(readOffset, readPosition);
+                    cursor.moveTo(offset, position);
                     throw e;
                 }
                 if (n++ == 0) {
-                    firstOffset = readOffset;
-                    firstPosition = readPosition;
+                    firstOffset = offset;
+                    firstPosition = position;
                 }
             }
         } finally {
