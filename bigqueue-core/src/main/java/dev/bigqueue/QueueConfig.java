@@ -1,5 +1,6 @@
 package dev.bigqueue;
 
+import dev.bigqueue.internal.FileFormat;
 import java.time.Duration;
 import java.time.format.DateTimeParseException;
 import java.util.Locale;
@@ -18,9 +19,9 @@ public final class QueueConfig {
     /** Prefix of every key read by {@link #fromProperties(Properties)}. */
     public static final String PREFIX = "bigqueue.";
 
-    public static final long MIN_ARENA_SIZE = 4096;
+    public static final long MIN_ARENA_SIZE = FileFormat.MIN_ARENA_SIZE;
     /** An arena is one mapping; a MappedByteBuffer is indexed by int. */
-    public static final long MAX_ARENA_SIZE = 1L << 30;
+    public static final long MAX_ARENA_SIZE = FileFormat.MAX_ARENA_SIZE;
     public static final long DEFAULT_ARENA_SIZE = 128L << 20;
     public static final int DEFAULT_MAX_IN_MEMORY_ARENAS = 3;
     public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofSeconds(1);

@@ -284,7 +284,7 @@ class ConcurrencyTest {
                             if (interrupt && !Thread.interrupted()) {
                                 throw new AssertionError("seed " + seed + ": the interrupt was lost in the sync wait");
                             }
-                            long end = engine.log().positionOf(offset + 1);
+                            long end = engine.reader().positionOf(offset + 1);
                             if (engine.flusher().durablePosition() < end) {
                                 throw new AssertionError("seed " + seed + ": offset " + offset
                                         + " acknowledged before it was synced");

@@ -269,7 +269,7 @@ class CrashRecoveryTest {
         for (;;) {
             byte[] m;
             try {
-                m = log.read(c, true);
+                m = InternalAccess.engine(q).reader().read(c, true);
             } catch (QueueCorruptedException e) {
                 throw new AssertionError(where + ": recovered queue has a damaged record at offset " + expected, e);
             }

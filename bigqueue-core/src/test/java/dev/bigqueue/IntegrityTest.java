@@ -215,36 +215,71 @@ class IntegrityTest {
         }
     }
 
-    /** Forges an unclean state whose recovery scan starts at record {@code from}, damages {@code victim}. */
-    private void damagedMiddleOnUncleanOpen(int from, int victim, long damageWithinRecord) throws IOException {
+    /**
+     * A queue flushed up to record {@code durable} that died later, with {@code victim} (after the
+     * durable point) damaged and whole records after it: recovery checks every record past the
+     * durable point and the first bad one cuts the tail (guarantee 3: a power loss can leave
+     * exactly this, and the queue must come back readable); what was cut had never been flushed.
+     */
+    private void damagedAfterTheDurablePointOnUncleanOpen(int durable, int victim, long damageWithinRecord)
+            throws IOException {
         long[] pos = fill(sizes(COUNT));
-        QueueFiles.forgeCrashBefore(dir, from, pos[from]);
+        QueueFiles.forgeCrashAfterFlush(dir, durable, pos[durable]);
         Path arena = QueueFiles.arenaFileAt(dir, ARENA, pos[victim]);
-        long header = QueueFiles.indexInArena(ARENA, pos[victim]);
-        byte old = QueueFiles.flipByte(arena, header + damageWithinRecord);
-        TreeMap<String, byte[]> before = QueueFiles.snapshot(dir);
-        QueueCorruptedException e = assertThrows(QueueCorruptedException.class, () -> BigQueue.open(dir, config()));
-        assertNames(e, arena, header);
-        assertTrue(e.getMessage().contains("offset " + victim), e.getMessage());
-        QueueFiles.assertUnchanged(before, dir, "a refused recovery");
-        // Undo the damage: the same unclean directory now recovers every record.
-        QueueFiles.writeByte(arena, header + damageWithinRecord, old);
+        QueueFiles.flipByte(arena, QueueFiles.indexInArena(ARENA, pos[victim]) + damageWithinRecord);
         try (BigQueue q = BigQueue.open(dir, config())) {
-            assertEquals(COUNT, q.tailOffset());
-            for (int i = 0; i < COUNT; i++) {
+            assertEquals(victim, q.tailOffset(), "the first bad record after the durable point ends the log");
+            for (int i = 0; i < victim; i++) {
                 assertMessage(i, SIZE, q.dequeue());
             }
+            assertNull(q.dequeue());
+            assertEquals(victim, q.enqueueString("after the cut"));
+        }
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertEquals(victim + 1, q.tailOffset());
+            q.gc();
+            assertEquals("after the cut", q.dequeueString(), "the cut region was zeroed: nothing of it comes back");
         }
     }
 
     @Test
-    void damagedPayloadInTheMiddle_withValidRecordsAfterIt_onUncleanOpen_isReportedNotTruncated() throws IOException {
-        damagedMiddleOnUncleanOpen(5, 28, FileFormat.RECORD_HEADER_SIZE + 7);
+    void damagedPayloadAfterTheDurablePoint_withWholeRecordsAfterIt_onUncleanOpen_cutsTheTail() throws IOException {
+        damagedAfterTheDurablePointOnUncleanOpen(5, 28, FileFormat.RECORD_HEADER_SIZE + 7);
     }
 
     @Test
-    void damagedLengthInTheMiddle_withValidRecordsAfterIt_onUncleanOpen_isReportedNotTruncated() throws IOException {
-        damagedMiddleOnUncleanOpen(5, 28, FileFormat.RECORD_LENGTH_OFFSET);
+    void damagedLengthAfterTheDurablePoint_withWholeRecordsAfterIt_onUncleanOpen_cutsTheTail() throws IOException {
+        damagedAfterTheDurablePointOnUncleanOpen(5, 28, FileFormat.RECORD_LENGTH_OFFSET);
+    }
+
+    /**
+     * Damage before the durable point is not looked for on open (no full scan, guarantee 9); the
+     * read that meets it throws, naming the file and the byte offset, and returns nothing of it.
+     */
+    @Test
+    void damagedPayloadBeforeTheDurablePoint_onUncleanOpen_isReportedWhenRead_namingFileAndOffset() throws IOException {
+        long[] pos = fill(sizes(COUNT));
+        QueueFiles.forgeCrashAfterFlush(dir, COUNT - 2, pos[COUNT - 2]);
+        int victim = 28;
+        Path arena = QueueFiles.arenaFileAt(dir, ARENA, pos[victim]);
+        long header = QueueFiles.indexInArena(ARENA, pos[victim]);
+        byte old = QueueFiles.flipByte(arena, header + FileFormat.RECORD_HEADER_SIZE + 7);
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertEquals(COUNT, q.tailOffset());
+            for (int i = 0; i < victim; i++) {
+                assertMessage(i, SIZE, q.dequeue());
+            }
+            QueueCorruptedException e = assertThrows(QueueCorruptedException.class, q::dequeue);
+            assertNames(e, arena, header);
+            assertTrue(e.getMessage().contains("offset " + victim), e.getMessage());
+            assertEquals(victim, q.headOffset(), "the damaged record is not consumed");
+        }
+        QueueFiles.writeByte(arena, header + FileFormat.RECORD_HEADER_SIZE + 7, old);
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            for (int i = victim; i < COUNT; i++) {
+                assertMessage(i, SIZE, q.dequeue());
+            }
+        }
     }
 
     @Test
@@ -327,16 +362,15 @@ class IntegrityTest {
     }
 
     @Test
-    void arenaOfUnknownVersion_isReportedNamingBothVersions_neverRead() throws IOException {
+    void arenaOfUnknownVersion_isReportedNamingBothVersions_atOpen_nothingChanged() throws IOException {
         fill(sizes(COUNT));
         Path arena = FileFormat.arenaFile(dir, 0);
         QueueFiles.writeInt(arena, FileFormat.ARENA_VERSION_OFFSET, 7);
-        try (BigQueue q = BigQueue.open(dir, config())) {
-            QueueCorruptedException e = assertThrows(QueueCorruptedException.class, q::dequeue);
-            assertTrue(e.getMessage().contains("version 7") && e.getMessage().contains("version " + FileFormat.VERSION)
-                    && e.getMessage().contains(arena.getFileName().toString()), e.getMessage());
-            assertEquals(0, q.headOffset());
-        }
+        TreeMap<String, byte[]> before = QueueFiles.snapshot(dir);
+        QueueCorruptedException e = assertThrows(QueueCorruptedException.class, () -> BigQueue.open(dir, config()));
+        assertTrue(e.getMessage().contains("version 7") && e.getMessage().contains("version " + FileFormat.VERSION)
+                && e.getMessage().contains(arena.getFileName().toString()), e.getMessage());
+        QueueFiles.assertUnchanged(before, dir, "a refused open");
         QueueFiles.writeInt(arena, FileFormat.ARENA_VERSION_OFFSET, FileFormat.VERSION);
         assertAllThere();
     }

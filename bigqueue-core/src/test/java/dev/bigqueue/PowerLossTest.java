@@ -194,7 +194,7 @@ class PowerLossTest {
                     done.add(pool.submit(() -> {
                         for (int i = 0; i < 100; i++) {
                             long o = q.enqueue(Payloads.payload(thread, i, 2000));
-                            long end = engine.log().positionOf(o + 1);
+                            long end = engine.reader().positionOf(o + 1);
                             long durable = engine.flusher().durablePosition();
                             assertTrue(durable >= end, "offset " + o + " acknowledged at durable position " + durable
                                     + " before its end " + end);
@@ -335,7 +335,7 @@ class PowerLossTest {
         c.moveTo(log.earliestOffset(), log.earliestPosition());
         long expected = log.earliestOffset();
         byte[] m;
-        while ((m = log.read(c, true)) != null) {
+        while ((m = InternalAccess.engine(q).reader().read(c, true)) != null) {
             assertArrayEquals(Payloads.payload(seed, expected, MAX), m, where + ": record " + expected);
             expected++;
         }

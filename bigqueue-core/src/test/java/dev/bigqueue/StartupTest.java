@@ -102,7 +102,7 @@ class StartupTest {
             // The damage is there, and found when that record is read.
             Cursor c = new Cursor();
             c.moveTo(middle, position);
-            assertThrows(QueueCorruptedException.class, () -> InternalAccess.engine(q).log().read(c, false));
+            assertThrows(QueueCorruptedException.class, () -> InternalAccess.engine(q).reader().read(c, false));
         }
         QueueFiles.writeByte(arena, at, old);
         try (BigQueue q = BigQueue.open(big, config())) {

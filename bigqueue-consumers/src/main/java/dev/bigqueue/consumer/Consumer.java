@@ -1,6 +1,7 @@
 package dev.bigqueue.consumer;
 
 import dev.bigqueue.QueueClosedException;
+import dev.bigqueue.internal.ConsumerFile;
 import dev.bigqueue.internal.ConsumerState;
 import dev.bigqueue.internal.QueueEngine;
 import java.nio.charset.StandardCharsets;
@@ -42,34 +43,31 @@ import java.util.function.Function;
 public final class Consumer implements AutoCloseable {
     /** Blocking reads wake at least this often to notice that the consumer was closed or deleted. */
     private static final long WAIT_SLICE_NS = Duration.ofMillis(50).toNanos();
-    /**
-     * A read that races the garbage collector deleting the arena under a consumer that is behind
-     * retention (DROP_OLDEST, or a seek back into what is being deleted) can come back empty
-     * although messages follow; the core's read then leaves the consumer to move forward first. The
-     * next attempt does (to {@code earliestOffset()}, committing there, which stops further
-     * deletion), so one retry suffices; a few are allowed.
-     */
-    private static final int RETRIES = 3;
 
     private final Consumers owner;
     private final String name;
     private final CommitMode mode;
     private final ConsumerState state;
-    private final OffsetStore store;
+    private final ConsumerFile file;
     private final QueueEngine engine;
     private final Runnable sync;
     private volatile String closedReason;
 
     Consumer(Consumers owner, QueueEngine engine, String name, CommitMode mode, ConsumerState state,
-            OffsetStore store) {
+            ConsumerFile file) {
         this.owner = owner;
         this.engine = engine;
         this.name = name;
         this.mode = mode;
         this.state = state;
-        this.store = store;
-        this.sync = store::sync;
+        this.file = file;
+        this.sync = file::force;
+    }
+
+    /** Makes it known to the queue (flush, close); by Consumers, once constructed. */
+    void register() {
         engine.flusher().addPositionSync(sync);
+        engine.register(state);
     }
 
     /** The consumer's name, as given to {@link Consumers#open(String)}. */
@@ -84,11 +82,7 @@ public final class Consumer implements AutoCloseable {
 
     /** The next message, consumed; null if there is none now. */
     public byte[] dequeue() {
-        byte[] m = state.dequeue();
-        for (int retry = 0; m == null && retry < RETRIES && !state.isEmpty(); retry++) {
-            m = state.dequeue(); // see RETRIES
-        }
-        return m;
+        return state.dequeue();
     }
 
     /** {@link #dequeue()} decoded as UTF-8; null if there is none now. */
@@ -146,11 +140,7 @@ public final class Consumer implements AutoCloseable {
      * @throws IllegalArgumentException if {@code maxMessages} is negative.
      */
     public int drainTo(Collection<? super byte[]> sink, int maxMessages) {
-        int n = state.drainTo(sink, maxMessages);
-        for (int retry = 0; n == 0 && maxMessages > 0 && retry < RETRIES && !state.isEmpty(); retry++) {
-            n = state.drainTo(sink, maxMessages); // see RETRIES
-        }
-        return n;
+        return state.drainTo(sink, maxMessages);
     }
 
     /**
@@ -177,11 +167,7 @@ public final class Consumer implements AutoCloseable {
 
     /** The next message without consuming it; null if there is none now. */
     public byte[] peek() {
-        byte[] m = state.peek();
-        for (int retry = 0; m == null && retry < RETRIES && !state.isEmpty(); retry++) {
-            m = state.peek(); // see RETRIES
-        }
-        return m;
+        return state.peek();
     }
 
     /** Whether this consumer has read everything enqueued so far. */
@@ -241,16 +227,7 @@ public final class Consumer implements AutoCloseable {
 
     /** {@link #seek} to the oldest message still on disk, {@code earliestOffset()}. */
     public void seekToBeginning() {
-        for (;;) {
-            try {
-                // Through the offset index, so that a GC pass running meanwhile cannot pair one
-                // earliest offset with another's position.
-                state.seek(engine.log().earliestOffset());
-                return;
-            } catch (IllegalArgumentException collectedMeanwhile) {
-                // the earliest arena was deleted between reading earliestOffset and the seek
-            }
-        }
+        state.seekToBeginning();
     }
 
     /** {@link #seek} to the tail: only messages enqueued from now on will be read. */
@@ -271,11 +248,7 @@ public final class Consumer implements AutoCloseable {
      * @return false if there was no message (step was not called).
      */
     public boolean requeue(Function<byte[], byte[]> step) {
-        boolean done = state.requeue(step);
-        for (int retry = 0; !done && retry < RETRIES && !state.isEmpty(); retry++) {
-            done = state.requeue(step); // see RETRIES
-        }
-        return done;
+        return state.requeue(step);
     }
 
     /**
@@ -298,10 +271,13 @@ public final class Consumer implements AutoCloseable {
         }
         closedReason = reason;
         engine.flusher().removePositionSync(sync);
+        engine.unregister(state);
         try {
             state.close(reason);
         } finally {
-            store.close();
+            // Syncs the committed position, then waits for the accesses in progress and unmaps.
+            file.force();
+            file.close();
         }
     }
 

@@ -83,7 +83,12 @@ public final class Consumers {
         this.log = engine.log();
         this.consumersDir = engine.directory().resolve(FileFormat.CONSUMERS_DIR);
         removeUnfinishedCreations();
-        engine.addCloseHook(this::closeAll);
+    }
+
+    private static Consumers create(QueueEngine engine) {
+        Consumers consumers = new Consumers(engine);
+        engine.addCloseHook(consumers::closeAll);
+        return consumers;
     }
 
     /**
@@ -96,7 +101,7 @@ public final class Consumers {
         Objects.requireNonNull(queue, "queue must not be null");
         QueueEngine engine = InternalAccess.engine(queue);
         engine.log().checkOpen();
-        Consumers consumers = REGISTRIES.computeIfAbsent(engine, Consumers::new);
+        Consumers consumers = REGISTRIES.computeIfAbsent(engine, Consumers::create);
         if (engine.isClosed()) {
             // The queue closed while this registry was made; its close hook may have run before
             // the hook was added, so clean up here (closeAll is idempotent).
@@ -160,6 +165,7 @@ public final class Consumers {
                         + ": " + e.getMessage(), e);
             }
             Consumer c = start(name, f, mode);
+            c.register();
             open.put(name, c);
             return c;
         }
@@ -197,6 +203,7 @@ public final class Consumers {
                         + file.toAbsolutePath() + ": " + e.getMessage(), e);
             }
             Consumer c = start(newName, f, source.commitMode());
+            c.register();
             open.put(newName, c);
             return c;
         }
@@ -263,22 +270,15 @@ public final class Consumers {
 
     /** Wraps an open consumer file in a Consumer; closes the file if that fails. */
     private Consumer start(String name, ConsumerFile f, CommitMode mode) {
-        OffsetStore store = new OffsetStore(f, name);
         try {
-            long tail = log.tailOffset();
-            if (f.committedOffset() > tail) {
-                // Only after a power loss that kept the consumer file but not the last records.
-                LOG.warn("consumer '{}' of queue {} was at offset {}, past the tail {} (records lost in an OS crash"
-                        + " or power loss before a flush); it continues at the tail", name, engine.directory(),
-                        f.committedOffset(), tail);
-                f.commit(tail, log.positionOf(tail));
+            if (f.mode() != mode.fileCode) {
+                f.setMode(mode.fileCode);
             }
-            store.setMode(mode);
             String label = "consumer '" + name + "' of queue " + engine.directory();
-            ConsumerState state = new ConsumerState(engine, label, store, mode == CommitMode.MANUAL);
-            return new Consumer(this, engine, name, mode, state, store);
+            ConsumerState state = new ConsumerState(engine, label, f, mode == CommitMode.MANUAL);
+            return new Consumer(this, engine, name, mode, state, f);
         } catch (RuntimeException | Error e) {
-            store.close();
+            f.close();
             throw e;
         }
     }
@@ -295,7 +295,7 @@ public final class Consumers {
             long offset = start.getAsLong();
             long position;
             try {
-                position = log.positionOf(offset);
+                position = engine.reader().positionOf(offset);
             } catch (IllegalArgumentException collectedMeanwhile) {
                 continue; // the arena of offset was deleted since it was read; read the start again
             }

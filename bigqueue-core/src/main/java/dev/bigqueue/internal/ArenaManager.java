@@ -1,53 +1,67 @@
 package dev.bigqueue.internal;
 
 import dev.bigqueue.QueueClosedException;
-import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Which arena files exist, which are mapped, and the {@code maxInMemoryArenas} cap: at no moment
  * are more than that many arenas mapped. When the cap is reached, the least recently used arena
- * that nobody has pinned is unmapped explicitly; if every mapped arena is pinned, the caller waits
- * for a pin to be released. Each thread pins at most one arena at a time, so a cap of 1 still
- * makes progress.
+ * that nobody has pinned is unmapped; if every mapped arena is pinned, the caller waits for a pin
+ * to be released.
  *
- * <p>Also the sparse offset index: for each arena, the offset and position of the first record
- * that starts in it (persisted in the arena header), which lets a seek skip whole arenas.
+ * <p><b>Why waiting here always ends.</b> Pins are short and their holders never wait while
+ * pinned ({@link Mapping}); a thread waiting here holds no pin itself (it gives up its arena
+ * before asking for the next one, so a cap of 1 makes progress). The one pin held between calls,
+ * the writer's lease, is asked back through {@link #setLeaseRevoker}, and the writer gives it up
+ * at once when idle, or at the end of the append in progress.
+ *
+ * <p><b>Shared state.</b> {@code onDisk} (arena id to its first record, immutable values) and
+ * {@code mapped} are concurrent maps, read without the lock; {@code mapped} changes only under
+ * {@link #lock}, which the waiting condition uses too. {@code fileCount} counts arena files
+ * until they are really gone, for the disk cap.
+ *
+ * <p>Also the sparse offset index: for each arena, the first record that starts in it (persisted
+ * in the arena header), which lets a seek skip whole arenas.
  */
 public final class ArenaManager {
+    /** The value of an arena in {@link #onDisk} in which no record starts (yet). */
+    private static final StreamPoint NO_RECORD = new StreamPoint(-1, -1);
+
     private final Path dir;
     private final long arenaSize;
     private final int cap;
-    /** Arena files on disk, by id, with their first record (-1 if none starts there yet). */
-    private final ConcurrentSkipListMap<Long, long[]> onDisk = new ConcurrentSkipListMap<>();
-    /** First-record index: offset of the first record starting in an arena -> its position. */
+    /** Arena files on disk, by id, with the first record that starts in each. */
+    private final ConcurrentSkipListMap<Long, StreamPoint> onDisk = new ConcurrentSkipListMap<>();
+    /** The same first records by offset: offset of the first record starting in an arena -> its position. */
     private final ConcurrentSkipListMap<Long, Long> firstRecords = new ConcurrentSkipListMap<>();
+    /** Arena files that exist as files (created and not yet deleted), for the disk cap. */
+    private final AtomicInteger fileCount = new AtomicInteger();
     private final Object createLock = new Object();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
-    private final Map<Long, Arena> mapped = new HashMap<>();
+    private final Map<Long, Arena> mapped = new ConcurrentHashMap<>();
+    /** Threads waiting in {@link #acquire}; read by releasers without the lock. */
     private volatile int waiters;
-    /** Asks the writer to give up its long-lived pin (see RecordLog's lease). */
-    private Runnable leaseRevoker = () -> { };
-    /** Ask the consumers to give up theirs (see ConsumerState). */
-    private final java.util.List<Runnable> readLeaseRevokers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** Asks the writer to give up its lease; set once before the queue is used. */
+    private volatile Runnable leaseRevoker = () -> { };
     private volatile boolean closed;
+    /** Under {@link #lock}. */
     private long clock;
     private int peakMapped;
 
@@ -57,72 +71,37 @@ public final class ArenaManager {
         this.cap = maxInMemoryArenas;
     }
 
-    /** Registers an arena file found on disk, reading its first-record slot without mapping it. */
-    void register(long id) throws IOException {
-        Path file = FileFormat.arenaFile(dir, id);
-        long size = Files.size(file);
-        if (size != arenaSize) {
-            throw new QueueCorruptedException(file, size, "arena file is " + size + " bytes, expected " + arenaSize
-                    + " (truncated, or written with another arenaSize)");
+    /** Registers an arena file found and verified on open, with its first record (or null). */
+    void register(long id, StreamPoint firstRecord) {
+        onDisk.put(id, firstRecord == null ? NO_RECORD : firstRecord);
+        if (firstRecord != null) {
+            firstRecords.put(firstRecord.offset(), firstRecord.position());
         }
-        ByteBuffer header = ByteBuffer.allocate(FileFormat.ARENA_HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        Uninterruptible.run(() -> {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
-                    // keep reading
-                }
-            }
-        });
-        if (header.getLong(0) != FileFormat.ARENA_MAGIC) {
-            throw new QueueCorruptedException(file, 0, "not an arena file (bad magic)");
-        }
-        long[] first = {-1, -1};
-        int slot = FileFormat.ARENA_FIRST_RECORD_SLOT;
-        if (PositionSlots.validSequence(header, slot) > 0) {
-            first[0] = header.getLong(slot + FileFormat.SLOT_OFFSET);
-            first[1] = header.getLong(slot + FileFormat.SLOT_POSITION);
-            firstRecords.put(first[0], first[1]);
-        }
-        onDisk.put(id, first);
+        fileCount.incrementAndGet();
     }
 
     void setLeaseRevoker(Runnable revoker) {
         this.leaseRevoker = revoker;
     }
 
-    void addReadLeaseRevoker(Runnable revoker) {
-        readLeaseRevokers.add(revoker);
-    }
-
-    void removeReadLeaseRevoker(Runnable revoker) {
-        readLeaseRevokers.remove(revoker);
-    }
-
-    /** Asks every lease holder (writer and consumers) to release its long-lived pin. */
-    void revokeLeases() {
-        leaseRevoker.run();
-        for (Runnable r : readLeaseRevokers) {
-            r.run();
-        }
-    }
-
     public boolean exists(long id) {
         return onDisk.containsKey(id);
     }
 
+    /** Arena files on disk, those being deleted included: what counts against maxDiskBytes. */
     public int count() {
-        return onDisk.size();
+        return fileCount.get();
     }
 
     /** Lowest arena id on disk, or -1 if none. */
     public long lowestId() {
-        Map.Entry<Long, long[]> e = onDisk.firstEntry();
+        Map.Entry<Long, StreamPoint> e = onDisk.firstEntry();
         return e == null ? -1 : e.getKey();
     }
 
     /** Highest arena id on disk, or -1 if none. */
     public long highestId() {
-        Map.Entry<Long, long[]> e = onDisk.lastEntry();
+        Map.Entry<Long, StreamPoint> e = onDisk.lastEntry();
         return e == null ? -1 : e.getKey();
     }
 
@@ -130,67 +109,59 @@ public final class ArenaManager {
         return new ArrayList<>(onDisk.keySet());
     }
 
-    /** The earliest record on disk as {offset, position}, or null if no record starts in any arena. */
-    long[] earliestRecord() {
-        for (long[] first : onDisk.values()) {
-            if (first[0] >= 0) {
+    /** The first record that starts in the lowest arena that has one, or null if no record starts in any. */
+    StreamPoint earliestRecord() {
+        for (StreamPoint first : onDisk.values()) {
+            if (first != NO_RECORD) {
                 return first;
             }
         }
         return null;
     }
 
-    /** The first record at or before {@code offset} known to the sparse index, as {offset, position}. */
-    long[] floorRecord(long offset) {
-        Map.Entry<Long, Long> e = firstRecords.floorEntry(offset);
-        return e == null ? null : new long[] {e.getKey(), e.getValue()};
+    /** The first record that starts in arena {@code id} or a later one, or null if none does. */
+    StreamPoint earliestRecordFrom(long id) {
+        for (StreamPoint first : onDisk.tailMap(id).values()) {
+            if (first != NO_RECORD) {
+                return first;
+            }
+        }
+        return null;
     }
 
-    /** Notes (in memory; the caller writes the arena header) the first record starting in arena {@code id}. */
-    void noteFirstRecord(long id, long offset, long position) {
-        long[] first = onDisk.get(id);
-        if (first != null && first[0] < 0) {
-            first[1] = position;
-            first[0] = offset;
-            firstRecords.put(offset, position);
+    /** The first record at or before {@code offset} known to the sparse index, or null. */
+    StreamPoint floorRecord(long offset) {
+        Map.Entry<Long, Long> e = firstRecords.floorEntry(offset);
+        return e == null ? null : new StreamPoint(e.getKey(), e.getValue());
+    }
+
+    /** Notes (in memory; the writer writes the arena header) the first record starting in arena {@code id}. */
+    void noteFirstRecord(long id, StreamPoint first) {
+        if (onDisk.replace(id, NO_RECORD, first)) {
+            firstRecords.put(first.offset(), first.position());
         }
     }
 
-    /** Position of the first record starting in arena {@code id}, or -1 if none does (yet). */
-    long firstRecordPosition(long id) {
-        long[] first = onDisk.get(id);
-        return first == null || first[0] < 0 ? -1 : first[1];
+    /** The first record starting in arena {@code id}, or null if none does (yet) or it does not exist. */
+    StreamPoint firstRecord(long id) {
+        StreamPoint first = onDisk.get(id);
+        return first == null || first == NO_RECORD ? null : first;
     }
 
     /** Forgets arena {@code id}'s first record (recovery cut the log before it). */
     void forgetFirstRecord(long id) {
-        long[] first = onDisk.get(id);
-        if (first != null && first[0] >= 0) {
-            firstRecords.remove(first[0]);
-            first[0] = -1;
-            first[1] = -1;
+        StreamPoint first = onDisk.get(id);
+        if (first != null && first != NO_RECORD && onDisk.replace(id, first, NO_RECORD)) {
+            firstRecords.remove(first.offset());
         }
     }
 
-    boolean hasFirstRecord(long id) {
-        long[] first = onDisk.get(id);
-        return first != null && first[0] >= 0;
-    }
-
-    /**
-     * Creates arena {@code id}: a temporary file with its blocks reserved and its header written and
-     * synced, renamed into place, then the directory synced, so the arena either exists whole and
-     * durable or not at all.
-     *
-     * Does nothing if the arena exists (the pretoucher may have made it first).
-     *
-     * @throws IOException naming the directory, for example on a full disk.
-     */
     /** Held while arena files are created, and by a writer from making room to creating (DiskSpace). */
     Object createLock() {
         return createLock;
     }
 
+    /** Creates arena {@code id} unless it exists (the pretoucher may have made it first). */
     void create(long id) throws IOException {
         synchronized (createLock) {
             if (!onDisk.containsKey(id)) {
@@ -219,7 +190,7 @@ public final class ArenaManager {
             if (id < highestId()) {
                 return false;
             }
-            if (maxArenas > 0 && onDisk.size() >= maxArenas) {
+            if (maxArenas > 0 && fileCount.get() >= maxArenas) {
                 return false;
             }
             createFile(id);
@@ -227,18 +198,24 @@ public final class ArenaManager {
         }
     }
 
+    /**
+     * Creates arena {@code id}: a temporary file with its blocks reserved and its header written and
+     * synced, renamed into place, then the directory synced, so the arena either exists whole and
+     * durable or not at all.
+     *
+     * @throws IOException naming the directory, for example on a full disk.
+     */
     private void createFile(long id) throws IOException {
+        if (closed) {
+            throw new QueueClosedException("queue " + dir.toAbsolutePath() + " is closed");
+        }
         Path file = FileFormat.arenaFile(dir, id);
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
             Files.deleteIfExists(tmp);
             Files.createFile(tmp);
             NativeIO.reserve(tmp, arenaSize);
-            ByteBuffer header = ByteBuffer.allocate(FileFormat.ARENA_HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-            header.putLong(0, FileFormat.ARENA_MAGIC);
-            header.putInt(FileFormat.ARENA_VERSION_OFFSET, FileFormat.VERSION);
-            header.putLong(FileFormat.ARENA_ID_OFFSET, id);
-            header.putLong(FileFormat.ARENA_SIZE_OFFSET, arenaSize);
+            ByteBuffer header = ArenaHeader.create(id, arenaSize);
             Uninterruptible.run(() -> {
                 try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
                     while (header.hasRemaining()) {
@@ -261,145 +238,175 @@ public final class ArenaManager {
                     + " bytes) in queue directory " + dir.toAbsolutePath() + ": " + e.getMessage()
                     + "; free disk space, or lower arenaSize or maxDiskBytes", e);
         }
-        onDisk.put(id, new long[] {-1, -1});
+        fileCount.incrementAndGet();
+        onDisk.put(id, NO_RECORD);
     }
 
     /**
-     * Pins arena {@code id}, mapping it if needed (which may unmap the least recently used one, or
-     * wait for a pin to be released when every mapped arena is in use).
+     * Pins arena {@code id}, mapping it if needed, which may unmap the least recently used arena or
+     * wait until a pin is released when every mapped arena is in use. The caller must hold no pin.
      *
-     * @return the pinned arena, or null if no such arena file exists (deleted by the collector).
+     * @return the pinned arena, or null if no such arena file exists (deleted, or never made).
+     * @throws QueueClosedException if the queue closes first.
      */
     public Arena acquire(long id) {
+        Arena a = mapped.get(id);
+        if (a != null && a.tryPin()) {
+            a.lastUse = clock;
+            return a;
+        }
         lock.lock();
         try {
             waiters++;
             try {
-                for (;;) {
-                    if (closed) {
-                        throw new QueueClosedException("queue " + dir.toAbsolutePath() + " is closed");
-                    }
-                    Arena a = mapped.get(id);
-                    if (a != null && a.tryPin()) {
-                        a.lastUse = ++clock;
-                        return a;
-                    }
-                    if (!onDisk.containsKey(id)) {
-                        return null;
-                    }
-                    if (cap == 0 || mapped.size() < cap) {
-                        a = Arena.map(FileFormat.arenaFile(dir, id), id, arenaSize);
-                        a.tryPin();
-                        a.lastUse = ++clock;
-                        mapped.put(id, a);
-                        peakMapped = Math.max(peakMapped, mapped.size());
-                        return a;
-                    }
-                    Arena victim = null;
-                    for (Arena m : mapped.values()) {
-                        if (!m.isPinned() && (victim == null || m.lastUse < victim.lastUse)) {
-                            victim = m;
-                        }
-                    }
-                    if (victim != null && victim.tryRetire()) {
-                        mapped.remove(victim.id);
-                        victim.unmap();
-                        continue;
-                    }
-                    // Every mapped arena is pinned: by the writer's lease (ask for it back), or by
-                    // another thread for one short operation.
-                    revokeLeases();
-                    if (mapped.size() >= cap && !hasUnpinned()) {
-                        released.await(10, TimeUnit.MILLISECONDS);
-                    }
-                }
+                return acquireLocked(id);
             } finally {
                 waiters--;
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while waiting for a free arena mapping"
-                    + " (maxInMemoryArenas=" + cap + ")", e);
         } finally {
             lock.unlock();
         }
     }
 
-    private boolean hasUnpinned() {
-        for (Arena m : mapped.values()) {
-            if (!m.isPinned()) {
+    private Arena acquireLocked(long id) throws IOException {
+        boolean revoked = false;
+        for (;;) {
+            if (closed) {
+                throw new QueueClosedException("queue " + dir.toAbsolutePath() + " is closed");
+            }
+            Arena a = mapped.get(id);
+            if (a != null) {
+                if (a.tryPin()) {
+                    a.lastUse = ++clock;
+                    return a;
+                }
+                if (!a.mapping().isUnmapped()) {
+                    if (!onDisk.containsKey(id)) {
+                        return null; // being deleted
+                    }
+                    // Retired while still pinned: wait until it is gone, then map it again.
+                    released.awaitUninterruptibly();
+                    continue;
+                }
+                mapped.remove(id, a);
+            }
+            if (!onDisk.containsKey(id)) {
+                return null;
+            }
+            if (cap == 0 || mapped.size() < cap) {
+                a = Arena.map(FileFormat.arenaFile(dir, id), id, arenaSize);
+                a.tryPin();
+                a.lastUse = ++clock;
+                mapped.put(id, a);
+                peakMapped = Math.max(peakMapped, mapped.size());
+                return a;
+            }
+            if (evictOne()) {
+                continue;
+            }
+            if (!revoked) {
+                // Every mapped arena is pinned: maybe by the writer's idle lease. Ask for it back
+                // (never blocks: the writer gives it up now if idle, else after its append).
+                revoked = true;
+                leaseRevoker.run();
+                continue;
+            }
+            released.awaitUninterruptibly();
+            revoked = false;
+        }
+    }
+
+    /** Unmaps the least recently used arena nobody has pinned; false if every mapped arena is pinned. */
+    private boolean evictOne() {
+        for (;;) {
+            Arena victim = null;
+            for (Arena m : mapped.values()) {
+                if (!m.mapping().isPinned() && !m.mapping().isUnmapped()
+                        && (victim == null || m.lastUse < victim.lastUse)) {
+                    victim = m;
+                }
+            }
+            if (victim == null) {
+                return false;
+            }
+            if (victim.mapping().tryUnmapIdle() || victim.mapping().isUnmapped()) {
+                mapped.remove(victim.id, victim);
                 return true;
             }
+            // Pinned (or retired) between the scan and the unmap: look again.
         }
-        return false;
     }
 
     /** Releases a pin from {@link #acquire(long)} or {@link Arena#tryPin()}. */
     public void release(Arena a) {
+        // The unpin is a full fence, so either a waiter that registered before it sees the pin
+        // gone when it scans, or this sees the waiter and wakes it: no wake-up is lost.
         if (a.unpin() && waiters > 0) {
-            lock.lock();
-            try {
-                released.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            signalReleased();
+        }
+    }
+
+    private void signalReleased() {
+        lock.lock();
+        try {
+            released.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 
     /**
-     * Deletes arena {@code id}'s file, unmapping it first.
-     *
-     * @return false if a reader or writer holds it pinned right now (try again later).
+     * Deletes arena {@code id}: it leaves the registry at once (readers asking for it from now on
+     * get null), its mapping is retired and unmapped once the reads in progress on it end, then the
+     * file is deleted. The caller has already moved the earliest record past it.
      */
-    boolean delete(long id) throws IOException {
+    void delete(long id) throws IOException {
+        StreamPoint first;
+        Arena a;
+        // Under the lock, so that no acquire maps it between leaving the registry and retiring.
         lock.lock();
         try {
-            Arena a = mapped.get(id);
-            if (a != null) {
-                if (!a.tryRetire()) {
-                    return false;
-                }
-                mapped.remove(id);
-                a.unmap();
-            }
-            // The file goes first: creation ahead (under createLock, not this lock) counts onDisk
-            // against maxDiskBytes, and must never count an arena gone that is still on disk.
-            Files.deleteIfExists(FileFormat.arenaFile(dir, id));
-            long[] first = onDisk.remove(id);
-            if (first != null && first[0] >= 0) {
-                firstRecords.remove(first[0]);
-            }
-            return true;
+            first = onDisk.remove(id);
+            a = mapped.get(id);
         } finally {
             lock.unlock();
+        }
+        if (first == null) {
+            return;
+        }
+        if (first != NO_RECORD) {
+            firstRecords.remove(first.offset());
+        }
+        if (a != null) {
+            a.mapping().retireAndAwait();
+            mapped.remove(id, a);
+            signalReleased();
+        }
+        try {
+            Files.deleteIfExists(FileFormat.arenaFile(dir, id));
+        } finally {
+            fileCount.decrementAndGet();
         }
     }
 
     /** msync of a byte range of arena {@code id}: through its mapping if mapped, else by fsync of the file. */
     void force(long id, int from, int length) throws IOException {
-        Arena a = null;
-        lock.lock();
-        try {
-            Arena m = mapped.get(id);
-            if (m != null && m.tryPin()) {
-                a = m;
-            }
-        } finally {
-            lock.unlock();
-        }
-        if (a != null) {
+        Arena a = mapped.get(id);
+        if (a != null && a.tryPin()) {
             try {
                 a.force(from, length);
             } finally {
                 release(a);
             }
         } else if (onDisk.containsKey(id)) {
+            // Not mapped (or being unmapped): the pages dirtied through any mapping of the file are
+            // in the page cache, and fdatasync writes them back as well as msync would.
             Uninterruptible.run(() -> {
                 try (FileChannel ch = FileChannel.open(FileFormat.arenaFile(dir, id), StandardOpenOption.WRITE)) {
                     ch.force(false);
-                } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
+                } catch (NoSuchFileException deletedMeanwhile) {
                     // collected: nothing left to make durable
                 }
             });
@@ -408,12 +415,7 @@ public final class ArenaManager {
 
     /** How many arenas are mapped now. */
     public int mappedCount() {
-        lock.lock();
-        try {
-            return mapped.size();
-        } finally {
-            lock.unlock();
-        }
+        return mapped.size();
     }
 
     /** The most arenas ever mapped at once since open. */
@@ -427,36 +429,23 @@ public final class ArenaManager {
     }
 
     /**
-     * Unmaps everything. Waits (briefly) for in-flight pins: an operation that started before the
-     * queue was marked closed finishes first.
+     * Unmaps everything, waiting for the pins in progress to be released (they are short), and
+     * refuses every later {@link #acquire}. The writer's lease must have been given up first.
      */
     void close() {
-        revokeLeases();
         lock.lock();
         try {
             closed = true;
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (!mapped.isEmpty()) {
-                mapped.values().removeIf(a -> {
-                    if (a.tryRetire()) {
-                        a.unmap();
-                        return true;
-                    }
-                    return false;
-                });
-                if (!mapped.isEmpty()) {
-                    if (System.nanoTime() > deadline) {
-                        // Leave them to the garbage collector rather than crash a straggler.
-                        mapped.clear();
-                        break;
-                    }
-                    released.await(1, TimeUnit.MILLISECONDS);
-                }
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+            released.signalAll();
         } finally {
             lock.unlock();
         }
+        for (Arena a : mapped.values()) {
+            a.mapping().retire();
+        }
+        for (Arena a : mapped.values()) {
+            a.mapping().awaitUnmapped();
+        }
+        mapped.clear();
     }
 }

@@ -4,7 +4,6 @@ import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
@@ -18,16 +17,26 @@ import java.util.TreeMap;
  * {@link FileFormat}). Kept in the core because the garbage collector must honour consumers that
  * are persisted but not open in this run. Commits are stores into a mapped file: they survive a
  * process crash at once and a power loss after the next flush.
+ *
+ * <p><b>Lifetime.</b> Every access pins the file's {@link Mapping}; {@link #close()} retires it
+ * and waits for the accesses in progress, after which every method throws
+ * {@link IllegalStateException} (a consumer closed or deleted while another thread used it) and
+ * {@link #force()} does nothing. <b>Threads:</b> commits are serialised by the consumer's lock.
  */
-public final class ConsumerFile implements AutoCloseable {
+public final class ConsumerFile implements PositionStore, AutoCloseable {
     private final Path file;
-    private final MappedByteBuffer buffer;
+    private final Mapping mapping;
     private final PositionSlots slots;
+    private final String closedMessage;
 
-    private ConsumerFile(Path file, MappedByteBuffer buffer) {
+    private ConsumerFile(Path file, Mapping mapping) {
         this.file = file;
-        this.buffer = buffer;
-        this.slots = new PositionSlots(buffer, FileFormat.CONSUMER_SLOTS);
+        this.mapping = mapping;
+        this.slots = new PositionSlots(mapping.buffer(), FileFormat.CONSUMER_SLOTS);
+        String name = file.getFileName().toString();
+        name = name.substring(0, name.length() - FileFormat.CONSUMER_SUFFIX.length());
+        this.closedMessage = "consumer '" + name + "' was closed or deleted while in use; open it again with"
+                + " Consumers.open(\"" + name + "\")";
     }
 
     /**
@@ -51,23 +60,18 @@ public final class ConsumerFile implements AutoCloseable {
      * @throws QueueCorruptedException naming the file if it is not a valid consumer file.
      */
     public static ConsumerFile open(Path file) throws IOException {
-        MappedByteBuffer b = Uninterruptible.call(() -> {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                if (ch.size() != FileFormat.CONSUMER_FILE_SIZE) {
-                    throw new QueueCorruptedException(file, ch.size(), "consumer file is " + ch.size()
-                            + " bytes, expected " + FileFormat.CONSUMER_FILE_SIZE
-                            + "; delete the consumer or restore the file");
-                }
-                return ch.map(FileChannel.MapMode.READ_WRITE, 0, FileFormat.CONSUMER_FILE_SIZE);
+        Mapping mapping = Mapping.map(file, size -> {
+            if (size != FileFormat.CONSUMER_FILE_SIZE) {
+                throw new QueueCorruptedException(file, size, "consumer file is " + size + " bytes, expected "
+                        + FileFormat.CONSUMER_FILE_SIZE + "; delete the consumer or restore the file");
             }
         });
-        b.order(ByteOrder.LITTLE_ENDIAN);
-        String problem = check(b);
+        String problem = check(mapping.buffer());
         if (problem != null) {
-            Arena.unmap(b);
+            mapping.discard();
             throw new QueueCorruptedException(file, 0, problem + "; delete the consumer or restore the file");
         }
-        return new ConsumerFile(file, b);
+        return new ConsumerFile(file, mapping);
     }
 
     private static String check(ByteBuffer b) {
@@ -130,34 +134,70 @@ public final class ConsumerFile implements AutoCloseable {
         return file;
     }
 
+    @Override
     public long committedOffset() {
         return slots.offset();
     }
 
+    @Override
     public long committedPosition() {
         return slots.position();
     }
 
+    private void pin() {
+        if (!mapping.tryPin()) {
+            throw new IllegalStateException(closedMessage);
+        }
+    }
+
     public int mode() {
-        return buffer.getInt(FileFormat.CONSUMER_MODE_OFFSET);
+        pin();
+        try {
+            return mapping.buffer().getInt(FileFormat.CONSUMER_MODE_OFFSET);
+        } finally {
+            mapping.unpin();
+        }
     }
 
     public void setMode(int mode) {
-        buffer.putInt(FileFormat.CONSUMER_MODE_OFFSET, mode);
+        pin();
+        try {
+            mapping.buffer().putInt(FileFormat.CONSUMER_MODE_OFFSET, mode);
+        } finally {
+            mapping.unpin();
+        }
     }
 
-    /** Stores a new committed position (not thread-safe: the owner serialises commits). */
+    /** Stores a new committed position; the consumer's lock serialises commits. */
+    @Override
     public void commit(long offset, long position) {
-        slots.write(offset, position);
-    }
-
-    /** msync: the committed position survives a power loss. */
-    public void force() {
-        buffer.force();
+        pin();
+        try {
+            slots.write(offset, position);
+        } finally {
+            mapping.unpin();
+        }
     }
 
     @Override
+    public void sync() {
+        force();
+    }
+
+    /** msync: the committed position survives a power loss. Does nothing once closed. */
+    public void force() {
+        if (mapping.tryPin()) {
+            try {
+                mapping.force();
+            } finally {
+                mapping.unpin();
+            }
+        }
+    }
+
+    /** Retires the mapping and waits until the accesses in progress have ended; idempotent. */
+    @Override
     public void close() {
-        Arena.unmap(buffer);
+        mapping.retireAndAwait();
     }
 }

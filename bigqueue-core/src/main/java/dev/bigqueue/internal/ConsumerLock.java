@@ -72,6 +72,11 @@ final class ConsumerLock {
         return false;
     }
 
+    /** Whether the calling thread holds the lock. */
+    boolean isHeldByCurrentThread() {
+        return state != 0 && ownerId == Thread.currentThread().getId();
+    }
+
     void unlock() {
         if (ownerId != Thread.currentThread().getId()) {
             throw new IllegalMonitorStateException("the consumer lock is not held by this thread");

@@ -1,12 +1,16 @@
 package dev.bigqueue.internal;
 
+import dev.bigqueue.QueueClosedException;
+import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
-import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Objects;
+import java.util.concurrent.locks.LockSupport;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,10 +24,17 @@ import org.slf4j.LoggerFactory;
  * process killed right after a dequeue returned gets that message again on restart: at least
  * once, never skipped. A drainTo is one read of several messages: it commits the position of
  * the first, and a kill while the application works through the batch delivers all of it again.
- * With several threads sharing one consumer, a message still being processed by one thread
- * counts as consumed once another thread dequeues; use one consumer per thread, or MANUAL
- * commits, where that matters. <b>MANUAL:</b> only {@link #commit()} moves the committed
- * position, to everything handed out so far.
+ * <b>MANUAL:</b> only {@link #commit()} moves the committed position, to everything handed out
+ * so far.
+ *
+ * <p><b>Threads and lifetime.</b> The cursor and the commits are guarded by the consumer's lock.
+ * The lock is held across application code (a drainTo sink, a requeue step) and the waits that
+ * code may cause; it is never needed by anything that touches mapped memory, which is protected by
+ * pins ({@link Mapping}), so a sink that blocks delays only this consumer. While it runs
+ * application code the consumer says so ({@link #inCallback}), and closing the queue does not wait
+ * for it: the consumer is then closed without its final commit, and its next step fails as closed.
+ * Other threads read {@code cursorOffset} and the committed position (release stores, for lag,
+ * the collector and monitoring); they never write them.
  */
 public final class ConsumerState {
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerState.class);
@@ -31,6 +42,7 @@ public final class ConsumerState {
     private static final VarHandle CURSOR_OFFSET;
     private static final VarHandle COMMITTED_OFFSET;
     private static final VarHandle COMMITTED_POSITION;
+    private static final VarHandle IN_CALLBACK;
 
     static {
         try {
@@ -38,12 +50,15 @@ public final class ConsumerState {
             CURSOR_OFFSET = l.findVarHandle(ConsumerState.class, "cursorOffset", long.class);
             COMMITTED_OFFSET = l.findVarHandle(ConsumerState.class, "committedOffset", long.class);
             COMMITTED_POSITION = l.findVarHandle(ConsumerState.class, "committedPosition", long.class);
+            IN_CALLBACK = l.findVarHandle(ConsumerState.class, "inCallback", boolean.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
     }
+
     private final QueueEngine engine;
     private final RecordLog log;
+    private final RecordReader reader;
     private final String label;
     private final PositionStore store;
     /** Not a ReentrantLock: one per dequeue, and its release fence was a measurable part of one. */
@@ -52,39 +67,49 @@ public final class ConsumerState {
     /** Offset and position of the message {@link #readNext()} returned last; guarded by the lock. */
     private long readOffset;
     private long readPosition;
-    private final Runnable leaseRevoker = this::revokeLease;
     private volatile boolean manual;
     private volatile long committedPosition;
     private volatile long committedOffset;
     private volatile long cursorOffset;
-    private volatile boolean closed;
-    private String closedReason;
+    /** Set (release) while the lock holder runs application code; read by close. */
+    private volatile boolean inCallback;
+    private volatile String closedReason;
 
+    /**
+     * @throws QueueCorruptedException if the committed position lies before the earliest record
+     *     kept and no drop by rule explains it (an arena file the consumer needs is missing).
+     */
     public ConsumerState(QueueEngine engine, String label, PositionStore store, boolean manual) {
         this.engine = engine;
         this.log = engine.log();
-        cursor.leasing = true;
-        log.arenas().addReadLeaseRevoker(leaseRevoker);
+        this.reader = engine.reader();
         this.label = label;
         this.store = store;
         this.manual = manual;
-        long offset = store.committedOffset();
-        long position = store.committedPosition();
-        long tailOffset = log.tailOffset();
-        long tailPosition = log.tailPosition();
-        if (offset > tailOffset || position > tailPosition) {
+        StreamPoint committed = new StreamPoint(store.committedOffset(), store.committedPosition());
+        StreamPoint tail = engine.tail();
+        if (committed.offset() > tail.offset() || committed.position() > tail.position()) {
             // After an OS crash the position can reach the disk while records it passed did not.
-            LOG.warn("{} of queue {} was committed at offset {}, past the recovered tail {}: those records did not"
-                    + " survive an OS crash or power loss; it resumes at the tail", label, log.directory(), offset,
-                    tailOffset);
-            offset = tailOffset;
-            position = tailPosition;
-            store.commit(offset, position);
+            LOG.warn("{} was committed at offset {}, past the recovered tail {}: those records did not survive an OS"
+                    + " crash or power loss; it resumes at the tail", label, committed.offset(), tail.offset());
+            committed = tail;
+            store.commit(committed.offset(), committed.position());
         }
-        this.committedOffset = offset;
-        this.committedPosition = position;
-        cursor.moveTo(committedOffset, committedPosition);
-        cursorOffset = committedOffset;
+        checkNotBeforeStart(committed);
+        this.committedOffset = committed.offset();
+        this.committedPosition = committed.position();
+        cursor.moveTo(committed);
+        cursorOffset = committed.offset();
+    }
+
+    private void checkNotBeforeStart(StreamPoint committed) {
+        StreamPoint earliest = log.earliest();
+        if (committed.position() < earliest.position() && !log.droppedByRule(committed.position())) {
+            throw new QueueCorruptedException(FileFormat.arenaFile(log.directory(), log.arenaOf(committed.position())),
+                    0, label + " is committed at offset " + committed.offset() + ", but the earliest message on disk is"
+                    + " offset " + earliest.offset() + " and no rule dropped the ones between (DROP_OLDEST never did):"
+                    + " the arena file holding them is missing or was deleted by hand");
+        }
     }
 
     public String label() {
@@ -123,9 +148,7 @@ public final class ConsumerState {
     /**
      * Moves up to {@code max} messages into {@code sink}, in order, under one lock and one commit:
      * what {@code max} dequeues would do, without paying the lock and the commit for each. In AUTO
-     * mode it commits the position of the first message it moves, as a dequeue does: the batch
-     * counts as consumed at the next call or close, so a process killed while working through it
-     * gets all of it again.
+     * mode it commits the position of the first message it moves, as a dequeue does.
      *
      * <p>If {@code sink} throws, the messages it took count as dequeued and the one it refused is
      * the next one; the exception propagates.
@@ -152,19 +175,23 @@ public final class ConsumerState {
                 // reentrant) moves readOffset on.
                 long offset = readOffset;
                 long position = readPosition;
+                IN_CALLBACK.setRelease(this, true);
                 try {
                     sink.add(m);
                 } catch (RuntimeException | Error e) {
                     cursor.moveTo(offset, position);
                     throw e;
+                } finally {
+                    IN_CALLBACK.setRelease(this, false);
                 }
                 if (n++ == 0) {
                     firstOffset = offset;
                     firstPosition = position;
                 }
+                checkOpen();
             }
         } finally {
-            if (n > 0) {
+            if (n > 0 && closedReason == null) {
                 CURSOR_OFFSET.setRelease(this, cursor.offset);
                 if (!manual) {
                     storeCommit(firstOffset, firstPosition);
@@ -193,7 +220,7 @@ public final class ConsumerState {
             if (n > 0 || max == 0 || left <= 0) {
                 return n;
             }
-            if (!log.awaitRecord(position0(), left)) {
+            if (!log.awaitRecord(nextPosition(), left)) {
                 return 0;
             }
             checkOpen();
@@ -210,26 +237,27 @@ public final class ConsumerState {
     }
 
     /**
-     * Reads the message at the cursor and moves past it, first moving past arenas deleted under the
-     * cursor; null at the tail. Leaves the message's own offset and position in {@link #readOffset}
-     * and {@link #readPosition}. The caller holds the lock.
+     * Reads the message at the cursor and moves past it, first moving past arenas dropped under
+     * the cursor; null at the tail. Leaves the message's own offset and position in
+     * {@link #readOffset} and {@link #readPosition}. The caller holds the lock.
      */
     private byte[] readNext() {
-        byte[] m;
-        do {
-            // Again if the collector deleted the arena under a cursor behind the earliest record.
+        for (;;) {
             skipDropped();
             readOffset = cursor.offset;
             readPosition = cursor.position;
-            m = log.read(cursor, true);
-        } while (m == null && cursor.position < log.earliestPosition());
-        return m;
+            byte[] m = reader.read(cursor, true);
+            if (m != null || cursor.position >= log.earliestPosition()) {
+                return m;
+            }
+            // The arena under the cursor went while it was being read: move on, then read again.
+        }
     }
 
     /** The next message, waiting up to {@code timeout} for one; null if none came. */
     public byte[] dequeue(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout must not be null; use take() to wait without a limit");
-        return dequeueWaiting(timeout.isNegative() ? 0 : timeout.toNanos());
+        return dequeueWaiting(timeout.isNegative() ? 0 : saturatedNanos(timeout));
     }
 
     /** The next message, waiting as long as it takes. */
@@ -251,17 +279,18 @@ public final class ConsumerState {
             if (timeoutNs >= 0 && left <= 0) {
                 return null;
             }
-            long position = position0();
-            if (!log.awaitRecord(position, left)) {
+            if (!log.awaitRecord(nextPosition(), left)) {
                 return null;
             }
             checkOpen();
         }
     }
 
-    private long position0() {
+    /** The stream position of the next message, for a wait; moves past dropped arenas first. */
+    private long nextPosition() {
         lock.lock();
         try {
+            checkOpen();
             skipDropped();
             return cursor.position;
         } finally {
@@ -274,7 +303,13 @@ public final class ConsumerState {
         lock.lock();
         try {
             checkOpen();
-            return readSkippingDropped(false);
+            for (;;) {
+                skipDropped();
+                byte[] m = reader.read(cursor, false);
+                if (m != null || cursor.position >= log.earliestPosition()) {
+                    return m;
+                }
+            }
         } finally {
             lock.unlock();
         }
@@ -327,19 +362,27 @@ public final class ConsumerState {
         lock.lock();
         try {
             checkOpen();
-            long position = log.positionOf(offset);
-            moveTo(offset, position);
+            moveTo(new StreamPoint(offset, reader.positionOf(offset)));
         } finally {
             lock.unlock();
         }
     }
 
+    /** Moves to the earliest message kept. */
     public void seekToBeginning() {
         lock.lock();
         try {
             checkOpen();
-            long[] earliest = log.earliest();
-            moveTo(earliest[0], earliest[1]);
+            for (;;) {
+                try {
+                    // Through the offset index, so that an earliest record moved on meanwhile is found again.
+                    long offset = log.earliestOffset();
+                    moveTo(new StreamPoint(offset, reader.positionOf(offset)));
+                    return;
+                } catch (IllegalArgumentException collectedMeanwhile) {
+                    // the earliest arena went between reading earliestOffset and the move: again
+                }
+            }
         } finally {
             lock.unlock();
         }
@@ -349,21 +392,38 @@ public final class ConsumerState {
         lock.lock();
         try {
             checkOpen();
-            long[] tail = log.underWriteLock(() -> new long[] {log.tailOffset(), log.tailPosition()});
-            moveTo(tail[0], tail[1]);
+            moveTo(engine.tail());
         } finally {
             lock.unlock();
         }
     }
 
-    private void moveTo(long offset, long position) {
-        cursor.moveTo(offset, position);
-        CURSOR_OFFSET.setRelease(this, offset);
-        // MANUAL: a move back before the committed position is committed too, or GC (which
-        // honours committed positions only) could delete the arenas the consumer went back for.
-        if (!manual || offset < committedOffset) {
-            storeCommit(offset, position);
+    /**
+     * Moves the cursor. In AUTO mode that is committed; in MANUAL mode a move back before the
+     * committed position is committed too, or the collector (which honours committed positions
+     * only) could delete the arenas the consumer went back for. A move back is committed under
+     * the collector's pass lock after checking that the target is still on disk, so no pass can
+     * delete it in between.
+     *
+     * @throws IllegalArgumentException if the target was collected meanwhile.
+     */
+    private void moveTo(StreamPoint target) {
+        boolean back = target.position() < committedPosition;
+        if (back) {
+            synchronized (engine.gc().passLock()) {
+                StreamPoint earliest = log.earliest();
+                if (target.position() < earliest.position()) {
+                    throw new IllegalArgumentException("offset " + target.offset() + " is outside the queue: earliest"
+                            + " retained is " + earliest.offset() + " (collected meanwhile); seek to an offset in ["
+                            + earliest.offset() + ", " + log.tailOffset() + "]");
+                }
+                storeCommit(target.offset(), target.position());
+            }
+        } else if (!manual) {
+            storeCommit(target.offset(), target.position());
         }
+        cursor.moveTo(target);
+        CURSOR_OFFSET.setRelease(this, target.offset());
     }
 
     /**
@@ -374,18 +434,32 @@ public final class ConsumerState {
      *
      * @return false if there was no message.
      */
-    public boolean requeue(java.util.function.Function<byte[], byte[]> step) {
+    public boolean requeue(Function<byte[], byte[]> step) {
         Objects.requireNonNull(step, "step must not be null");
         lock.lock();
         try {
             checkOpen();
-            byte[] m = readSkippingDropped(false);
+            byte[] m;
+            for (;;) {
+                skipDropped();
+                m = reader.read(cursor, false);
+                if (m != null || cursor.position >= log.earliestPosition()) {
+                    break;
+                }
+            }
             if (m == null) {
                 return false;
             }
             long offset = cursor.offset;
             long position = cursor.position;
-            byte[] result = step.apply(m);
+            byte[] result;
+            IN_CALLBACK.setRelease(this, true);
+            try {
+                result = step.apply(m);
+            } finally {
+                IN_CALLBACK.setRelease(this, false);
+            }
+            checkOpen();
             if (result != null) {
                 engine.append(result, 0, result.length);
             }
@@ -401,37 +475,43 @@ public final class ConsumerState {
         }
     }
 
-    private void skipDropped() {
-        long[] earliest = log.earliest();
-        if (cursor.position < earliest[1]) {
-            LOG.warn("{} of queue {} was behind the earliest message on disk (arenas deleted by maxDiskBytes with"
-                    + " DROP_OLDEST, or while it sought back): {} message(s), offsets {}..{}, were not read;"
-                    + " continuing at offset {}", label, log.directory(), earliest[0] - cursor.offset, cursor.offset,
-                    earliest[0] - 1, earliest[0]);
-            cursor.moveTo(earliest[0], earliest[1]);
-            CURSOR_OFFSET.setRelease(this, earliest[0]);
-            storeCommit(earliest[0], earliest[1]);
-        }
-    }
-
     /**
-     * Reads at the cursor, moving past arenas deleted under it first; null only at the tail.
-     * (RecordLog.read also answers null when the cursor fell behind the earliest record.)
+     * Moves a cursor that fell behind the earliest record to it: with a WARN when a rule dropped
+     * the records it missed; as damage otherwise. The caller holds the lock.
      */
-    private byte[] readSkippingDropped(boolean advance) {
-        for (;;) {
-            skipDropped();
-            byte[] m = log.read(cursor, advance);
-            if (m != null || cursor.position >= log.earliestPosition()) {
-                return m;
-            }
+    private void skipDropped() {
+        StreamPoint earliest = log.earliest();
+        if (cursor.position >= earliest.position()) {
+            return;
         }
+        if (!log.droppedByRule(cursor.position)) {
+            throw new QueueCorruptedException(FileFormat.arenaFile(log.directory(), log.arenaOf(cursor.position)), 0,
+                    label + " is at offset " + cursor.offset + ", but the earliest message on disk is offset "
+                    + earliest.offset() + " and no rule dropped the ones between: the arena file holding them is"
+                    + " missing or was deleted by hand");
+        }
+        LOG.warn("{} was behind the earliest message on disk (arenas dropped at maxDiskBytes by DROP_OLDEST): {}"
+                + " message(s), offsets {}..{}, were not read; continuing at offset {}", label,
+                earliest.offset() - cursor.offset, cursor.offset, earliest.offset() - 1, earliest.offset());
+        cursor.moveTo(earliest);
+        CURSOR_OFFSET.setRelease(this, earliest.offset());
+        storeCommit(earliest.offset(), earliest.position());
     }
 
     private void storeCommit(long offset, long position) {
         store.commit(offset, position);
         COMMITTED_OFFSET.setRelease(this, offset);
         COMMITTED_POSITION.setRelease(this, position);
+    }
+
+    /**
+     * Whether the thread calling holds this consumer's lock while its committed position keeps
+     * the oldest arena on disk: then an append from it (a requeue, a sink enqueuing) must not wait
+     * for room, which only this consumer moving on could make.
+     */
+    boolean holdsOldestArenaOnThisThread() {
+        return lock.isHeldByCurrentThread()
+                && log.arenaOf(committedPosition) <= log.arenas().lowestId();
     }
 
     private void countOps(int n) {
@@ -451,47 +531,56 @@ public final class ConsumerState {
     }
 
     /**
-     * Stops this consumer: in AUTO mode everything handed out is committed (the application had
-     * it); in MANUAL mode only what was committed counts.
+     * Stops this consumer (Consumer.close, Consumers.delete, the queue closing): in AUTO mode
+     * everything handed out is committed (the application had it); in MANUAL mode only what was
+     * committed counts. Idempotent.
+     *
+     * <p>It never waits for application code: if another thread holds the lock while it runs a sink
+     * or a step, the consumer is closed without that final commit (what it handed out comes again
+     * after a restart: at least once) and that thread's next step fails as closed. An operation in
+     * progress that is not in application code is short and waits for nothing of this consumer's,
+     * so waiting for it ends.
      */
     public void close(String reason) {
-        lock.lock();
-        try {
-            if (closed) {
+        long parkNs = 10_000;
+        for (;;) {
+            if (lock.tryLock()) {
+                try {
+                    if (closedReason == null) {
+                        if (!manual) {
+                            storeCommit(cursor.offset, cursor.position);
+                        }
+                        closedReason = reason;
+                    }
+                    return;
+                } finally {
+                    lock.unlock();
+                }
+            }
+            if ((boolean) IN_CALLBACK.getAcquire(this)) {
+                if (closedReason == null) {
+                    closedReason = reason;
+                }
                 return;
             }
-            if (!manual) {
-                storeCommit(cursor.offset, cursor.position);
-            }
-            closed = true;
-            closedReason = reason;
-            log.dropReadLease(cursor);
-            log.arenas().removeReadLeaseRevoker(leaseRevoker);
-        } finally {
-            lock.unlock();
-        }
-    }
-
-    /** Gives up the cursor's leased arena when the ArenaManager needs it: at once if idle. */
-    private void revokeLease() {
-        cursor.revokeRequested = true;
-        if (lock.tryLock()) {
-            try {
-                log.applyLeaseRevoke(cursor);
-            } finally {
-                lock.unlock();
-            }
+            // The holder is in a short step: look again shortly (ConsumerLock parks the same way).
+            LockSupport.parkNanos(this, parkNs);
+            parkNs = Math.min(parkNs * 2, 1_000_000);
         }
     }
 
     public boolean isClosed() {
-        return closed;
+        return closedReason != null;
     }
 
     private void checkOpen() {
         log.checkOpen();
-        if (closed) {
-            throw new IllegalStateException(label + " is " + closedReason);
+        String reason = closedReason;
+        if (reason != null) {
+            if (log.isClosed()) {
+                throw new QueueClosedException(label + " is " + reason);
+            }
+            throw new IllegalStateException(label + " is " + reason);
         }
     }
 }

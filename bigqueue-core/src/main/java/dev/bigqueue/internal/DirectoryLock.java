@@ -12,9 +12,16 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * One owner per queue directory: an OS file lock on {@code queue.lock}, which the kernel releases
- * when the owner dies (even by {@code kill -9}), plus the owner's pid in the file for the error
- * message. Opens within this JVM are also tracked in a set, because the OS lock cannot tell
- * threads of one process apart, and because closing any channel on the file would release it.
+ * when the owner dies (even by {@code kill -9}). Opens within this JVM are also tracked in a set,
+ * because the OS lock cannot tell threads of one process apart, and because closing any channel on
+ * the file would release it.
+ *
+ * <p>The lock is taken before anything in the directory is looked at or created, so of two opens
+ * racing on a directory, new or not, exactly one goes on; the other fails at once naming the
+ * holder's pid, which it asks of the kernel ({@code fcntl(F_GETLK)}): exact even before the
+ * holder has written its pid into the file (which it does, for people, once its open succeeded).
+ * The file is never deleted: a process still waiting on the old file while a new one is created
+ * under the same name would believe it holds the lock too.
  */
 public final class DirectoryLock implements AutoCloseable {
     private static final Set<Path> OPEN_IN_THIS_JVM = ConcurrentHashMap.newKeySet();
@@ -29,7 +36,7 @@ public final class DirectoryLock implements AutoCloseable {
     }
 
     /**
-     * Takes the directory.
+     * Takes the directory, which must exist.
      *
      * @throws IllegalStateException naming the directory and the holder's pid if it is open elsewhere.
      */
@@ -43,18 +50,16 @@ public final class DirectoryLock implements AutoCloseable {
         FileChannel[] opened = new FileChannel[1];
         try {
             return Uninterruptible.call(() -> {
-                FileChannel ch = FileChannel.open(key.resolve(FileFormat.LOCK_FILE), StandardOpenOption.CREATE,
-                        StandardOpenOption.READ, StandardOpenOption.WRITE);
+                Path file = key.resolve(FileFormat.LOCK_FILE);
+                FileChannel ch = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.READ,
+                        StandardOpenOption.WRITE);
                 opened[0] = ch;
                 FileLock lock = ch.tryLock();
                 if (lock == null) {
-                    String holder = readPid(ch);
                     throw new IllegalStateException("queue directory " + key + " is already open in another process"
-                            + " (pid " + holder + "); close it there first. A holder that died releases the lock by"
-                            + " itself");
+                            + " (pid " + holder(file, ch) + "); close it there first. A holder that died releases the"
+                            + " lock by itself");
                 }
-                ch.truncate(0);
-                ch.write(ByteBuffer.wrap((pid + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
                 return new DirectoryLock(key, ch, lock);
             });
         } catch (IOException | RuntimeException e) {
@@ -67,7 +72,11 @@ public final class DirectoryLock implements AutoCloseable {
         }
     }
 
-    private static String readPid(FileChannel ch) {
+    private static String holder(Path file, FileChannel ch) {
+        long pid = NativeIO.lockHolderPid(file);
+        if (pid > 0) {
+            return Long.toString(pid);
+        }
         try {
             ByteBuffer b = ByteBuffer.allocate(32);
             ch.read(b, 0);
@@ -76,6 +85,15 @@ public final class DirectoryLock implements AutoCloseable {
         } catch (IOException e) {
             return "unknown";
         }
+    }
+
+    /** Writes this process's pid into the lock file, for people; once the open has succeeded. */
+    void writePid() throws IOException {
+        long pid = ProcessHandle.current().pid();
+        Uninterruptible.run(() -> {
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap((pid + "\n").getBytes(StandardCharsets.US_ASCII)), 0);
+        });
     }
 
     public Path directory() {

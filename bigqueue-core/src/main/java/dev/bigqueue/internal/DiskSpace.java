@@ -5,19 +5,30 @@ import dev.bigqueue.WhenFull;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * Makes the arenas a record needs before any byte of it is written, keeping the arena files
  * within {@code maxDiskBytes} by the {@link WhenFull} policy.
+ *
+ * <p>The writer calls {@link #ensureArenas} under its lock, with its lease given back. Room is
+ * made first by a collection pass, and only then by the policy; the arena count is read again
+ * after every pass, since the background collector may have freed the room meanwhile. With
+ * {@code BLOCK} the writer lets go of its lock and waits in {@link #awaitRoom}: room comes from
+ * consumers moving on and a collection, which nothing signals directly, so it looks again every
+ * {@value #BLOCK_POLL_MS} ms (and at once when the queue closes).
  */
 final class DiskSpace {
     private static final Logger LOG = LoggerFactory.getLogger(DiskSpace.class);
-    static final long BLOCK_POLL_NS = TimeUnit.MILLISECONDS.toNanos(5);
+    static final long BLOCK_POLL_MS = 5;
     private final long arenaSize;
     private final long maxArenas;
     private final WhenFull whenFull;
+    private final ReentrantLock waitLock = new ReentrantLock();
+    private final Condition roomOrClose = waitLock.newCondition();
     private GarbageCollector gc;
 
     DiskSpace(long arenaSize, long maxDiskBytes, WhenFull whenFull) {
@@ -26,6 +37,7 @@ final class DiskSpace {
         this.whenFull = whenFull;
     }
 
+    /** Set once while the queue opens, before any append. */
     void setCollector(GarbageCollector collector) {
         this.gc = collector;
     }
@@ -36,7 +48,7 @@ final class DiskSpace {
      *
      * @return false if the queue is full and the policy is BLOCK: release the lock, wait, retry.
      */
-    boolean ensureArenas(RecordLog log, long position, long recordBytes) {
+    boolean ensureArenas(Appender appender, RecordLog log, long position, long recordBytes) {
         long first = log.arenaOf(position);
         long last = log.arenaOf(position + recordBytes - 1);
         ArenaManager arenas = log.arenas();
@@ -46,11 +58,12 @@ final class DiskSpace {
         // Under the creation lock: the pretoucher creates arenas ahead under it, checking the cap,
         // and must not slip one in between the room made here and the arena created for it.
         synchronized (arenas.createLock()) {
-            return makeRoomAndCreate(log, arenas, first, last, recordBytes);
+            return makeRoomAndCreate(appender, log, first, last, recordBytes);
         }
     }
 
-    private boolean makeRoomAndCreate(RecordLog log, ArenaManager arenas, long first, long last, long recordBytes) {
+    private boolean makeRoomAndCreate(Appender appender, RecordLog log, long first, long last, long recordBytes) {
+        ArenaManager arenas = log.arenas();
         long missing = 0;
         for (long id = first; id <= last; id++) {
             if (!arenas.exists(id)) {
@@ -65,7 +78,7 @@ final class DiskSpace {
                             + " bytes, more than maxDiskBytes allows (" + maxArenas + " arenas); raise maxDiskBytes"
                             + " or arenaSize, or send smaller messages");
                 }
-                if (!makeRoom(log, missing)) {
+                if (!makeRoom(appender, log, missing)) {
                     return false;
                 }
             }
@@ -77,28 +90,34 @@ final class DiskSpace {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        log.refreshEarliest();
         return true;
     }
 
     /** Frees arenas by the policy; false if BLOCK must wait for consumers. */
-    private boolean makeRoom(RecordLog log, long missing) throws IOException {
+    private boolean makeRoom(Appender appender, RecordLog log, long missing) throws IOException {
         ArenaManager arenas = log.arenas();
         while (arenas.count() + missing > maxArenas) {
-            if (gc.collect() > 0) {
-                continue;
+            int before = arenas.count();
+            gc.collect();
+            int after = arenas.count();
+            if (after + missing <= maxArenas) {
+                return true;
+            }
+            if (after < before) {
+                continue; // a pass (this one or the background one) freed something: look again
             }
             switch (whenFull) {
                 case FAIL:
                     throw new QueueFullException("queue " + log.directory().toAbsolutePath() + " is full: its "
-                            + arenas.count() + " arena files reach maxDiskBytes (" + maxArenas * arenaSize
+                            + after + " arena files reach maxDiskBytes (" + maxArenas * arenaSize
                             + " bytes) and no consumer has read past the oldest; nothing was written. Consume"
                             + " messages, raise maxDiskBytes, or choose whenFull BLOCK or DROP_OLDEST");
                 case DROP_OLDEST:
-                    long dropped = gc.dropOldest();
+                    long dropped = gc.dropOldest(appender.tailLocked());
                     if (dropped < 0) {
-                        throw new IllegalStateException("cannot make room in " + log.directory()
-                                + ": no arena left to drop");
+                        throw new IllegalStateException("cannot make room in " + log.directory() + ": "
+                                + after + " arena files, the oldest is the one being written, and the next record"
+                                + " needs " + missing + " more; raise maxDiskBytes");
                     }
                     LOG.warn("queue {} reached maxDiskBytes ({} bytes): dropped the oldest arena, {} unread"
                             + " message(s) for consumers behind it; earliest offset is now {}",
@@ -110,5 +129,32 @@ final class DiskSpace {
             }
         }
         return true;
+    }
+
+    /** BLOCK: waits a little for room, without the writer lock; returns at once when the queue closes. */
+    void awaitRoom(RecordLog log) {
+        waitLock.lock();
+        try {
+            log.checkOpen();
+            if (roomOrClose.await(BLOCK_POLL_MS, TimeUnit.MILLISECONDS)) {
+                log.checkOpen();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted while waiting for room under maxDiskBytes in "
+                    + log.directory(), e);
+        } finally {
+            waitLock.unlock();
+        }
+    }
+
+    /** Wakes producers waiting for room (at close: they then throw). */
+    void wakeWaiters() {
+        waitLock.lock();
+        try {
+            roomOrClose.signalAll();
+        } finally {
+            waitLock.unlock();
+        }
     }
 }

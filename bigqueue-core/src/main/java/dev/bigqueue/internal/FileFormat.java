@@ -24,11 +24,21 @@ import java.util.regex.Pattern;
  *  16   8  arenaSize
  *  24   8  created, epoch millis
  *  32  16  boot id of the kernel that last opened the queue (zeros if unknown)
- *  48  16  reserved
- *  64  32  tail slot          next offset / position to write; exact only when state = 1
+ *  48   8  header check: mix(arenaSize, created); zeros in queues made before it existed
+ *  56   8  reserved
+ *  64  32  tail slot          next offset / position to write; written only by a clean close,
+ *                             and trusted only when state = 1
  *  96  64  head slots A, B    the queue's own consumer: committed offset / position
  * 160  64  durable slots A, B every record before this position was on disk at the last flush
- * 224 ...  reserved (zeros)
+ * 224  64  start slots A, B   the earliest record kept: arenas before its arena are deleted, and
+ *                             this is written (and synced) before they are
+ * 288  64  dropped slots A, B the start as it was after unread records were last dropped by a
+ *                             rule (DROP_OLDEST): a consumer before it missed them by that rule;
+ *                             one before the start but not before this points at damage
+ * 352 ...  reserved (zeros)
+ *
+ * Slot pairs that are all zeros were never written (a queue made before the slot existed, or
+ * nothing happened yet); a pair with non-zero bytes and no valid slot is damage.
  *
  * slot (32 bytes): a position in the record stream, written without tearing
  *   0   8  offset      message number (0, 1, 2, ...)
@@ -77,6 +87,10 @@ public final class FileFormat {
     public static final String CONSUMERS_DIR = "consumers";
     public static final String CONSUMER_SUFFIX = ".consumer";
 
+    /** The range of arenaSize a queue.meta may record (QueueConfig enforces the same). */
+    public static final long MIN_ARENA_SIZE = 4096;
+    public static final long MAX_ARENA_SIZE = 1L << 30;
+
     public static final int META_SIZE = 4096;
     public static final long META_MAGIC = magic("BIGQMETA");
     public static final int META_VERSION_OFFSET = 8;
@@ -84,9 +98,12 @@ public final class FileFormat {
     public static final int META_ARENA_SIZE_OFFSET = 16;
     public static final int META_CREATED_OFFSET = 24;
     public static final int META_BOOT_ID_OFFSET = 32;
+    public static final int META_HEADER_CHECK_OFFSET = 48;
     public static final int META_TAIL_SLOT = 64;
     public static final int META_HEAD_SLOTS = 96;
     public static final int META_DURABLE_SLOTS = 160;
+    public static final int META_START_SLOTS = 224;
+    public static final int META_DROPPED_SLOTS = 288;
     public static final int STATE_OPEN = 0;
     public static final int STATE_CLOSED_CLEANLY = 1;
 
@@ -152,6 +169,11 @@ public final class FileFormat {
     public static int recordSalt(long offset, int length) {
         long h = mix64(offset * 0x9E3779B97F4A7C15L + length);
         return (int) (h ^ (h >>> 32)) | 1;
+    }
+
+    /** The check word of queue.meta's fixed fields; never 0. */
+    public static long metaHeaderCheck(long arenaSize, long createdMillis) {
+        return mix64(mix64(arenaSize ^ 0x42494751_4D455441L) + createdMillis) | 1;
     }
 
     /** The check word of a slot. */

@@ -21,6 +21,7 @@ public final class Flusher {
     static final long MIN_BACKGROUND_PIECE_BYTES = 256 * 1024;
 
     private final RecordLog log;
+    private final Appender appender;
     private final Index index;
     private final long everyOps;
     private final AtomicLong opsSinceFlush = new AtomicLong();
@@ -35,8 +36,9 @@ public final class Flusher {
     private int waitersThisGroup;
     private int waitersLastGroup;
 
-    Flusher(RecordLog log, Index index, long flushEveryOps, long durablePosition) {
+    Flusher(RecordLog log, Appender appender, Index index, long flushEveryOps, long durablePosition) {
         this.log = log;
+        this.appender = appender;
         this.index = index;
         this.everyOps = flushEveryOps;
         this.durablePosition = durablePosition;
@@ -62,8 +64,8 @@ public final class Flusher {
     /** Everything written and committed so far is on disk when this returns. */
     public void flush() throws IOException {
         synchronized (flushLock) {
-            long[] tail = log.underWriteLock(() -> new long[] {log.tailOffset(), log.tailPosition()});
-            syncRecords(tail[1]);
+            StreamPoint tail = appender.tail();
+            syncRecords(tail.position());
             syncPositions(tail);
         }
     }
@@ -80,26 +82,26 @@ public final class Flusher {
      * {@code syncOnWrite} producer waits for one piece, not for the whole backlog.
      */
     public void flushInBackground() throws IOException {
-        long[] tail = log.underWriteLock(() -> new long[] {log.tailOffset(), log.tailPosition()});
-        long piece = Math.max(MIN_BACKGROUND_PIECE_BYTES, (tail[1] - durablePosition) / BACKGROUND_PIECES);
-        while (durablePosition < tail[1]) {
+        StreamPoint tail = appender.tail();
+        long piece = Math.max(MIN_BACKGROUND_PIECE_BYTES, (tail.position() - durablePosition) / BACKGROUND_PIECES);
+        while (durablePosition < tail.position()) {
             synchronized (flushLock) {
                 long from = Math.max(durablePosition, log.earliestPosition());
-                syncRecords(Math.min(tail[1], from + piece));
+                syncRecords(Math.min(tail.position(), from + piece));
             }
         }
         synchronized (flushLock) {
-            syncRecords(tail[1]);
+            syncRecords(tail.position());
             syncPositions(tail);
         }
     }
 
     /** Consumer positions, then the durable point of the stream; under {@link #flushLock}. */
-    private void syncPositions(long[] tail) throws IOException {
+    private void syncPositions(StreamPoint tail) {
         for (Runnable sync : positionSyncs) {
             sync.run();
         }
-        index.durable().write(tail[0], tail[1]);
+        index.writeDurable(tail);
         index.force();
     }
 
@@ -181,7 +183,8 @@ public final class Flusher {
         long lastArena = log.arenaOf(target - 1);
         for (long id = firstArena; id <= lastArena; id++) {
             // From the header when the arena was started since the last sync: its first-record slot is new.
-            int start = id == firstArena && arenas.firstRecordPosition(id) < from ? log.indexInArena(from) : 0;
+            StreamPoint first = arenas.firstRecord(id);
+            int start = id == firstArena && (first == null || first.position() < from) ? log.indexInArena(from) : 0;
             int end = id == lastArena ? log.indexInArena(target - 1) + 1
                     : (int) (FileFormat.ARENA_HEADER_SIZE + log.dataBytesPerArena());
             arenas.force(id, start, end - start);

@@ -11,21 +11,37 @@ import org.slf4j.LoggerFactory;
  * Deletes arena files that every consumer has read past: the queue's own consumer and every named
  * consumer persisted in {@code consumers/}, whether or not it is open in this run (its file is
  * read on each pass). An arena is deleted only when the lowest committed position is at or after
- * the first byte of the next arena, and only when nobody has it pinned.
+ * the first byte of the next arena. Also the {@code DROP_OLDEST} policy's tool:
+ * {@link #dropOldest} deletes the oldest arena regardless of consumers, and records that it did.
  *
- * <p>Also the {@code DROP_OLDEST} policy's tool: {@link #dropOldest()} deletes the oldest arena
- * regardless of consumers.
+ * <p><b>Order on disk.</b> Before any file goes, the new start (the earliest record kept) is
+ * written to {@code queue.meta} and synced, and, for a drop by rule, the drop mark with it; then
+ * the earliest record is published in memory; then the arenas are deleted, lowest first, and the
+ * directory synced. A crash in between leaves arenas below the start, which the next open
+ * deletes; never a start that points into a deleted arena. A consumer found before the start is
+ * therefore explained by the drop mark, or it is damage.
+ *
+ * <p><b>Threads.</b> Every pass holds {@link #passLock()}. A pass waits only for reads in progress
+ * on an arena it deletes (pins are short); it takes no other lock.
  */
 public final class GarbageCollector {
     private static final Logger LOG = LoggerFactory.getLogger(GarbageCollector.class);
     private final RecordLog log;
+    private final Index index;
     private final LongSupplier ownHeadPosition;
+    private final boolean headFollowsStart;
     private final Object lock = new Object();
-    private volatile long lastCollected;
+    private volatile long collected;
 
-    GarbageCollector(RecordLog log, LongSupplier ownHeadPosition) {
+    /**
+     * @param ownHeadPosition the queue's own consumer's committed position, or MAX_VALUE when it
+     *     is off; then the head slot belongs to this collector, which keeps it at the start.
+     */
+    GarbageCollector(RecordLog log, Index index, LongSupplier ownHeadPosition, boolean ownConsumer) {
         this.log = log;
+        this.index = index;
         this.ownHeadPosition = ownHeadPosition;
+        this.headFollowsStart = !ownConsumer;
     }
 
     /**
@@ -35,6 +51,7 @@ public final class GarbageCollector {
      */
     public int collect() throws IOException {
         synchronized (lock) {
+            log.checkOpen();
             long min = ownHeadPosition.getAsLong();
             try {
                 for (Map.Entry<String, long[]> c
@@ -42,81 +59,97 @@ public final class GarbageCollector {
                     min = Math.min(min, c.getValue()[1]);
                 }
             } catch (QueueCorruptedException e) {
-                LOG.warn("arena garbage collection skipped: a consumer's position is unreadable, so every arena"
-                        + " is kept. {}", e.getMessage());
+                LOG.warn("queue {}: arena garbage collection skipped: a consumer's position is unreadable, so every"
+                        + " arena is kept. {}", log.directory(), e.getMessage());
                 return 0;
             }
             if (min == Long.MAX_VALUE) {
                 return 0; // no consumer at all (ownConsumer off, no named ones): nobody has read anything
             }
             ArenaManager arenas = log.arenas();
-            long tailArena = log.arenaOf(log.tailPosition());
-            // Keep the arena where the last record starts: the earliest record then always exists
-            // on disk, and the earliest (offset, position) never has to be read from a tail that a
-            // concurrent append is moving.
+            // Keep the arena where the last record starts: the earliest record then always starts in
+            // an arena on disk, so it never has to be read from a tail a concurrent append is moving.
             long lastStart = -1;
-            for (long id = tailArena; id >= 0 && arenas.exists(id); id--) {
-                if (arenas.firstRecordPosition(id) >= 0) {
+            for (long id = log.arenaOf(log.tailPosition()); id >= 0 && arenas.exists(id); id--) {
+                if (arenas.firstRecord(id) != null) {
                     lastStart = id;
                     break;
                 }
             }
-            int deleted = 0;
+            long firstKept = -1;
             for (long id : arenas.ids()) {
                 if (id >= lastStart || log.arenaStart(id + 1) > min) {
                     break;
                 }
-                if (!arenas.delete(id)) {
-                    arenas.revokeLeases(); // an idle consumer may still lease it
-                    if (!arenas.delete(id)) {
-                        break; // pinned by a reader right now; the next pass gets it
-                    }
-                }
-                deleted++;
+                firstKept = id + 1;
             }
-            if (deleted > 0) {
-                finishDeletion();
-                LOG.debug("deleted {} consumed arena file(s) in {}", deleted, log.directory());
+            if (firstKept < 0) {
+                return 0;
             }
-            lastCollected += deleted;
+            // lastStart >= firstKept has a first record, so there is one.
+            int deleted = deleteBelow(firstKept, arenas.earliestRecordFrom(firstKept), false);
+            collected += deleted;
+            LOG.debug("deleted {} consumed arena file(s) in {}", deleted, log.directory());
             return deleted;
         }
     }
 
     /**
-     * Deletes the oldest arena even if consumers have not read it (DROP_OLDEST), waiting for a
-     * reader's short pin if needed. Never the arena the writer is in.
+     * Deletes the oldest arena even if consumers have not read it (DROP_OLDEST). Never the arena
+     * the tail is in.
      *
+     * @param tail the exact tail (the caller is the writer, under its lock).
      * @return how many messages became unreachable, or -1 if there was nothing to drop.
      */
-    long dropOldest() throws IOException {
+    long dropOldest(StreamPoint tail) throws IOException {
         synchronized (lock) {
             ArenaManager arenas = log.arenas();
             long id = arenas.lowestId();
-            if (id < 0 || id >= log.arenaOf(log.tailPosition())) {
+            if (id < 0 || id >= log.arenaOf(tail.position())) {
                 return -1;
             }
             long before = log.earliestOffset();
-            while (!arenas.delete(id)) {
-                arenas.revokeLeases();
-                Thread.onSpinWait();
-            }
-            finishDeletion();
-            return log.earliestOffset() - before;
+            StreamPoint next = arenas.earliestRecordFrom(id + 1);
+            StreamPoint start = next == null || next.position() >= tail.position() ? tail : next;
+            deleteBelow(id + 1, start, true);
+            return start.offset() - before;
         }
     }
 
-    private void finishDeletion() throws IOException {
-        log.refreshEarliest();
+    /** Persists the new start, publishes it, then deletes every arena below {@code firstKept}; under the lock. */
+    private int deleteBelow(long firstKept, StreamPoint start, boolean dropByRule) throws IOException {
+        index.writeStart(start);
+        if (dropByRule) {
+            index.writeDropped(start);
+        }
+        if (headFollowsStart) {
+            index.commitHead(start.offset(), start.position());
+        }
+        // On disk before any file goes: a crash must never leave a start that points into a deleted arena.
+        index.force();
+        if (dropByRule) {
+            log.setDropped(start);
+        }
+        log.setEarliest(start);
+        int deleted = 0;
+        for (long id : log.arenas().ids()) {
+            if (id >= firstKept) {
+                break;
+            }
+            log.arenas().delete(id);
+            deleted++;
+        }
         // Deletions are durable only once the directory is.
         NativeIO.syncDirectory(log.directory());
+        return deleted;
     }
 
     /**
-     * The lock every pass holds. Whoever creates a consumer file holds it while checking that the
-     * new consumer's start is still on disk and creating the file: a pass that listed the consumer
-     * files before the new one appeared could otherwise delete the arena the new consumer starts in.
-     * Do not read arenas while holding it (a read may wait for a pin; the writer may wait for this).
+     * The lock every pass holds. Whoever creates a consumer file, or moves a consumer back, holds
+     * it while checking that the target is still on disk and committing: a pass that read the
+     * positions before could otherwise delete the arena the consumer now needs. Do not read
+     * arenas while holding it (a read may wait for a mapping slot, whose holder may be the writer,
+     * which may be waiting for this lock).
      */
     public Object passLock() {
         return lock;
@@ -124,6 +157,6 @@ public final class GarbageCollector {
 
     /** Arena files deleted by {@link #collect()} since open. */
     public long collectedSinceOpen() {
-        return lastCollected;
+        return collected;
     }
 }

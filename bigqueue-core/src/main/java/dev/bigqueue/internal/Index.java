@@ -6,147 +6,295 @@ import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.MappedByteBuffer;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.UUID;
 
 /**
  * The mapped {@code queue.meta} file (layout in {@link FileFormat}): the persisted arena size, the
- * clean-shutdown state, the tail hint, the queue's own consumer head and the durable point. Stores
- * go to the page cache at once, so they survive a process crash; {@link #force()} makes them
- * survive a power loss.
+ * clean-shutdown state, the exact tail of a clean close, the queue's own consumer head, the durable
+ * point, and the start (earliest record kept). Stores go to the page cache at once, so they
+ * survive a process crash; {@link #force()} makes them survive a power loss.
  *
- * <p>Not thread-safe: each slot has one writer (the tail: the writer lock; the head: the queue's
- * reader lock; the durable point: the flusher).
+ * <p><b>Lifetime.</b> Every method pins the file's {@link Mapping} around its access and throws
+ * {@code QueueClosedException} once {@link #close()} has retired it; close waits for the accesses
+ * in progress, so none can touch the pages after they are unmapped.
+ *
+ * <p><b>Threads.</b> Each slot pair has one writer, which serialises its writes: the head, the
+ * queue's own consumer (under its lock); the durable point, the flusher (under its flush lock);
+ * the start and the dropped mark, the collector (under its pass lock); state and tail, open and
+ * close.
  */
 public final class Index implements AutoCloseable {
     private final Path file;
-    private final MappedByteBuffer buffer;
+    private final Mapping mapping;
+    private final String closedMessage;
     private final PositionSlots head;
     private final PositionSlots durable;
-    private long tailSequence;
+    private final PositionSlots start;
+    private final PositionSlots dropped;
+    private final boolean headBlank;
+    private final boolean startBlank;
+    private final boolean droppedBlank;
 
-    private Index(Path file, MappedByteBuffer buffer) {
+    private Index(Path file, Mapping mapping) {
         this.file = file;
-        this.buffer = buffer;
-        this.head = new PositionSlots(buffer, FileFormat.META_HEAD_SLOTS);
-        this.durable = new PositionSlots(buffer, FileFormat.META_DURABLE_SLOTS);
-        this.tailSequence = buffer.getLong(FileFormat.META_TAIL_SLOT + FileFormat.SLOT_SEQUENCE);
+        this.mapping = mapping;
+        this.closedMessage = "queue " + file.getParent().toAbsolutePath() + " is closed; open it again with"
+                + " BigQueue.open(..)";
+        ByteBuffer b = mapping.buffer();
+        this.head = new PositionSlots(b, FileFormat.META_HEAD_SLOTS);
+        this.durable = new PositionSlots(b, FileFormat.META_DURABLE_SLOTS);
+        this.start = new PositionSlots(b, FileFormat.META_START_SLOTS);
+        this.dropped = new PositionSlots(b, FileFormat.META_DROPPED_SLOTS);
+        this.headBlank = PositionSlots.blank(b, FileFormat.META_HEAD_SLOTS);
+        this.startBlank = PositionSlots.blank(b, FileFormat.META_START_SLOTS);
+        this.droppedBlank = PositionSlots.blank(b, FileFormat.META_DROPPED_SLOTS);
     }
 
     /** Creates a new {@code queue.meta} atomically (temp file, sync, rename, directory sync). */
     static Index create(Path dir, long arenaSize) throws IOException {
         Path file = dir.resolve(FileFormat.META_FILE);
         ByteBuffer b = ByteBuffer.allocate(META_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        long created = System.currentTimeMillis();
         b.putLong(0, FileFormat.META_MAGIC);
         b.putInt(FileFormat.META_VERSION_OFFSET, FileFormat.VERSION);
         b.putInt(FileFormat.META_STATE_OFFSET, FileFormat.STATE_CLOSED_CLEANLY);
         b.putLong(FileFormat.META_ARENA_SIZE_OFFSET, arenaSize);
-        b.putLong(FileFormat.META_CREATED_OFFSET, System.currentTimeMillis());
+        b.putLong(FileFormat.META_CREATED_OFFSET, created);
+        b.putLong(FileFormat.META_HEADER_CHECK_OFFSET, FileFormat.metaHeaderCheck(arenaSize, created));
         PositionSlots.writeSlot(b, FileFormat.META_TAIL_SLOT, 0, 0, 1);
+        PositionSlots.writeSlot(b, FileFormat.META_HEAD_SLOTS, 0, 0, 1);
+        PositionSlots.writeSlot(b, FileFormat.META_DURABLE_SLOTS, 0, 0, 1);
+        PositionSlots.writeSlot(b, FileFormat.META_START_SLOTS, 0, 0, 1);
         DurableFiles.writeAtomically(file, b);
         return open(file);
     }
 
     /**
-     * Maps an existing {@code queue.meta} and checks its magic and version.
+     * Maps an existing {@code queue.meta} and checks every field it will trust.
      *
-     * @throws QueueCorruptedException if it is not one, or of an unknown version.
+     * @throws QueueCorruptedException naming the file if it is not one, of an unknown version, or
+     *     damaged.
      */
     static Index open(Path file) throws IOException {
-        MappedByteBuffer b = Uninterruptible.call(() -> {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                if (ch.size() != META_SIZE) {
-                    throw new QueueCorruptedException(file, ch.size(), "queue.meta is " + ch.size()
-                            + " bytes, expected " + META_SIZE + " (truncated or foreign file)");
-                }
-                return ch.map(FileChannel.MapMode.READ_WRITE, 0, META_SIZE);
+        Mapping mapping = Mapping.map(file, size -> {
+            if (size != META_SIZE) {
+                throw new QueueCorruptedException(file, size, "queue.meta is " + size + " bytes, expected " + META_SIZE
+                        + " (truncated or foreign file)");
             }
         });
-        b.order(ByteOrder.LITTLE_ENDIAN);
-        String problem = null;
-        if (b.getLong(0) != FileFormat.META_MAGIC) {
-            problem = "not a bigqueue queue.meta file (bad magic)";
-        } else if (b.getInt(FileFormat.META_VERSION_OFFSET) != FileFormat.VERSION) {
-            problem = "incompatible queue.meta version " + b.getInt(FileFormat.META_VERSION_OFFSET)
-                    + ", this bigqueue reads version " + FileFormat.VERSION;
-        }
+        String problem = problem(mapping.buffer());
         if (problem != null) {
-            Arena.unmap(b);
+            mapping.discard();
             throw new QueueCorruptedException(file, 0, problem);
         }
-        return new Index(file, b);
+        return new Index(file, mapping);
+    }
+
+    private static String problem(ByteBuffer b) {
+        if (b.getLong(0) != FileFormat.META_MAGIC) {
+            return "not a bigqueue queue.meta file (bad magic)";
+        }
+        int version = b.getInt(FileFormat.META_VERSION_OFFSET);
+        if (version != FileFormat.VERSION) {
+            return "incompatible queue.meta version " + version + ", this bigqueue reads version " + FileFormat.VERSION;
+        }
+        long arenaSize = b.getLong(FileFormat.META_ARENA_SIZE_OFFSET);
+        long check = b.getLong(FileFormat.META_HEADER_CHECK_OFFSET);
+        if (check != 0 && check != FileFormat.metaHeaderCheck(arenaSize, b.getLong(FileFormat.META_CREATED_OFFSET))) {
+            return "queue.meta is damaged: its fixed fields fail their check (arenaSize reads " + arenaSize + ")";
+        }
+        if (arenaSize < FileFormat.MIN_ARENA_SIZE || arenaSize > FileFormat.MAX_ARENA_SIZE) {
+            return "queue.meta is damaged: it records an arenaSize of " + arenaSize + " bytes, outside the valid range "
+                    + FileFormat.MIN_ARENA_SIZE + ".." + FileFormat.MAX_ARENA_SIZE;
+        }
+        int state = b.getInt(FileFormat.META_STATE_OFFSET);
+        if (state != FileFormat.STATE_OPEN && state != FileFormat.STATE_CLOSED_CLEANLY) {
+            return "queue.meta is damaged: unknown state " + state;
+        }
+        return null;
     }
 
     public Path file() {
         return file;
     }
 
+    private void pin() {
+        mapping.pin(closedMessage);
+    }
+
     public long arenaSize() {
-        return buffer.getLong(FileFormat.META_ARENA_SIZE_OFFSET);
+        pin();
+        try {
+            return mapping.buffer().getLong(FileFormat.META_ARENA_SIZE_OFFSET);
+        } finally {
+            mapping.unpin();
+        }
     }
 
     boolean closedCleanly() {
-        return buffer.getInt(FileFormat.META_STATE_OFFSET) == FileFormat.STATE_CLOSED_CLEANLY;
+        pin();
+        try {
+            return mapping.buffer().getInt(FileFormat.META_STATE_OFFSET) == FileFormat.STATE_CLOSED_CLEANLY;
+        } finally {
+            mapping.unpin();
+        }
     }
 
     void setState(int state) {
-        buffer.putInt(FileFormat.META_STATE_OFFSET, state);
-    }
-
-    /** The tail hint as {offset, position}, or null if its slot is torn. */
-    long[] tailHint() {
-        int at = FileFormat.META_TAIL_SLOT;
-        if (PositionSlots.validSequence(buffer, at) == 0) {
-            return null;
+        pin();
+        try {
+            mapping.buffer().putInt(FileFormat.META_STATE_OFFSET, state);
+        } finally {
+            mapping.unpin();
         }
-        return new long[] {buffer.getLong(at + FileFormat.SLOT_OFFSET), buffer.getLong(at + FileFormat.SLOT_POSITION)};
     }
 
-    /** Updates the tail hint; a single slot, because a torn one just means a longer recovery scan. */
-    void writeTailHint(long offset, long position) {
-        PositionSlots.writeSlot(buffer, FileFormat.META_TAIL_SLOT, offset, position, ++tailSequence);
+    /** The exact tail written by the last clean close, or null if its slot is torn. */
+    StreamPoint cleanTail() {
+        pin();
+        try {
+            ByteBuffer b = mapping.buffer();
+            int at = FileFormat.META_TAIL_SLOT;
+            if (PositionSlots.validSequence(b, at) == 0) {
+                return null;
+            }
+            return new StreamPoint(b.getLong(at + FileFormat.SLOT_OFFSET), b.getLong(at + FileFormat.SLOT_POSITION));
+        } finally {
+            mapping.unpin();
+        }
     }
 
-    public PositionSlots head() {
-        return head;
+    /** Records the exact tail at a clean close; a single slot, written only then. */
+    void writeCleanTail(StreamPoint tail) {
+        pin();
+        try {
+            ByteBuffer b = mapping.buffer();
+            long sequence = Math.max(1, b.getLong(FileFormat.META_TAIL_SLOT + FileFormat.SLOT_SEQUENCE) + 1);
+            PositionSlots.writeSlot(b, FileFormat.META_TAIL_SLOT, tail.offset(), tail.position(), sequence);
+        } finally {
+            mapping.unpin();
+        }
     }
 
-    PositionSlots durable() {
-        return durable;
+    /** The own consumer's committed head; null if never written (blank). */
+    StreamPoint head() {
+        return head.point();
     }
 
-    /** Whether the boot id recorded at the last open is this kernel's: no OS crash since. */
+    /** Whether the head slots hold neither a valid value nor zeros: damage. */
+    boolean headDamaged() {
+        return !head.valid() && !headBlank;
+    }
+
+    /** Commits the own consumer's head (a store into the page cache; survives a process crash). */
+    void commitHead(long offset, long position) {
+        pin();
+        try {
+            head.write(offset, position);
+        } finally {
+            mapping.unpin();
+        }
+    }
+
+    /** The durable point of the last flush, or null if none was recorded. */
+    StreamPoint durable() {
+        return durable.point();
+    }
+
+    void writeDurable(StreamPoint point) {
+        pin();
+        try {
+            durable.write(point.offset(), point.position());
+        } finally {
+            mapping.unpin();
+        }
+    }
+
+    /** The earliest record kept, or null if never recorded (a queue made before the slot existed). */
+    StreamPoint start() {
+        return start.point();
+    }
+
+    /** Whether the start slots hold neither a valid value nor zeros: damage. */
+    boolean startDamaged() {
+        return !start.valid() && !startBlank;
+    }
+
+    void writeStart(StreamPoint point) {
+        pin();
+        try {
+            start.write(point.offset(), point.position());
+        } finally {
+            mapping.unpin();
+        }
+    }
+
+    /** The start after the last drop of unread records by rule, or null if none ever happened. */
+    StreamPoint dropped() {
+        return dropped.point();
+    }
+
+    boolean droppedDamaged() {
+        return !dropped.valid() && !droppedBlank;
+    }
+
+    void writeDropped(StreamPoint point) {
+        pin();
+        try {
+            dropped.write(point.offset(), point.position());
+        } finally {
+            mapping.unpin();
+        }
+    }
+
+    /** Whether the boot id recorded at the last open is this kernel's (reported by recovery as a fact). */
     boolean sameBoot() {
         UUID now = BootId.current();
         if (now == null) {
             return false;
         }
-        return buffer.getLong(FileFormat.META_BOOT_ID_OFFSET) == now.getMostSignificantBits()
-                && buffer.getLong(FileFormat.META_BOOT_ID_OFFSET + 8) == now.getLeastSignificantBits();
+        pin();
+        try {
+            ByteBuffer b = mapping.buffer();
+            return b.getLong(FileFormat.META_BOOT_ID_OFFSET) == now.getMostSignificantBits()
+                    && b.getLong(FileFormat.META_BOOT_ID_OFFSET + 8) == now.getLeastSignificantBits();
+        } finally {
+            mapping.unpin();
+        }
     }
 
     void recordBoot() {
         UUID now = BootId.current();
-        buffer.putLong(FileFormat.META_BOOT_ID_OFFSET, now == null ? 0 : now.getMostSignificantBits());
-        buffer.putLong(FileFormat.META_BOOT_ID_OFFSET + 8, now == null ? 0 : now.getLeastSignificantBits());
+        pin();
+        try {
+            ByteBuffer b = mapping.buffer();
+            b.putLong(FileFormat.META_BOOT_ID_OFFSET, now == null ? 0 : now.getMostSignificantBits());
+            b.putLong(FileFormat.META_BOOT_ID_OFFSET + 8, now == null ? 0 : now.getLeastSignificantBits());
+        } finally {
+            mapping.unpin();
+        }
     }
 
     /** msync of the whole file. */
     void force() {
-        buffer.force();
+        pin();
+        try {
+            mapping.force();
+        } finally {
+            mapping.unpin();
+        }
     }
 
+    /** Retires the mapping and waits until the accesses in progress have ended and it is unmapped. */
     @Override
     public void close() {
-        Arena.unmap(buffer);
+        mapping.retireAndAwait();
     }
 
-    /** This kernel boot's id (Linux), which changes on every boot: tells a process crash from an OS crash. */
+    /** This kernel boot's id (Linux), which changes on every boot. */
     static final class BootId {
         private static final UUID CURRENT = read();
 

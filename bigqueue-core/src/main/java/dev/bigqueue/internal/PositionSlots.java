@@ -14,7 +14,8 @@ import java.nio.ByteBuffer;
  * slot, one step older, intact. Reading takes the valid slot with the larger sequence. An older
  * value is always a safe answer: it is at or before where the owner was.
  *
- * <p>Not thread-safe: the owner serialises writes.
+ * <p>Not thread-safe: the owner serialises writes. The buffer may be a mapping: the caller holds
+ * its pin around every read and write ({@link Mapping}).
  */
 public final class PositionSlots {
     private final ByteBuffer buffer;
@@ -43,6 +44,24 @@ public final class PositionSlots {
     /** Whether either slot held a valid value when read. */
     public boolean valid() {
         return sequence > 0;
+    }
+
+    /** The value as a point, or null if neither slot held a valid one. */
+    public StreamPoint point() {
+        return sequence > 0 ? new StreamPoint(offset, position) : null;
+    }
+
+    /**
+     * Whether the two slots at {@code base} are all zeros: never written. A pair that is neither
+     * valid nor blank was damaged.
+     */
+    static boolean blank(ByteBuffer buffer, int base) {
+        for (int i = 0; i < 2 * SLOT_SIZE; i += 8) {
+            if (buffer.getLong(base + i) != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 
     public long offset() {

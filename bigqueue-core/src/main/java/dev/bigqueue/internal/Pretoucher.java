@@ -32,10 +32,13 @@ final class Pretoucher implements Runnable {
     private static final double FAST_WRITER_BYTES_PER_S = 64e6;
 
     private final RecordLog log;
+    private final Appender appender;
     private final ArenaManager arenas;
     private final long maxArenas;
     private final int mappingCap;
-    private final Thread thread;
+    private final String name;
+    /** Set by {@link #start()}, before the thread runs; read by the writer to wake it. */
+    private volatile Thread thread;
     private volatile boolean stopped;
     /** Stream position up to which pages have been pre-faulted; pretoucher-owned. */
     private long touchedUpTo;
@@ -46,30 +49,48 @@ final class Pretoucher implements Runnable {
     /** Whether the writer wrote at least FAST_WRITER_BYTES_PER_S in the last window. */
     private boolean fastWriter;
 
-    Pretoucher(RecordLog log, long maxArenas, int mappingCap, String name) {
+    Pretoucher(RecordLog log, Appender appender, long maxArenas, int mappingCap, String name) {
         this.log = log;
+        this.appender = appender;
         this.arenas = log.arenas();
         this.maxArenas = maxArenas;
         this.mappingCap = mappingCap;
-        this.thread = new Thread(this, name);
-        thread.setDaemon(true);
+        this.name = name;
     }
 
+    /** Starts the thread; once, by open, after everything else is in place. */
     void start() {
-        thread.start();
+        Thread t = new Thread(this, name);
+        t.setDaemon(true);
+        thread = t;
+        t.start();
     }
 
     /** Called by the writer when the tail passed the wake mark. */
     void wake() {
-        LockSupport.unpark(thread);
+        Thread t = thread;
+        if (t != null) {
+            LockSupport.unpark(t);
+        }
     }
 
+    /** Stops the thread and waits until it has ended (its step in progress is short). */
     void stop() {
         stopped = true;
-        LockSupport.unpark(thread);
-        try {
-            thread.join(10_000);
-        } catch (InterruptedException e) {
+        Thread t = thread;
+        if (t == null) {
+            return;
+        }
+        boolean interrupted = false;
+        while (t.isAlive()) {
+            LockSupport.unpark(t);
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
             Thread.currentThread().interrupt();
         }
     }
@@ -88,7 +109,7 @@ final class Pretoucher implements Runnable {
                     // the application may be spinning on. So sleep until the writer itself says it
                     // has gone far enough to be measured again, or to need the next arena.
                     long mark = slowWriterWakeMark(log.tailPosition());
-                    log.setPretouchWakeAt(mark, this);
+                    appender.setPretouchWakeAt(mark, this);
                     if (log.tailPosition() < mark && !stopped) {
                         LockSupport.parkNanos(this, SLOW_WRITER_MAX_PARK_NS);
                     }
@@ -97,13 +118,13 @@ final class Pretoucher implements Runnable {
                 int outcome = touchAhead();
                 if (outcome == AHEAD) {
                     long mark = wakeMark;
-                    log.setPretouchWakeAt(mark, this);
+                    appender.setPretouchWakeAt(mark, this);
                     if (log.tailPosition() < mark) {
                         LockSupport.parkNanos(this, IDLE_PARK_NS);
                     }
                 } else if (outcome == BLOCKED) {
                     // The next arena cannot be made or mapped yet: look again shortly.
-                    log.setPretouchWakeAt(Long.MAX_VALUE, this);
+                    appender.setPretouchWakeAt(Long.MAX_VALUE, this);
                     LockSupport.parkNanos(this, IDLE_PARK_NS);
                 }
             }
@@ -115,7 +136,7 @@ final class Pretoucher implements Runnable {
                         log.directory(), e.toString());
             }
         } finally {
-            log.setPretouchWakeAt(Long.MAX_VALUE, null);
+            appender.setPretouchWakeAt(Long.MAX_VALUE, null);
         }
     }
 

@@ -1,74 +1,101 @@
 package dev.bigqueue.internal;
 
 import dev.bigqueue.QueueConfig;
-import dev.bigqueue.QueueCorruptedException;
+import dev.bigqueue.QueueFullException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * One open queue directory: wires the lock, index, arenas, record log, flusher, garbage collector
- * and the maintenance thread together, and takes them apart again in {@link #close()}.
+ * One open queue directory: the parts of a running queue, wired together by {@link QueueOpener}
+ * and taken apart again by {@link #close()}.
+ *
+ * <p><b>Lifetime.</b> Open builds every part without starting a thread, then {@link #start()}s
+ * the background threads as its last step; an open that fails before that undoes what it did.
+ * {@link #close()} may run at any moment, from any thread, concurrently with anything: it marks
+ * the log closed (new calls fail, waiting calls wake and fail), stops the background threads and
+ * waits for them, closes the consumers without waiting for application code they may be running,
+ * flushes, records the exact tail and a clean state, then retires every mapping (arenas,
+ * {@code queue.meta}) and waits for the pins in progress to drain, and releases the directory
+ * lock. Nothing it waits for waits for it: pins are short, the writer lock and the consumers' locks
+ * are held only for bounded steps (a consumer running application code is not waited for), and the
+ * background threads finish a bounded step. A second concurrent {@code close()} waits for the first
+ * to finish, so that whenever {@code close()} returns, the queue is really closed.
  *
  * <p>Design note: {@code BigQueue} is the public face and stays thin; this class is what the
- * named-consumer module shares, through {@link InternalAccess}.
+ * named-consumer module shares.
  */
 public final class QueueEngine implements AutoCloseable {
-    private static final Logger LOG = LoggerFactory.getLogger(QueueEngine.class);
     private final Path dir;
     private final QueueConfig config;
     private final DirectoryLock lock;
     private final Index index;
     private final ArenaManager arenas;
     private final RecordLog log;
+    private final Appender appender;
+    private final RecordReader reader;
+    private final DiskSpace diskSpace;
     private final Flusher flusher;
     private final GarbageCollector gc;
     private final ConsumerState own;
-    private final ScheduledExecutorService maintenance;
+    private final Maintenance maintenance;
     private final Pretoucher pretoucher;
-    /** When the last periodic flush ended (System.nanoTime); the maintenance thread's own. */
-    private long lastPeriodicFlushEndNs;
     private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
-    private final AtomicBoolean closed = new AtomicBoolean();
+    /** Every open consumer, the own one included: close and the full-queue check walk it. */
+    private final List<ConsumerState> consumers = new CopyOnWriteArrayList<>();
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final CountDownLatch closed = new CountDownLatch(1);
 
-    private QueueEngine(Path dir, QueueConfig config, DirectoryLock lock, Index index, ArenaManager arenas,
-            RecordLog log, DiskSpace diskSpace, long durablePosition) {
-        this.dir = dir;
-        this.config = config;
-        this.lock = lock;
-        this.index = index;
-        this.arenas = arenas;
-        this.log = log;
-        this.flusher = new Flusher(log, index, config.flushEveryOps(), durablePosition);
-        this.own = new ConsumerState(this, "the queue's own consumer", new IndexHeadStore(index), false);
-        // With ownConsumer off, only named consumers hold arenas on disk.
-        this.gc = new GarbageCollector(log,
-                config.ownConsumer() ? own::committedStreamPosition : () -> Long.MAX_VALUE);
+    QueueEngine(Parts p) {
+        this.dir = p.dir;
+        this.config = p.config;
+        this.lock = p.lock;
+        this.index = p.index;
+        this.arenas = p.arenas;
+        this.log = p.log;
+        this.appender = p.appender;
+        this.reader = p.reader;
+        this.diskSpace = p.diskSpace;
+        this.flusher = new Flusher(log, appender, index, config.flushEveryOps(), p.durablePosition);
+        // With ownConsumer off, only named consumers hold arenas on disk, and the head follows the start.
+        this.gc = new GarbageCollector(log, index,
+                config.ownConsumer() ? this::ownCommittedPosition : () -> Long.MAX_VALUE, config.ownConsumer());
         diskSpace.setCollector(gc);
-        this.maintenance = startMaintenance();
+        appender.setRoomCheck(this::checkMayWaitForRoom);
+        this.own = new ConsumerState(this, "the queue's own consumer of " + dir, new IndexHeadStore(index), false);
+        if (config.ownConsumer()) {
+            // Off, it is never used, and its slot belongs to the collector: close must not commit it.
+            consumers.add(own);
+        }
+        String name = dir.getFileName().toString();
+        this.maintenance = new Maintenance(name, config.flushInterval(), config.gcInterval(), flusher, gc, log);
         if (config.pretouch() && NativeIO.nativeAvailable()) {
             long maxArenas = config.maxDiskBytes() == 0 ? 0 : config.maxDiskBytes() / config.arenaSize();
-            this.pretoucher = new Pretoucher(log, maxArenas, config.maxInMemoryArenas(),
-                    "bigqueue-pretouch-" + dir.getFileName());
-            pretoucher.start();
+            this.pretoucher = new Pretoucher(log, appender, maxArenas, config.maxInMemoryArenas(),
+                    "bigqueue-pretouch-" + name);
         } else {
             this.pretoucher = null;
         }
+    }
+
+    /** What the opener built, handed to the constructor. */
+    static final class Parts {
+        Path dir;
+        QueueConfig config;
+        DirectoryLock lock;
+        Index index;
+        ArenaManager arenas;
+        RecordLog log;
+        Appender appender;
+        RecordReader reader;
+        DiskSpace diskSpace;
+        long durablePosition;
     }
 
     /**
@@ -79,216 +106,42 @@ public final class QueueEngine implements AutoCloseable {
      * @throws IllegalStateException if the directory is open elsewhere.
      */
     public static QueueEngine open(Path dir, QueueConfig config) throws IOException {
-        if (Files.exists(dir) && !Files.isDirectory(dir)) {
-            throw new IllegalArgumentException("queue path " + dir.toAbsolutePath() + " is a file, not a directory;"
-                    + " give BigQueue.open a directory (it is created if missing)");
-        }
-        Files.createDirectories(dir);
-        Path metaFile = dir.resolve(FileFormat.META_FILE);
-        boolean exists = Files.exists(metaFile);
-        if (!exists) {
-            checkEmptyForCreate(dir);
-        }
-        DirectoryLock lock = DirectoryLock.acquire(dir);
-        Index index = null;
-        ArenaManager arenas = null;
-        try {
-            Path real = lock.directory();
-            index = exists ? Index.open(metaFile) : Index.create(real, config.arenaSize());
-            long arenaSize = index.arenaSize();
-            if (arenaSize != config.arenaSize()) {
-                if (config.isArenaSizeSet()) {
-                    throw new IllegalArgumentException("queue " + real + " was created with arenaSize " + arenaSize
-                            + " bytes, but this open asks for arenaSize " + config.arenaSize() + " bytes; arenaSize"
-                            + " is fixed when a queue is created: open it with arenaSize " + arenaSize
-                            + " or leave arenaSize unset");
-                }
-                config = config.toBuilder().arenaSize(arenaSize).build();
-            }
-            arenas = new ArenaManager(real, arenaSize, config.maxInMemoryArenas());
-            registerArenas(real, arenas);
-            DiskSpace diskSpace = new DiskSpace(arenaSize, config.maxDiskBytes(), config.whenFull());
-            RecordLog log = new RecordLog(real, arenaSize, arenas, index, diskSpace);
-            boolean clean = index.closedCleanly();
-            Recovery.recover(log, index);
-            if (!clean) {
-                clampConsumers(real, log);
-            }
-            PositionSlots durable = index.durable();
-            long durablePosition = clean ? log.tailPosition() : durable.valid() ? durable.position() : 0;
-            index.setState(FileFormat.STATE_OPEN);
-            index.recordBoot();
-            index.writeTailHint(log.tailOffset(), log.tailPosition());
-            // On disk before any write: a power loss from here on must not look like a clean close.
-            index.force();
-            QueueEngine engine = new QueueEngine(real, config, lock, index, arenas, log, diskSpace, durablePosition);
-            if (!clean) {
-                engine.flusher.flush();
-            }
-            return engine;
-        } catch (IOException | RuntimeException | Error e) {
-            if (arenas != null) {
-                arenas.close();
-            }
-            if (index != null) {
-                index.close();
-            }
-            lock.close();
-            throw e;
+        return QueueOpener.open(dir, config);
+    }
+
+    /** Starts the background threads: open's last step. */
+    void start() {
+        maintenance.start();
+        if (pretoucher != null) {
+            pretoucher.start();
         }
     }
 
-    /**
-     * After an OS crash a named consumer's committed position can have reached the disk while
-     * records it had passed did not: such a consumer resumes at the recovered tail, where the next
-     * message written will be. (The queue's own consumer is clamped by {@link ConsumerState}.)
-     */
-    private static void clampConsumers(Path dir, RecordLog log) throws IOException {
-        Map<String, long[]> all;
-        try {
-            all = ConsumerFile.readAll(dir.resolve(FileFormat.CONSUMERS_DIR));
-        } catch (QueueCorruptedException unreadable) {
-            return; // reported when that consumer is opened
+    /** Undoes {@link #start()} and stops every part for a failed open; close's first steps. */
+    void abandon() {
+        log.markClosed();
+        diskSpace.wakeWaiters();
+        maintenance.stop();
+        if (pretoucher != null) {
+            pretoucher.stop();
         }
-        for (Map.Entry<String, long[]> c : all.entrySet()) {
-            long[] at = c.getValue();
-            if (at[0] > log.tailOffset() || at[1] > log.tailPosition()) {
-                LOG.warn("queue {}: consumer '{}' was committed at offset {}, past the recovered tail {}: those"
-                        + " records did not survive an OS crash or power loss; it resumes at the tail", dir,
-                        c.getKey(), at[0], log.tailOffset());
-                try (ConsumerFile f = ConsumerFile.open(FileFormat.consumerFile(dir, c.getKey()))) {
-                    f.commit(log.tailOffset(), log.tailPosition());
-                    f.force();
-                }
-            }
-        }
+        appender.closeLease();
     }
 
-    private static void checkEmptyForCreate(Path dir) throws IOException {
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            for (Path p : entries) {
-                String name = p.getFileName().toString();
-                if (name.equals(FileFormat.LOCK_FILE) || name.endsWith(".tmp")) {
-                    continue;
-                }
-                if (name.equals(FileFormat.CONSUMERS_DIR) || FileFormat.arenaIdOf(name) >= 0) {
-                    throw new QueueCorruptedException(dir.resolve(FileFormat.META_FILE), 0, "queue.meta is missing"
-                            + " but the directory holds queue files (" + name + ")");
-                }
-                throw new IllegalArgumentException("directory " + dir.toAbsolutePath() + " is not a bigqueue queue:"
-                        + " it has no queue.meta and is not empty (it holds '" + name + "'); open an empty or new"
-                        + " directory, or the directory of an existing queue");
-            }
-        }
-    }
-
-    private static void registerArenas(Path dir, ArenaManager arenas) throws IOException {
-        TreeSet<Long> ids = new TreeSet<>();
-        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
-            for (Path p : entries) {
-                String name = p.getFileName().toString();
-                long id = FileFormat.arenaIdOf(name);
-                if (id >= 0) {
-                    ids.add(id);
-                } else if (name.endsWith(".tmp")) {
-                    // A creation cut short by a crash; the real file was never renamed into place.
-                    Files.deleteIfExists(p);
-                } else if (!name.equals(FileFormat.META_FILE) && !name.equals(FileFormat.LOCK_FILE)
-                        && !name.equals(FileFormat.CONSUMERS_DIR)) {
-                    LOG.warn("queue {}: ignoring file '{}', which is not part of the queue", dir, name);
-                }
-            }
-        }
-        long expected = ids.isEmpty() ? 0 : ids.first();
-        for (long id : ids) {
-            if (id != expected) {
-                throw new QueueCorruptedException(FileFormat.arenaFile(dir, expected), 0, "arena file is missing"
-                        + " between " + FileFormat.arenaFileName(ids.first()) + " and "
-                        + FileFormat.arenaFileName(ids.last()));
-            }
-            arenas.register(id);
-            expected++;
-        }
-    }
-
-    private ScheduledExecutorService startMaintenance() {
-        Duration flushEvery = config.flushInterval();
-        Duration gcEvery = config.gcInterval();
-        if (flushEvery.isZero() && gcEvery.isZero()) {
-            return null;
-        }
-        String threadName = "bigqueue-maintenance-" + dir.getFileName();
-        ScheduledThreadPoolExecutor ex = new ScheduledThreadPoolExecutor(1, r -> {
-            Thread t = new Thread(() -> {
-                NativeIO.makeCurrentThreadBackground();
-                r.run();
-            }, threadName);
-            t.setDaemon(true);
-            return t;
-        });
-        ex.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
-        if (!flushEvery.isZero()) {
-            long ns = flushEvery.toNanos();
-            ex.scheduleWithFixedDelay(() -> runQuietly("periodic flush", () -> periodicFlush(ns)), ns, ns,
-                    TimeUnit.NANOSECONDS);
-        }
-        if (!gcEvery.isZero()) {
-            long ns = gcEvery.toNanos();
-            ex.scheduleWithFixedDelay(() -> runQuietly("arena garbage collection", () -> gc.collect()), ns, ns,
-                    TimeUnit.NANOSECONDS);
-        }
-        return ex;
-    }
-
-    /**
-     * One run of the periodic flush, on the maintenance thread (an idle-class thread, see
-     * {@link NativeIO#makeCurrentThreadBackground}). If busy cores kept it from starting on time,
-     * more than twice the interval after the last one ended, this one runs in the normal class, so
-     * that what a power loss can take stays near {@code flushInterval} even on a saturated machine.
-     */
-    private void periodicFlush(long intervalNs) throws IOException {
-        long start = System.nanoTime();
-        boolean overdue = lastPeriodicFlushEndNs != 0 && start - lastPeriodicFlushEndNs > 2 * intervalNs;
-        if (overdue) {
-            NativeIO.setCurrentThreadIdle(false);
-        }
-        try {
-            flusher.flushInBackground();
-        } finally {
-            if (overdue) {
-                NativeIO.setCurrentThreadIdle(true);
-            }
-            lastPeriodicFlushEndNs = System.nanoTime();
-        }
-    }
-
-    private interface IoAction {
-        void run() throws IOException;
-    }
-
-    private void runQuietly(String what, IoAction action) {
-        if (log.isClosed()) {
-            return;
-        }
-        try {
-            action.run();
-        } catch (IOException | RuntimeException e) {
-            if (!log.isClosed()) {
-                LOG.warn("queue {}: {} failed; will retry on schedule", dir, what, e);
-            }
-        }
+    private long ownCommittedPosition() {
+        return own.committedStreamPosition();
     }
 
     // ------------------------------------------------------------------ operations
 
     public long append(byte[] src, int off, int len) {
-        long offset = log.append(src, off, len);
+        long offset = appender.append(src, off, len);
         afterAppend();
         return offset;
     }
 
     public long append(ByteBuffer src) {
-        long offset = log.append(src);
+        long offset = appender.append(src);
         afterAppend();
         return offset;
     }
@@ -304,6 +157,27 @@ public final class QueueEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * Throws unless an append on this thread may wait for room under {@code maxDiskBytes}: it may
+     * not if the thread holds the lock of a consumer whose position keeps the oldest arena on disk
+     * (a requeue, or a sink that enqueues), since only that consumer moving on could make the room.
+     */
+    private void checkMayWaitForRoom() {
+        for (ConsumerState c : consumers) {
+            if (c.holdsOldestArenaOnThisThread()) {
+                throw new QueueFullException("queue " + dir + " is full (maxDiskBytes with WhenFull.BLOCK), and this"
+                        + " enqueue cannot wait for room: it runs inside an operation of " + c.label() + ", whose"
+                        + " position keeps the oldest arena on disk, so only that consumer moving on could make"
+                        + " room. Raise maxDiskBytes, or enqueue outside the requeue step or drainTo sink");
+            }
+        }
+    }
+
+    /** The exact tail, offset and position together. */
+    public StreamPoint tail() {
+        return appender.tail();
+    }
+
     public Path directory() {
         return dir;
     }
@@ -314,6 +188,10 @@ public final class QueueEngine implements AutoCloseable {
 
     public RecordLog log() {
         return log;
+    }
+
+    public RecordReader reader() {
+        return reader;
     }
 
     public Flusher flusher() {
@@ -328,7 +206,16 @@ public final class QueueEngine implements AutoCloseable {
         return own;
     }
 
-    /** Runs {@code hook} at the start of {@link #close()}, before the final flush (named consumers). */
+    /** Registers an open named consumer: close closes it, and the full-queue check sees it. */
+    public void register(ConsumerState consumer) {
+        consumers.add(consumer);
+    }
+
+    public void unregister(ConsumerState consumer) {
+        consumers.remove(consumer);
+    }
+
+    /** Runs {@code hook} during {@link #close()}, before the final flush (named consumers). */
     public void addCloseHook(Runnable hook) {
         closeHooks.add(hook);
     }
@@ -338,79 +225,104 @@ public final class QueueEngine implements AutoCloseable {
     }
 
     public boolean isClosed() {
-        return closed.get();
+        return closing.get();
     }
 
     /**
-     * Closes: wakes blocked readers (they throw), stops maintenance, commits the consumers, flushes
-     * everything, marks the index clean, unmaps and unlocks. Idempotent. The first error is thrown,
-     * later ones attached as suppressed.
+     * Closes (see the class comment). Idempotent; a concurrent second call waits until the first
+     * has finished. The first error is thrown, later ones attached as suppressed.
      */
     @Override
     public void close() throws IOException {
-        if (!closed.compareAndSet(false, true)) {
+        if (!closing.compareAndSet(false, true)) {
+            awaitClosed();
             return;
         }
         List<Throwable> errors = new ArrayList<>();
-        log.markClosed();
-        if (maintenance != null) {
-            maintenance.shutdownNow();
+        try {
+            log.markClosed();
+            diskSpace.wakeWaiters();
+            attempt(errors, maintenance::stop);
+            if (pretoucher != null) {
+                attempt(errors, pretoucher::stop);
+            }
+            for (Runnable hook : closeHooks) {
+                attempt(errors, hook);
+            }
+            for (ConsumerState c : consumers) {
+                attempt(errors, () -> c.close("closed: the queue was closed"));
+            }
+            boolean flushed = attempt(errors, () -> {
+                try {
+                    flusher.flush();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            if (flushed) {
+                // Clean only if everything is on disk: a clean state vouches for the tail.
+                attempt(errors, () -> appender.underWriteLock(() -> {
+                    index.writeCleanTail(appender.tailLocked());
+                    index.setState(FileFormat.STATE_CLOSED_CLEANLY);
+                    index.force();
+                    return null;
+                }));
+            }
+            attempt(errors, appender::closeLease);
+            attempt(errors, arenas::close);
+            attempt(errors, index::close);
+            attempt(errors, () -> {
+                try {
+                    lock.close();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } finally {
+            closed.countDown();
+        }
+        throwFirst(errors);
+    }
+
+    private void awaitClosed() {
+        boolean interrupted = false;
+        for (;;) {
             try {
-                maintenance.awaitTermination(10, TimeUnit.SECONDS);
+                closed.await();
+                break;
             } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
+                interrupted = true;
             }
         }
-        if (pretoucher != null) {
-            attempt(errors, pretoucher::stop);
-        }
-        for (Runnable hook : closeHooks) {
-            attempt(errors, hook::run);
-        }
-        attempt(errors, () -> own.close("closed: the queue was closed"));
-        attempt(errors, () -> {
-            try {
-                flusher.flush();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
-        attempt(errors, () -> log.underWriteLock(() -> {
-            index.writeTailHint(log.tailOffset(), log.tailPosition());
-            index.setState(FileFormat.STATE_CLOSED_CLEANLY);
-            index.force();
-            return null;
-        }));
-        attempt(errors, log::releaseLeaseForClose);
-        attempt(errors, arenas::close);
-        attempt(errors, index::close);
-        attempt(errors, () -> {
-            try {
-                lock.close();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        });
-        if (!errors.isEmpty()) {
-            Throwable first = errors.get(0);
-            for (int i = 1; i < errors.size(); i++) {
-                first.addSuppressed(errors.get(i));
-            }
-            if (first instanceof UncheckedIOException) {
-                throw ((UncheckedIOException) first).getCause();
-            }
-            if (first instanceof RuntimeException) {
-                throw (RuntimeException) first;
-            }
-            throw (Error) first;
+        if (interrupted) {
+            Thread.currentThread().interrupt();
         }
     }
 
-    private static void attempt(List<Throwable> errors, Runnable step) {
+    static void throwFirst(List<Throwable> errors) throws IOException {
+        if (errors.isEmpty()) {
+            return;
+        }
+        Throwable first = errors.get(0);
+        for (int i = 1; i < errors.size(); i++) {
+            first.addSuppressed(errors.get(i));
+        }
+        if (first instanceof UncheckedIOException) {
+            throw ((UncheckedIOException) first).getCause();
+        }
+        if (first instanceof RuntimeException) {
+            throw (RuntimeException) first;
+        }
+        throw (Error) first;
+    }
+
+    static boolean attempt(List<Throwable> errors, Runnable step) {
         try {
             step.run();
+            return true;
         } catch (RuntimeException | Error e) {
             errors.add(e);
+            return false;
         }
     }
 
@@ -424,17 +336,19 @@ public final class QueueEngine implements AutoCloseable {
 
         @Override
         public long committedOffset() {
-            return index.head().offset();
+            StreamPoint head = index.head();
+            return head == null ? 0 : head.offset();
         }
 
         @Override
         public long committedPosition() {
-            return index.head().position();
+            StreamPoint head = index.head();
+            return head == null ? 0 : head.position();
         }
 
         @Override
         public void commit(long offset, long position) {
-            index.head().write(offset, position);
+            index.commitHead(offset, position);
         }
 
         @Override

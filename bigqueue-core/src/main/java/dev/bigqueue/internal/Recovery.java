@@ -1,6 +1,5 @@
 package dev.bigqueue.internal;
 
-import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
 import java.nio.MappedByteBuffer;
 import java.util.List;
@@ -8,15 +7,20 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Finds the tail on open. After a clean close the index holds it exactly: no data is read. After
- * a crash, records are validated from the last point known to be whole: the tail hint if the
- * kernel has not rebooted since (a process crash loses nothing from the page cache), else the
- * durable point of the last flush. The scan stops at the first record that fails its checksum.
- * After a process crash, if a valid record follows it (by its length, or as the first record of a
- * later arena), that is damage, reported with file and offset, not a torn tail. After an OS crash
- * the writes since the last flush may have reached the disk in any order, so a hole followed by
- * whole records is expected there and ends the log. Otherwise the log is cut there: the torn
- * bytes are zeroed, arenas after it deleted, and a WARN says what was dropped.
+ * Finds the tail of a queue that was not closed cleanly. It trusts nothing past the last durable
+ * point: every record after it is read and checked, from the durable point (or the start, if
+ * nothing since the start was ever flushed) forward, and the first record that fails its checks
+ * ends the log. What follows it was never made durable (a flush covers everything before its
+ * durable point), so a crash or a power loss can have left it in any state; it is cut: the rest of
+ * its arena is zeroed, later arenas deleted, and a WARN states what was found there and which
+ * offsets went. A process crash leaves at most the record being written torn, so it loses
+ * nothing acknowledged; a power loss loses what was not yet flushed, as documented.
+ *
+ * <p>Recovery also writes the first-record slot of every arena in which it finds the first
+ * record, where the crash lost it, so that the sparse index is whole again.
+ *
+ * <p>Damage before the durable point is not looked for here (that would be a full scan on every
+ * open); a read that meets it throws {@code QueueCorruptedException} naming the file and offset.
  */
 final class Recovery {
     private static final Logger LOG = LoggerFactory.getLogger(Recovery.class);
@@ -24,145 +28,95 @@ final class Recovery {
     private Recovery() {
     }
 
-    /** Returns the recovered tail as {offset, position}; the log's tail is set to it. */
-    static long[] recover(RecordLog log, Index index) throws IOException {
-        ArenaManager arenas = log.arenas();
-        long[] hint = index.tailHint();
-        if (index.closedCleanly() && hint != null) {
-            log.initTail(hint[0], hint[1]);
-            return hint;
-        }
-        PositionSlots durable = index.durable();
-        long[] start;
-        String from;
-        if (hint != null && index.sameBoot()) {
-            start = hint;
-            from = "tail hint (process crash: page cache intact)";
-        } else if (durable.valid()) {
-            start = new long[] {durable.offset(), durable.position()};
-            from = "last flush";
-        } else {
-            start = new long[] {0, 0};
-            from = "start of the queue (never flushed)";
-        }
-        long[] earliest = arenas.earliestRecord();
-        if (earliest != null && start[1] < earliest[1]) {
-            start = earliest;
-        }
-        long limit = arenas.highestId() < 0 ? 0 : log.arenaStart(arenas.highestId() + 1);
-        // Let reads run up to the end of the last arena while we look for the real tail.
-        log.initTail(start[0], Math.max(limit, start[1]));
-        Cursor cursor = new Cursor();
-        cursor.moveTo(start[0], start[1]);
-        QueueCorruptedException stop = null;
-        long records = 0;
-        while (cursor.position < limit) {
-            try {
-                if (log.read(cursor, true) == null) {
-                    break;
-                }
-                records++;
-            } catch (QueueCorruptedException e) {
-                stop = e;
-                break;
-            }
-        }
-        if (stop != null && index.sameBoot()) {
-            // A process crash keeps the page cache, where records land in order: only the last can
-            // be torn. After an OS crash, writes after the last flush reach the disk in any order, so
-            // a whole record after a torn one is expected there, and the log ends at the first hole.
-            checkNothingValidFollows(log, cursor, stop);
-        }
-        long dropped = cut(log, cursor.position);
-        log.initTail(cursor.offset, cursor.position);
-        if (dropped > 0 || (hint != null && hint[0] > cursor.offset)) {
-            LOG.warn("queue {} was not closed cleanly: recovered {} record(s) after the {}; cut a torn tail at"
-                    + " offset {} (stream position {}), discarding {} byte(s){}", log.directory(), records, from,
-                    cursor.offset, cursor.position, dropped,
-                    hint != null && hint[0] > cursor.offset
-                            ? "; offsets " + cursor.offset + ".." + (hint[0] - 1) + " had not reached the disk"
-                            : "");
-        } else {
-            LOG.info("queue {} was not closed cleanly: recovered {} record(s) after the {}; tail is offset {}",
-                    log.directory(), records, from, cursor.offset);
-        }
-        return new long[] {cursor.offset, cursor.position};
-    }
-
     /**
-     * A torn write can only be the last record. If the record after the bad one is valid, the bad
-     * one is damage in the middle of the log: refuse to cut valid data away.
+     * Scans from the durable point, cuts the log after the last whole record, and returns the tail.
+     *
+     * @param durable the durable point of the last flush, or null if none was recorded.
+     * @param rebooted whether the kernel has booted since the queue was opened (for the log line).
      */
-    private static void checkNothingValidFollows(RecordLog log, Cursor bad, QueueCorruptedException stop) {
-        Arena a = log.arenas().acquire(log.arenaOf(bad.position));
-        int length;
-        try {
-            length = a == null ? -1
-                    : a.buffer().getInt(log.indexInArena(bad.position) + FileFormat.RECORD_LENGTH_OFFSET);
-        } finally {
-            if (a != null) {
-                log.arenas().release(a);
-            }
-        }
-        Cursor next = new Cursor();
-        boolean validFollows = false;
-        if (length >= 0) {
-            next.moveTo(bad.offset + 1, bad.position + FileFormat.recordBytes(length));
-            validFollows = isValid(log, next);
-        }
-        // A damaged length hides where the next record starts; a later arena's first record does not.
-        for (long id : log.arenas().ids()) {
-            if (validFollows || id <= log.arenaOf(bad.position)) {
-                continue;
-            }
-            long[] first = firstRecordSlot(log, id);
-            if (first != null) {
-                next.moveTo(first[0], first[1]);
-                validFollows = first[0] > bad.offset && isValid(log, next);
+    static StreamPoint recover(RecordLog log, RecordReader reader, StreamPoint start, StreamPoint durable,
+            boolean rebooted) throws IOException {
+        ArenaManager arenas = log.arenas();
+        StreamPoint from = durable != null && durable.position() >= start.position() ? durable : start;
+        String fromWhat = from == durable ? "the last flush (" + durable + ")" : "the earliest message kept (" + start
+                + "; nothing after it was ever flushed)";
+        long limit = arenas.highestId() < 0 ? from.position() : log.arenaStart(arenas.highestId() + 1);
+        Cursor cursor = new Cursor();
+        cursor.moveTo(from);
+        long records = 0;
+        long noted = -1;
+        for (;;) {
+            StreamPoint at = cursor.point();
+            if (reader.read(cursor, limit, true, false) == null) {
                 break;
             }
-        }
-        if (validFollows) {
-            throw new QueueCorruptedException(stop.file(), stop.fileOffset(), "damaged record at offset "
-                    + bad.offset + " is followed by a valid record at offset " + next.offset
-                    + ", so it is not a torn tail (" + stop.getCause().getMessage() + ")");
-        }
-    }
-
-    private static boolean isValid(RecordLog log, Cursor at) {
-        try {
-            return log.read(at, false) != null;
-        } catch (QueueCorruptedException notValidEither) {
-            return false;
-        }
-    }
-
-    /** The first-record slot of arena {@code id} as {offset, position}, or null if it holds none. */
-    private static long[] firstRecordSlot(RecordLog log, long id) {
-        Arena a = log.arenas().acquire(id);
-        if (a == null) {
-            return null;
-        }
-        try {
-            int at = FileFormat.ARENA_FIRST_RECORD_SLOT;
-            if (PositionSlots.validSequence(a.buffer(), at) == 0) {
-                return null;
+            records++;
+            long arena = log.arenaOf(at.position());
+            if (arena != noted) {
+                noted = arena;
+                if (arenas.firstRecord(arena) == null) {
+                    writeFirstRecord(log, arena, at);
+                }
             }
-            return new long[] {a.buffer().getLong(at + FileFormat.SLOT_OFFSET),
-                a.buffer().getLong(at + FileFormat.SLOT_POSITION)};
+        }
+        StreamPoint tail = cursor.point();
+        String found = cursor.damage;
+        String follows = validAfter(log, reader, tail);
+        long zeroed = cut(log, tail);
+        String state = rebooted ? "the kernel has rebooted since it was opened" : "the kernel has not rebooted since";
+        if (found == null && zeroed == 0 && follows == null) {
+            LOG.info("queue {} was not closed cleanly ({}): {} record(s) after {} are whole; the tail is {}",
+                    log.directory(), state, records, fromWhat, tail);
+        } else {
+            LOG.warn("queue {} was not closed cleanly ({}): {} record(s) after {} are whole; at {} the log ends: {};"
+                    + " {} non-zero byte(s) after it were zeroed{}. Everything after the last flush may be lost in an"
+                    + " OS crash or power loss; what was cut had not been flushed", log.directory(), state, records,
+                    fromWhat, tail, found == null ? "the end of the arena files" : found, zeroed,
+                    follows == null ? "" : "; " + follows);
+        }
+        return tail;
+    }
+
+    private static void writeFirstRecord(RecordLog log, long arenaId, StreamPoint first) {
+        Arena a = log.arenas().acquire(arenaId);
+        try {
+            ArenaHeader.writeFirstRecord(a.buffer(), first);
+            log.arenas().noteFirstRecord(arenaId, first);
         } finally {
             log.arenas().release(a);
         }
     }
 
     /**
-     * Cuts the log at {@code position}: zeroes what follows in its arena, deletes later arenas.
-     *
-     * @return how many non-zero bytes were zeroed in the tail's arena (0 when the log simply
-     *     ended there).
+     * What whole records follow the end, found through the first-record slots of later arenas (a
+     * damaged length hides where the next record would start); null if none does.
      */
-    private static long cut(RecordLog log, long position) throws IOException {
+    private static String validAfter(RecordLog log, RecordReader reader, StreamPoint end) {
         ArenaManager arenas = log.arenas();
+        for (long id : arenas.ids()) {
+            StreamPoint first = arenas.firstRecord(id);
+            if (id <= log.arenaOf(end.position()) || first == null || first.offset() <= end.offset()) {
+                continue;
+            }
+            Cursor probe = new Cursor();
+            probe.moveTo(first);
+            long limit = log.arenaStart(arenas.highestId() + 1);
+            if (reader.read(probe, limit, false, false) != null) {
+                return "whole records follow it from " + first + " in " + FileFormat.arenaFileName(id)
+                        + " (written after the last flush, and cut with the rest)";
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Cuts the log at {@code end}: zeroes what follows in its arena, deletes later arenas.
+     *
+     * @return how many non-zero bytes were zeroed in the tail's arena.
+     */
+    static long cut(RecordLog log, StreamPoint end) throws IOException {
+        ArenaManager arenas = log.arenas();
+        long position = end.position();
         long arenaId = log.arenaOf(position);
         long dropped = 0;
         int deletedArenas = 0;
@@ -174,26 +128,22 @@ final class Recovery {
             deletedArenas++;
         }
         if (arenas.exists(arenaId)) {
-            if (arenas.firstRecordPosition(arenaId) >= position) {
-                arenas.forgetFirstRecord(arenaId);
-                Arena a = arenas.acquire(arenaId);
-                try {
-                    a.buffer().put(FileFormat.ARENA_FIRST_RECORD_SLOT, new byte[FileFormat.SLOT_SIZE]);
-                } finally {
-                    arenas.release(a);
-                }
-            }
             Arena a = arenas.acquire(arenaId);
             try {
                 MappedByteBuffer m = a.buffer();
-                int end = (int) (FileFormat.ARENA_HEADER_SIZE + log.dataBytesPerArena());
-                for (int at = log.indexInArena(position); at < end; at += 8) {
+                StreamPoint first = arenas.firstRecord(arenaId);
+                if (first != null && first.position() >= position) {
+                    arenas.forgetFirstRecord(arenaId);
+                    ArenaHeader.clearFirstRecord(m);
+                }
+                // Zeros, so that a later recovery never takes bytes of a cut record for a new one.
+                for (int at = log.indexInArena(position); at < log.arenaEnd(); at += 8) {
                     if (m.getLong(at) != 0) {
                         m.putLong(at, 0);
                         dropped += 8;
                     }
                 }
-                m.force();
+                a.mapping().force();
             } finally {
                 arenas.release(a);
             }

@@ -128,6 +128,16 @@ public final class QueueFiles {
         zero(meta(dir), FileFormat.META_DURABLE_SLOTS, 2 * FileFormat.SLOT_SIZE);
     }
 
+    /**
+     * Forges the state of a queue that was flushed up to (offset, position) and then died without
+     * a clean close: unclean, with that durable point.
+     */
+    public static void forgeCrashAfterFlush(Path dir, long offset, long position) throws IOException {
+        markUnclean(dir);
+        zero(meta(dir), FileFormat.META_DURABLE_SLOTS, 2 * FileFormat.SLOT_SIZE);
+        writeSlot(dir, FileFormat.META_DURABLE_SLOTS, offset, position, 1);
+    }
+
     /** Every file of the queue directory (recursively) but the lock file, by relative path. */
     public static TreeMap<String, byte[]> snapshot(Path dir) throws IOException {
         TreeMap<String, byte[]> files = new TreeMap<>();

@@ -1,0 +1,348 @@
+package dev.bigqueue.internal;
+
+import static dev.bigqueue.internal.FileFormat.ARENA_HEADER_SIZE;
+import static dev.bigqueue.internal.FileFormat.RECORD_HEADER_SIZE;
+import static dev.bigqueue.internal.FileFormat.recordBytes;
+
+import java.nio.ByteBuffer;
+import java.nio.MappedByteBuffer;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
+import java.util.zip.CRC32C;
+
+/**
+ * The append path: one writer at a time (the writer lock), which makes room for a record, writes
+ * it into the arenas at the tail, and publishes the tail past it.
+ *
+ * <p><b>The writer's lease.</b> Pinning the tail arena per record costs two atomic operations, so
+ * the writer keeps that one pin across appends: the only pin held between calls. It is used only
+ * under the writer lock, and given back whenever someone needs the mapping slot
+ * ({@link #revokeLease()}, called by the {@link ArenaManager} when every mapped arena is pinned):
+ * at once if the writer lock is free, otherwise by the holder as it releases the lock
+ * ({@link #unlockWriter()}). The request is a volatile flag written before the revoker tries the
+ * lock, and read by the holder after it releases it; of two such volatile accesses on each side at
+ * least one sees the other, so a request is never lost. The writer gives the lease up before
+ * anything that may wait (making room, mapping the next arena), so nothing that waits for a
+ * mapping ever waits for a writer that waits.
+ *
+ * <p>Space for the arenas a record needs is made before any byte of it is written, so a full disk
+ * or a full queue ({@code maxDiskBytes}) fails an enqueue with nothing written.
+ */
+final class Appender {
+    /** Appends that pin per record after the lease was asked back, before leasing again. */
+    private static final int LEASE_BACKOFF_APPENDS = 1024;
+
+    private final RecordLog log;
+    private final ArenaManager arenas;
+    private final DiskSpace diskSpace;
+    private final long dataBytes;
+    private final ReentrantLock writeLock = new ReentrantLock();
+    /** Writer-owned, under {@link #writeLock}. */
+    private final CRC32C crc = new CRC32C();
+    private long tailOffset;
+    private long tailPosition;
+    /** The leased tail arena (pinned once, kept across appends); under the lock. */
+    private Arena lease;
+    /** A pin held for one append only, while the lease backs off; under the lock. */
+    private Arena pinnedOnce;
+    private int leaseBackoff;
+    private volatile boolean revokeRequested;
+    /** Highest arena id known to exist ahead of the tail; arenas are never deleted at or after the tail's. */
+    private long readyArena = -1;
+    /** Highest arena id whose first-record slot is known to be set. */
+    private long firstRecordArena = -1;
+
+    /** Throws if the calling thread must not wait for room (see QueueEngine); set once before use. */
+    private volatile Runnable roomCheck = () -> { };
+
+    /** The writer wakes the pretoucher when the tail passes this. */
+    private volatile long pretouchWakeAt = Long.MAX_VALUE;
+    private volatile Pretoucher pretoucher;
+
+    Appender(RecordLog log, DiskSpace diskSpace) {
+        this.log = log;
+        this.arenas = log.arenas();
+        this.diskSpace = diskSpace;
+        this.dataBytes = log.dataBytesPerArena();
+        arenas.setLeaseRevoker(this::revokeLease);
+    }
+
+    /** Sets the tail after recovery; before any append. */
+    void initTail(StreamPoint tail) {
+        tailOffset = tail.offset();
+        tailPosition = tail.position();
+        readyArena = -1;
+        firstRecordArena = -1;
+        log.publishTail(tailOffset, tailPosition);
+    }
+
+    /** The exact tail, offset and position together. */
+    StreamPoint tail() {
+        writeLock.lock();
+        try {
+            return new StreamPoint(tailOffset, tailPosition);
+        } finally {
+            unlockWriter();
+        }
+    }
+
+    /** Runs {@code action} under the writer lock: no append runs meanwhile. */
+    <T> T underWriteLock(Supplier<T> action) {
+        writeLock.lock();
+        try {
+            return action.get();
+        } finally {
+            unlockWriter();
+        }
+    }
+
+    /** The exact tail; the caller holds the writer lock (DiskSpace). */
+    StreamPoint tailLocked() {
+        return new StreamPoint(tailOffset, tailPosition);
+    }
+
+    /**
+     * Appends one record.
+     *
+     * @return its offset.
+     */
+    long append(byte[] src, int off, int len) {
+        long recordBytes = recordBytes(len);
+        long position = lockAndReserve(recordBytes);
+        try {
+            crc.reset();
+            crc.update(src, off, len);
+            writeRecord(position, len, (int) crc.getValue(), src, off, null);
+            return publish(recordBytes);
+        } finally {
+            afterWrite();
+            unlockWriter();
+            log.wakeReaders();
+        }
+    }
+
+    /** Appends the remaining bytes of {@code src}, leaving its position unchanged. */
+    long append(ByteBuffer src) {
+        int len = src.remaining();
+        long recordBytes = recordBytes(len);
+        long position = lockAndReserve(recordBytes);
+        try {
+            int start = src.position();
+            crc.reset();
+            crc.update(src);
+            src.position(start);
+            writeRecord(position, len, (int) crc.getValue(), null, 0, src);
+            src.position(start);
+            return publish(recordBytes);
+        } finally {
+            afterWrite();
+            unlockWriter();
+            log.wakeReaders();
+        }
+    }
+
+    /**
+     * Takes the writer lock with the arenas for a record of {@code recordBytes} at the tail in
+     * place, and returns the tail position; the caller unlocks. When the queue is full with
+     * {@code BLOCK}, waits without holding the lock, so that flushes, seeks and consumers that
+     * free the space are never stuck behind a blocked producer.
+     */
+    private long lockAndReserve(long recordBytes) {
+        for (;;) {
+            writeLock.lock();
+            boolean reserved = false;
+            try {
+                log.checkOpen();
+                long position = tailPosition;
+                long last = log.arenaOf(position + recordBytes - 1);
+                if (last <= readyArena) {
+                    reserved = true;
+                    return position;
+                }
+                // Making room may wait for readers' pins to drain (DROP_OLDEST), and arena creation
+                // for the disk: give the lease back first.
+                dropLease();
+                if (diskSpace.ensureArenas(this, log, position, recordBytes)) {
+                    readyArena = Math.max(readyArena, last);
+                    reserved = true;
+                    return position;
+                }
+            } finally {
+                if (!reserved) {
+                    unlockWriter();
+                }
+            }
+            roomCheck.run();
+            diskSpace.awaitRoom(log);
+        }
+    }
+
+    void setRoomCheck(Runnable check) {
+        this.roomCheck = check;
+    }
+
+    private long publish(long recordBytes) {
+        long offset = tailOffset;
+        tailOffset = offset + 1;
+        tailPosition += recordBytes;
+        log.publishTail(tailOffset, tailPosition);
+        if (tailPosition > pretouchWakeAt) {
+            pretouchWakeAt = Long.MAX_VALUE;
+            Pretoucher p = pretoucher;
+            if (p != null) {
+                p.wake();
+            }
+        }
+        return offset;
+    }
+
+    private void writeRecord(long position, int len, int payloadCrc, byte[] array, int off, ByteBuffer buf) {
+        long arenaId = log.arenaOf(position);
+        // The first piece goes through the writer's lease: no pin per record.
+        MappedByteBuffer m = leaseFor(arenaId).buffer();
+        int at = log.indexInArena(position);
+        if (arenaId > firstRecordArena) {
+            if (arenas.firstRecord(arenaId) == null) {
+                StreamPoint first = new StreamPoint(tailOffset, position);
+                ArenaHeader.writeFirstRecord(m, first);
+                arenas.noteFirstRecord(arenaId, first);
+            }
+            firstRecordArena = arenaId;
+        }
+        RecordFormat.writeHeader(m, at, len, RecordFormat.storedChecksum(payloadCrc, tailOffset, len));
+        at += RECORD_HEADER_SIZE;
+        int n = Math.min(log.arenaEnd() - at, len);
+        put(m, at, array, off, buf, n);
+        off += n;
+        int remaining = len - n;
+        long p = position + RECORD_HEADER_SIZE + n;
+        if (remaining > 0) {
+            // Mapping the next arenas may wait for a slot: give the lease back first.
+            dropLease();
+        }
+        while (remaining > 0) {
+            Arena a = arenas.acquire(log.arenaOf(p));
+            if (a == null) {
+                throw new IllegalStateException("arena " + log.arenaOf(p) + " of " + log.directory()
+                        + " vanished while being written");
+            }
+            try {
+                n = (int) Math.min(remaining, dataBytes);
+                put(a.buffer(), ARENA_HEADER_SIZE, array, off, buf, n);
+            } finally {
+                arenas.release(a);
+            }
+            off += n;
+            remaining -= n;
+            p += n;
+        }
+    }
+
+    private static void put(MappedByteBuffer m, int at, byte[] array, int off, ByteBuffer buf, int n) {
+        if (array != null) {
+            m.put(at, array, off, n);
+        } else {
+            m.put(at, buf, buf.position(), n);
+            buf.position(buf.position() + n);
+        }
+    }
+
+    /** The tail arena, leased (or pinned for this append only while the lease backs off); under the lock. */
+    private Arena leaseFor(long arenaId) {
+        Arena a = lease;
+        if (a != null && a.id == arenaId) {
+            return a;
+        }
+        dropLease();
+        a = arenas.acquire(arenaId);
+        if (a == null) {
+            throw new IllegalStateException("arena " + arenaId + " of " + log.directory()
+                    + " vanished while being written");
+        }
+        if (leaseBackoff > 0) {
+            leaseBackoff--;
+            pinnedOnce = a;
+        } else {
+            lease = a;
+        }
+        return a;
+    }
+
+    /** Releases the lease and any single-append pin; under the lock. */
+    private void dropLease() {
+        Arena a = lease;
+        if (a != null) {
+            lease = null;
+            arenas.release(a);
+        }
+        Arena once = pinnedOnce;
+        if (once != null) {
+            pinnedOnce = null;
+            arenas.release(once);
+        }
+    }
+
+    /** After each append, under the lock: keep the lease only on the tail's arena. */
+    private void afterWrite() {
+        Arena once = pinnedOnce;
+        if (once != null) {
+            pinnedOnce = null;
+            arenas.release(once);
+        }
+        Arena a = lease;
+        if (a != null && a.id != log.arenaOf(tailPosition)) {
+            dropLease();
+        }
+    }
+
+    /**
+     * Asks for the lease back (the ArenaManager needs a mapping slot and every mapped arena is
+     * pinned). Never blocks: takes it now if the writer lock is free, else the holder gives it up
+     * as it unlocks.
+     */
+    void revokeLease() {
+        revokeRequested = true;
+        if (writeLock.tryLock()) {
+            try {
+                giveUpLeaseIfAsked();
+            } finally {
+                writeLock.unlock();
+            }
+        }
+    }
+
+    private void giveUpLeaseIfAsked() {
+        if (revokeRequested) {
+            revokeRequested = false;
+            leaseBackoff = LEASE_BACKOFF_APPENDS;
+            dropLease();
+        }
+    }
+
+    /** Releases the writer lock, then honours a lease request that came while it was held. */
+    private void unlockWriter() {
+        for (;;) {
+            writeLock.unlock();
+            if (!revokeRequested || writeLock.isHeldByCurrentThread() || !writeLock.tryLock()) {
+                return;
+            }
+            giveUpLeaseIfAsked();
+        }
+    }
+
+    /** Gives up the lease for good before the arenas are unmapped at close; appends are refused by then. */
+    void closeLease() {
+        writeLock.lock();
+        try {
+            dropLease();
+        } finally {
+            writeLock.unlock();
+        }
+    }
+
+    /** The pretoucher asks to be woken once the tail passes {@code position}. */
+    void setPretouchWakeAt(long position, Pretoucher who) {
+        pretoucher = who;
+        pretouchWakeAt = position;
+    }
+}

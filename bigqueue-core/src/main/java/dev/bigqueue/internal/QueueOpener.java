@@ -1,0 +1,289 @@
+package dev.bigqueue.internal;
+
+import dev.bigqueue.QueueConfig;
+import dev.bigqueue.QueueCorruptedException;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Opening a queue directory, in three phases, so that a failed open leaves nothing behind.
+ *
+ * <ol>
+ *   <li><b>Take the directory.</b> The directory lock comes first, before anything in the directory
+ *       is looked at or created: of two opens racing on a directory, new or not, one goes on and the
+ *       other fails at once naming the holder's pid.
+ *   <li><b>Check, changing nothing.</b> Every field of {@code queue.meta} it will trust, every arena
+ *       file (size, header, place in the sequence), that the files the index needs are all there,
+ *       that nothing past a clean tail holds records, and that the queue's own consumer is not before
+ *       the earliest message kept unless a drop by rule explains it.
+ *   <li><b>Apply.</b> Delete what a crash left (arenas below the start, temporary files), recover the
+ *       tail of an unclean queue (which cuts and zeroes what was never whole), mark the queue open,
+ *       build the engine, make a recovered state durable, and start the background threads last.
+ * </ol>
+ *
+ * <p>If anything fails, every mapping is released, the lock too, a clean queue is marked clean
+ * again, and a {@code queue.meta} this open created is deleted; no thread was started. Files are
+ * changed by a failed open only when the failure is an I/O error in phase 3, and then each change
+ * made is itself a valid step of recovery. {@code queue.lock} is created if missing and never
+ * deleted (see {@link DirectoryLock}).
+ */
+final class QueueOpener {
+    private static final Logger LOG = LoggerFactory.getLogger(QueueOpener.class);
+
+    private final DirectoryLock lock;
+    private final Path dir;
+    private QueueConfig config;
+    private Index index;
+    private boolean createdMeta;
+    private ArenaManager arenas;
+    private boolean markedOpen;
+    private boolean wasClean;
+    private QueueEngine engine;
+
+    private QueueOpener(DirectoryLock lock, QueueConfig config) {
+        this.lock = lock;
+        this.dir = lock.directory();
+        this.config = config;
+    }
+
+    static QueueEngine open(Path dir, QueueConfig config) throws IOException {
+        if (Files.exists(dir) && !Files.isDirectory(dir)) {
+            throw new IllegalArgumentException("queue path " + dir.toAbsolutePath() + " is a file, not a directory;"
+                    + " give BigQueue.open a directory (it is created if missing)");
+        }
+        Files.createDirectories(dir);
+        DirectoryLock lock = DirectoryLock.acquire(dir);
+        QueueOpener opener = new QueueOpener(lock, config);
+        try {
+            return opener.run();
+        } catch (IOException | RuntimeException | Error e) {
+            opener.undo(e);
+            throw e;
+        }
+    }
+
+    private QueueEngine run() throws IOException {
+        Path metaFile = dir.resolve(FileFormat.META_FILE);
+        if (Files.exists(metaFile)) {
+            index = Index.open(metaFile);
+        } else {
+            checkEmptyForCreate();
+            index = Index.create(dir, config.arenaSize());
+            createdMeta = true;
+        }
+        long arenaSize = index.arenaSize();
+        if (arenaSize != config.arenaSize()) {
+            if (config.isArenaSizeSet()) {
+                throw new IllegalArgumentException("queue " + dir + " was created with arenaSize " + arenaSize
+                        + " bytes, but this open asks for arenaSize " + config.arenaSize() + " bytes; arenaSize"
+                        + " is fixed when a queue is created: open it with arenaSize " + arenaSize
+                        + " or leave arenaSize unset");
+            }
+            config = config.toBuilder().arenaSize(arenaSize).build();
+        }
+
+        // Phase 2: check everything that will be trusted, changing nothing.
+        checkSlots(metaFile);
+        ArenaScan scan = ArenaScan.of(dir, arenaSize);
+        StreamPoint cleanTail = index.closedCleanly() ? index.cleanTail() : null;
+        boolean clean = cleanTail != null;
+        StreamPoint durable = index.durable();
+        StreamPoint start = index.start();
+        boolean legacyStart = start == null;
+        if (legacyStart) {
+            start = firstOf(scan.legacyStart(), cleanTail, durable, StreamPoint.ZERO);
+        }
+        if (clean && start.position() > cleanTail.position()) {
+            throw new QueueCorruptedException(metaFile, FileFormat.META_START_SLOTS, "queue.meta says the earliest"
+                    + " message kept is " + start + ", after its tail " + cleanTail);
+        }
+        long mustExist = clean ? cleanTail.position()
+                : Math.max(start.position(), durable == null ? 0 : durable.position());
+        scan.checkHolds(start, mustExist, clean ? "the last clean close recorded its tail there"
+                : "a flush recorded them as durable");
+        if (clean) {
+            scan.checkNothingAfter(cleanTail);
+        }
+        StreamPoint dropped = index.dropped();
+        StreamPoint head = index.head();
+        long dataBytes = FileFormat.dataBytes(arenaSize);
+        if (config.ownConsumer() && head != null && head.position() < start.position()
+                && (dropped == null || head.position() >= dropped.position())) {
+            throw new QueueCorruptedException(FileFormat.arenaFile(dir, head.position() / dataBytes), 0, "the queue's"
+                    + " own consumer is committed at " + head + ", but the earliest message kept is " + start + " and"
+                    + " no rule dropped the ones between: the arena file holding them is missing or was deleted by"
+                    + " hand");
+        }
+
+        // Phase 3: build and apply.
+        long startArena = start.position() / dataBytes;
+        arenas = new ArenaManager(dir, arenaSize, config.maxInMemoryArenas());
+        scan.registerFrom(startArena, arenas);
+        RecordLog log = new RecordLog(dir, arenaSize, arenas);
+        log.setEarliest(start);
+        log.setDropped(dropped);
+        DiskSpace diskSpace = new DiskSpace(arenaSize, config.maxDiskBytes(), config.whenFull());
+        Appender appender = new Appender(log, diskSpace);
+        RecordReader reader = new RecordReader(log, appender);
+
+        scan.deleteLeftovers(startArena);
+        if (legacyStart) {
+            index.writeStart(start);
+        }
+        if (head == null || (!config.ownConsumer() && head.position() < start.position())) {
+            // Never written, or off: then the slot follows the start (GarbageCollector).
+            index.commitHead(start.offset(), start.position());
+        }
+        boolean sameBoot = index.sameBoot();
+        StreamPoint tail;
+        if (clean) {
+            tail = cleanTail;
+        } else {
+            tail = Recovery.recover(log, reader, start, durable, !sameBoot);
+            clampConsumers(tail);
+        }
+        appender.initTail(tail);
+        wasClean = clean;
+        markedOpen = true;
+        index.setState(FileFormat.STATE_OPEN);
+        index.recordBoot();
+        // On disk before any write: a power loss from here on must not look like a clean close.
+        index.force();
+
+        QueueEngine.Parts parts = new QueueEngine.Parts();
+        parts.dir = dir;
+        parts.config = config;
+        parts.lock = lock;
+        parts.index = index;
+        parts.arenas = arenas;
+        parts.log = log;
+        parts.appender = appender;
+        parts.reader = reader;
+        parts.diskSpace = diskSpace;
+        parts.durablePosition = clean ? tail.position()
+                : durable != null && durable.position() >= start.position() ? durable.position() : start.position();
+        engine = new QueueEngine(parts);
+        if (!clean) {
+            // What recovery found is durable before anything new is written on top of it.
+            engine.flusher().flush();
+        }
+        lock.writePid();
+        engine.start();
+        return engine;
+    }
+
+    private static StreamPoint firstOf(StreamPoint... candidates) {
+        for (StreamPoint p : candidates) {
+            if (p != null) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("no candidate");
+    }
+
+    /** Slot pairs that are neither valid nor blank are damage: say which, before trusting any. */
+    private void checkSlots(Path metaFile) {
+        if (index.startDamaged()) {
+            throw new QueueCorruptedException(metaFile, FileFormat.META_START_SLOTS, "queue.meta is damaged: both"
+                    + " slots of the start (the earliest message kept) fail their check");
+        }
+        if (index.droppedDamaged()) {
+            throw new QueueCorruptedException(metaFile, FileFormat.META_DROPPED_SLOTS, "queue.meta is damaged: both"
+                    + " slots of the drop mark fail their check");
+        }
+        if (config.ownConsumer() && index.headDamaged()) {
+            throw new QueueCorruptedException(metaFile, FileFormat.META_HEAD_SLOTS, "queue.meta is damaged: both"
+                    + " slots of the queue's own consumer position fail their check");
+        }
+    }
+
+    /**
+     * After an OS crash a named consumer's committed position can have reached the disk while
+     * records it had passed did not: such a consumer resumes at the recovered tail, where the next
+     * message written will be. (The queue's own consumer is clamped by {@link ConsumerState}.)
+     */
+    private void clampConsumers(StreamPoint tail) throws IOException {
+        Map<String, long[]> all;
+        try {
+            all = ConsumerFile.readAll(dir.resolve(FileFormat.CONSUMERS_DIR));
+        } catch (QueueCorruptedException unreadable) {
+            return; // reported when that consumer is opened
+        }
+        for (Map.Entry<String, long[]> c : all.entrySet()) {
+            long[] at = c.getValue();
+            if (at[0] > tail.offset() || at[1] > tail.position()) {
+                LOG.warn("queue {}: consumer '{}' was committed at offset {}, past the recovered tail {}: those"
+                        + " records did not survive an OS crash or power loss; it resumes at the tail", dir,
+                        c.getKey(), at[0], tail.offset());
+                try (ConsumerFile f = ConsumerFile.open(FileFormat.consumerFile(dir, c.getKey()))) {
+                    f.commit(tail.offset(), tail.position());
+                    f.force();
+                }
+            }
+        }
+    }
+
+    private void checkEmptyForCreate() throws IOException {
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                String name = p.getFileName().toString();
+                if (name.equals(FileFormat.LOCK_FILE) || name.endsWith(".tmp")) {
+                    continue;
+                }
+                if (name.equals(FileFormat.CONSUMERS_DIR) || FileFormat.arenaIdOf(name) >= 0) {
+                    throw new QueueCorruptedException(dir.resolve(FileFormat.META_FILE), 0, "queue.meta is missing"
+                            + " but the directory holds queue files (" + name + ")");
+                }
+                throw new IllegalArgumentException("directory " + dir + " is not a bigqueue queue: it has no"
+                        + " queue.meta and is not empty (it holds '" + name + "'); open an empty or new directory,"
+                        + " or the directory of an existing queue");
+            }
+        }
+    }
+
+    /** Undoes a failed open: no thread, no mapping, no lock left, a clean queue still clean. */
+    private void undo(Throwable failure) {
+        List<Throwable> errors = new ArrayList<>();
+        if (engine != null) {
+            QueueEngine.attempt(errors, engine::abandon);
+        }
+        if (markedOpen && wasClean) {
+            QueueEngine.attempt(errors, () -> {
+                index.setState(FileFormat.STATE_CLOSED_CLEANLY);
+                index.force();
+            });
+        }
+        if (arenas != null) {
+            QueueEngine.attempt(errors, arenas::close);
+        }
+        if (index != null) {
+            QueueEngine.attempt(errors, index::close);
+        }
+        if (createdMeta) {
+            QueueEngine.attempt(errors, () -> {
+                try {
+                    Files.deleteIfExists(dir.resolve(FileFormat.META_FILE));
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+        }
+        QueueEngine.attempt(errors, () -> {
+            try {
+                lock.close();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        for (Throwable t : errors) {
+            failure.addSuppressed(t);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+package dev.bigqueue.internal;
+
+import static dev.bigqueue.internal.FileFormat.ARENA_HEADER_SIZE;
+import static dev.bigqueue.internal.FileFormat.RECORD_HEADER_SIZE;
+import static dev.bigqueue.internal.FileFormat.recordBytes;
+
+import dev.bigqueue.QueueCorruptedException;
+import java.nio.MappedByteBuffer;
+
+/**
+ * The read path: the record at a {@link Cursor}, checked against its checksum before it is
+ * returned, and the position of an offset through the sparse index. Readers take no lock here:
+ * a reader sees a record only once the writer has published the tail past it, and pins each
+ * arena only for the copy (never while waiting; a record that spans arenas is read one arena at
+ * a time, so a reader holds at most one pin and a cap of one mapped arena still makes progress).
+ */
+public final class RecordReader {
+    private final RecordLog log;
+    private final ArenaManager arenas;
+    private final Appender appender;
+    private final long dataBytes;
+
+    RecordReader(RecordLog log, Appender appender) {
+        this.log = log;
+        this.arenas = log.arenas();
+        this.appender = appender;
+        this.dataBytes = log.dataBytesPerArena();
+    }
+
+    /**
+     * Reads the record at {@code cursor}, moving the cursor past it if {@code advance}.
+     *
+     * @return the payload; null if the cursor is at the tail, or before the earliest record (the
+     *     caller then checks {@code cursor.position() < log.earliestPosition()} and moves it).
+     * @throws QueueCorruptedException if the record fails its checks.
+     */
+    public byte[] read(Cursor cursor, boolean advance) {
+        byte[] out = read(cursor, log.tailPosition(), advance, true);
+        if (out == null && cursor.position >= log.tailPosition()) {
+            log.checkOpen();
+        }
+        return out;
+    }
+
+    /**
+     * Reads the record at {@code cursor} if it lies wholly before {@code limit}.
+     *
+     * @param throwOnDamage false for recovery: a record that fails its checks returns null with
+     *     {@link Cursor#damage} saying what was found, instead of throwing.
+     */
+    byte[] read(Cursor cursor, long limit, boolean advance, boolean throwOnDamage) {
+        cursor.damage = null;
+        long position = cursor.position;
+        if (position >= limit || position < log.earliestPosition()) {
+            return null;
+        }
+        long arenaId = arenaOf(cursor, position);
+        Arena a = pin(cursor, arenaId);
+        if (a == null) {
+            if (position < log.earliestPosition()) {
+                return null; // collected or dropped since the check above
+            }
+            return damaged(cursor, throwOnDamage, FileFormat.arenaFile(log.directory(), arenaId), 0,
+                    "arena file is missing while records at or after offset " + cursor.offset + " need it");
+        }
+        byte[] out;
+        int len;
+        int stored;
+        try {
+            MappedByteBuffer m = a.buffer();
+            int at = (int) (ARENA_HEADER_SIZE + position - cursor.spanStart);
+            len = RecordFormat.length(m, at);
+            stored = RecordFormat.storedChecksum(m, at);
+            if (len < 0 || recordBytes(len) > limit - position) {
+                return damaged(cursor, throwOnDamage, a.file, at, len < 0
+                        ? "record at offset " + cursor.offset + " has a negative length (" + len + ")"
+                        : "record length " + len + " at offset " + cursor.offset + " runs past the end of the log");
+            }
+            out = new byte[len];
+            at += RECORD_HEADER_SIZE;
+            int n = Math.min(log.arenaEnd() - at, len);
+            m.get(at, out, 0, n);
+            int done = n;
+            long p = position + RECORD_HEADER_SIZE + n;
+            while (done < len) {
+                // At most one pin at a time: let go of this arena before the next.
+                arenas.release(a);
+                long next = log.arenaOf(p);
+                a = arenas.acquire(next);
+                if (a == null) {
+                    if (position < log.earliestPosition()) {
+                        return null; // dropped while the record was being read
+                    }
+                    return damaged(cursor, throwOnDamage, FileFormat.arenaFile(log.directory(), next), 0,
+                            "arena file is missing in the middle of the record at offset " + cursor.offset);
+                }
+                n = (int) Math.min(len - done, dataBytes);
+                a.buffer().get(ARENA_HEADER_SIZE, out, done, n);
+                done += n;
+                p += n;
+            }
+        } finally {
+            if (a != null) {
+                arenas.release(a);
+            }
+        }
+        if (!RecordFormat.matches(cursor.crc, out, len, cursor.offset, stored)) {
+            return damaged(cursor, throwOnDamage, FileFormat.arenaFile(log.directory(), arenaId),
+                    log.indexInArena(position), "record checksum mismatch for offset " + cursor.offset);
+        }
+        if (advance) {
+            cursor.offset++;
+            cursor.position = position + recordBytes(len);
+        }
+        return out;
+    }
+
+    private static byte[] damaged(Cursor cursor, boolean throwOnDamage, java.nio.file.Path file, long at,
+            String what) {
+        if (throwOnDamage) {
+            throw new QueueCorruptedException(file, at, what);
+        }
+        cursor.damage = what + " (" + file.getFileName() + " at byte " + at + ")";
+        return null;
+    }
+
+    /** The arena of {@code position}, remembered in {@code cursor}: no division while it stays in one arena. */
+    private long arenaOf(Cursor cursor, long position) {
+        long inArena = position - cursor.spanStart;
+        if (inArena >= 0 && inArena < dataBytes) {
+            return cursor.spanArena;
+        }
+        long id = log.arenaOf(position);
+        cursor.spanArena = id;
+        cursor.spanStart = log.arenaStart(id);
+        return id;
+    }
+
+    /** Pins {@code arenaId} for one read, through the cursor's last arena when it is still mapped. */
+    private Arena pin(Cursor cursor, long arenaId) {
+        Arena a = cursor.arena;
+        if (a != null && a.id == arenaId && a.tryPin()) {
+            return a;
+        }
+        a = arenas.acquire(arenaId);
+        cursor.arena = a;
+        return a;
+    }
+
+    /** Moves {@code cursor} past its record without copying the payload; false at the tail. */
+    boolean skip(Cursor cursor) {
+        long position = cursor.position;
+        long tail = log.tailPosition();
+        if (position >= tail) {
+            return false;
+        }
+        long arenaId = log.arenaOf(position);
+        Arena a = pin(cursor, arenaId);
+        if (a == null) {
+            throw new QueueCorruptedException(FileFormat.arenaFile(log.directory(), arenaId), 0,
+                    "arena file is missing while seeking past offset " + cursor.offset);
+        }
+        try {
+            int at = log.indexInArena(position);
+            int len = RecordFormat.length(a.buffer(), at);
+            if (len < 0 || recordBytes(len) > tail - position) {
+                throw new QueueCorruptedException(a.file, at, "record length " + len + " at offset " + cursor.offset
+                        + " runs past the tail");
+            }
+            cursor.offset++;
+            cursor.position = position + recordBytes(len);
+            return true;
+        } finally {
+            arenas.release(a);
+        }
+    }
+
+    /**
+     * The stream position of the record with {@code offset}, found through the arena index and a
+     * scan of record headers within one arena.
+     *
+     * @throws IllegalArgumentException if {@code offset} is outside [earliestOffset, tailOffset].
+     */
+    public long positionOf(long offset) {
+        for (;;) {
+            StreamPoint earliestBefore = log.earliest();
+            try {
+                return positionOfOnce(offset);
+            } catch (QueueCorruptedException e) {
+                // A missing arena is damage only if the collector did not just delete it; if it
+                // did, look again (and throw IllegalArgumentException if offset went with it).
+                if (log.earliest().equals(earliestBefore)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private long positionOfOnce(long offset) {
+        long tail = log.tailOffset();
+        StreamPoint first = log.earliest();
+        if (offset < first.offset() || offset > tail) {
+            throw new IllegalArgumentException("offset " + offset + " is outside the queue: earliest retained is "
+                    + first.offset() + ", tail is " + tail + "; seek to an offset in [" + first.offset() + ", "
+                    + tail + "]");
+        }
+        if (offset == tail) {
+            StreamPoint exact = appender.tail();
+            if (exact.offset() == offset) {
+                return exact.position();
+            }
+        }
+        StreamPoint floor = arenas.floorRecord(offset);
+        Cursor c = new Cursor();
+        if (floor == null || floor.offset() < first.offset()) {
+            c.moveTo(first.offset(), first.position());
+        } else {
+            c.moveTo(floor.offset(), floor.position());
+        }
+        while (c.offset < offset && skip(c)) {
+            // next header
+        }
+        return c.position;
+    }
+}
