@@ -69,10 +69,12 @@ class PowerLossTest {
 
     /**
      * The periodic flush syncs a large backlog in pieces ({@code Flusher.flushInBackground}); when it
-     * is done the result must be the same as one {@code flush()}: nothing dirty, durable slot = tail.
+     * is done every record is on disk, as after one {@code flush()}. It takes no writer lock, so its
+     * durable slot is a recent record boundary (at most 64 KiB behind the tail; recovery checks the
+     * records after it), not the exact tail.
      */
     @Test
-    void periodicFlush_inPieces_leavesNoDirtyPage_andTheDurableSlotEqualsTheTail() throws Exception {
+    void periodicFlush_inPieces_leavesNoDirtyPage_andTheDurableSlotNearTheTail() throws Exception {
         assumeTrue(Files.isReadable(Path.of("/proc/self/smaps")), "needs Linux /proc/self/smaps");
         Path dir = tmp.resolve("q");
         try (BigQueue q = BigQueue.open(dir, base(1 << 20).build())) {
@@ -84,8 +86,10 @@ class PowerLossTest {
             assertEquals(0, QueueFiles.dirtyKb(dir, "arena-"), "after the periodic flush every arena page is clean");
             RecordLog log = InternalAccess.engine(q).log();
             assertEquals(log.tailPosition(), InternalAccess.engine(q).flusher().durablePosition());
-            assertArrayEquals(new long[] {q.tailOffset(), log.tailPosition()},
-                    newestSlot(dir, FileFormat.META_DURABLE_SLOTS), "durable slot in queue.meta = tail");
+            long[] slot = newestSlot(dir, FileFormat.META_DURABLE_SLOTS);
+            assertTrue(slot[1] <= log.tailPosition() && slot[1] > log.tailPosition() - 64 * 1024,
+                    "durable slot " + slot[1] + " within 64 KiB before the tail " + log.tailPosition());
+            assertEquals(slot[1], InternalAccess.engine(q).reader().positionOf(slot[0]), "a record boundary");
         }
         // And on its timer.
         try (BigQueue q = BigQueue.open(dir, base(1 << 20).flushInterval(Duration.ofMillis(50)).build())) {
@@ -101,38 +105,142 @@ class PowerLossTest {
     }
 
     /**
-     * The periodic flush runs on an idle-class thread; with every core kept busy by the
-     * application, it must still happen (an overdue flush runs in the normal class).
+     * Guarantee 3's window under load: with {@code flushInterval} d, everything enqueued more than
+     * 2·d ago is on disk even while other processes keep every core busy. The flush work runs in an
+     * idle-class thread, which such load starves; the normal-class watchdog must then do it.
+     *
+     * <p>Measured from the queue's own sync events (JFR {@code dev.bigqueue.Sync}, timestamped when
+     * each sync ends), so a test thread delayed by the same load cannot make it pass or fail: for
+     * every batch, the time from just before its enqueue to the end of the first sync covering it.
+     * Without the watchdog the first syncs come seconds late (the idle thread gets a core only in
+     * the gaps), so this cannot pass by luck.
      */
     @Test
-    void periodicFlush_stillHappens_whenEveryCoreIsBusy() throws Exception {
-        assumeTrue(Files.isReadable(Path.of("/proc/self/smaps")), "needs Linux /proc/self/smaps");
+    void periodicFlush_windowStaysUnderTwiceTheInterval_whileOtherProcessesKeepEveryCoreBusy() throws Exception {
+        Duration interval = Duration.ofMillis(250);
         Path dir = tmp.resolve("q");
-        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
-        List<Thread> spinners = new ArrayList<>();
-        try (BigQueue q = BigQueue.open(dir, base(1 << 20).flushInterval(Duration.ofMillis(100)).build())) {
-            for (int i = 0; i < 2 * Runtime.getRuntime().availableProcessors(); i++) {
-                Thread t = new Thread(() -> {
-                    while (!stop.get()) {
-                        Thread.onSpinWait();
+        List<Process> load = new ArrayList<>();
+        List<long[]> syncs = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (jdk.jfr.consumer.RecordingStream events = new jdk.jfr.consumer.RecordingStream()) {
+            events.enable("dev.bigqueue.Sync");
+            events.onEvent("dev.bigqueue.Sync", e -> syncs.add(new long[] {e.getLong("durablePosition"),
+                toNanos(e.getEndTime())}));
+            events.startAsync();
+            for (int i = 0; i < 2 * Runtime.getRuntime().availableProcessors() + 1; i++) {
+                load.add(new ProcessBuilder("sh", "-c", "while :; do :; done")
+                        .redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+            }
+            List<long[]> batches = new ArrayList<>();
+            try (BigQueue q = BigQueue.open(dir, base(1 << 20).flushInterval(interval).build())) {
+                var engine = InternalAccess.engine(q);
+                for (int batch = 0; batch < 12; batch++) {
+                    long before = toNanos(java.time.Instant.now());
+                    for (int i = 0; i < 50; i++) {
+                        q.enqueue(Payloads.payload(13, batch * 50 + i, MAX));
                     }
-                });
-                t.start();
-                spinners.add(t);
+                    batches.add(new long[] {engine.log().tailPosition(), before});
+                    // Spread the batches over several intervals; the measurement does not depend on this wait.
+                    long until = System.nanoTime() + interval.toNanos() / 2;
+                    while (System.nanoTime() < until) {
+                        Thread.sleep(5);
+                    }
+                }
+                long last = batches.get(batches.size() - 1)[0];
+                while (engine.flusher().durablePosition() < last) {
+                    Thread.sleep(10);
+                }
             }
-            for (int i = 0; i < 300; i++) {
-                q.enqueue(Payloads.payload(13, i, MAX));
-            }
-            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-            while (QueueFiles.dirtyKb(dir, "arena-") > 0 && System.nanoTime() < deadline) {
+            // Events reach the stream about once a second: wait for the one covering the last batch.
+            long lastBatch = batches.get(batches.size() - 1)[0];
+            while (!covered(syncs, lastBatch)) {
                 Thread.sleep(20);
             }
-            assertEquals(0, QueueFiles.dirtyKb(dir, "arena-"), "no periodic flush within 5 s with every core busy");
-        } finally {
-            stop.set(true);
-            for (Thread t : spinners) {
-                t.join();
+            long worstNs = 0;
+            for (long[] b : batches) {
+                long covered = Long.MAX_VALUE;
+                synchronized (syncs) {
+                    for (long[] sync : syncs) {
+                        if (sync[0] >= b[0] && sync[1] >= b[1]) {
+                            covered = Math.min(covered, sync[1]);
+                        }
+                    }
+                }
+                assertTrue(covered != Long.MAX_VALUE, "no sync event covers position " + b[0]);
+                worstNs = Math.max(worstNs, covered - b[1]);
             }
+            assertTrue(worstNs <= 2 * interval.toNanos(), "with every core busy, a batch waited "
+                    + worstNs / 1_000_000 + " ms to be on disk; the bound is twice flushInterval, "
+                    + 2 * interval.toMillis() + " ms");
+        } finally {
+            for (Process p : load) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    private static boolean covered(List<long[]> syncs, long position) {
+        synchronized (syncs) {
+            return syncs.stream().anyMatch(sync -> sync[0] >= position);
+        }
+    }
+
+    private static long toNanos(java.time.Instant t) {
+        return t.getEpochSecond() * 1_000_000_000L + t.getNano();
+    }
+
+    /**
+     * The power-loss wedge: the page cache lost the records written after the last flush (a crash
+     * of the machine, or pages dropped without a reboot), while queue.meta, written later, holds a
+     * tail hint and a head inside what was lost, and the boot id says "same kernel". Recovery must
+     * trust nothing past the durable point: the queue opens readable with its tail at the last
+     * durable record, the consumer committed inside the lost part resumes there, and new messages
+     * are readable. (Before: recovery started at the hint, found zeros, kept the tail at the hint,
+     * and every reader then stopped at the gap with a checksum error.)
+     */
+    @Test
+    void pagesLostAfterTheDurablePoint_withAHintAndAHeadBeyondThem_neverWedgeTheQueue() throws IOException {
+        Path dir = tmp.resolve("q");
+        int arenaSize = 16 * 1024;
+        int durable = 60;
+        int written = 140;
+        int[] sizes = new int[written];
+        Arrays.fill(sizes, 300);
+        long[] pos = QueueFiles.positions(sizes);
+        try (BigQueue q = BigQueue.open(dir, base(arenaSize).build())) {
+            for (int i = 0; i < written; i++) {
+                byte[] m = new byte[300];
+                Arrays.fill(m, (byte) i);
+                q.enqueue(m);
+            }
+        }
+        // What the disk holds: records from the durable point on never reached it (zeros), while the
+        // meta page did, with a hint near the end, the head in the lost part, and this kernel's boot id.
+        for (long p = pos[durable]; p < pos[written]; p += 8) {
+            QueueFiles.zero(QueueFiles.arenaFileAt(dir, arenaSize, p), QueueFiles.indexInArena(arenaSize, p), 8);
+        }
+        QueueFiles.forgeCrashAfterFlush(dir, durable, pos[durable]);
+        QueueFiles.writeSlot(dir, FileFormat.META_TAIL_SLOT, written - 10, pos[written - 10], 1000);
+        QueueFiles.zero(QueueFiles.meta(dir), FileFormat.META_HEAD_SLOTS, 2 * FileFormat.SLOT_SIZE);
+        QueueFiles.writeSlot(dir, FileFormat.META_HEAD_SLOTS, durable + 30, pos[durable + 30], 1);
+        try (BigQueue q = BigQueue.open(dir, base(arenaSize).build())) {
+            assertEquals(durable, q.tailOffset(), "the tail is the last durable record, not the hint");
+            assertEquals(durable, q.headOffset(), "the head committed in the lost part resumes at the tail");
+            assertEquals(durable, q.enqueueString("after the power loss"));
+            assertEquals("after the power loss", q.dequeueString());
+            assertEquals(0, q.size());
+        }
+        try (BigQueue q = BigQueue.open(dir, base(arenaSize).build())) {
+            RecordLog log = InternalAccess.engine(q).log();
+            Cursor c = new Cursor();
+            c.moveTo(log.earliestOffset(), log.earliestPosition());
+            for (int i = 0; i < durable; i++) {
+                byte[] want = new byte[300];
+                Arrays.fill(want, (byte) i);
+                assertArrayEquals(want, InternalAccess.engine(q).reader().read(c, true), "record " + i);
+            }
+            assertEquals("after the power loss", new String(InternalAccess.engine(q).reader().read(c, true),
+                    java.nio.charset.StandardCharsets.UTF_8));
+            assertEquals(durable + 1, q.tailOffset());
         }
     }
 

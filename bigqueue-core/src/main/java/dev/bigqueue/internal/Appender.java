@@ -52,6 +52,15 @@ final class Appender {
     /** Highest arena id whose first-record slot is known to be set. */
     private long firstRecordArena = -1;
 
+    /**
+     * A recent tail, offset and position together, published every {@value #CHECKPOINT_BYTES}
+     * bytes: what the periodic flush records as its durable point without taking the writer lock
+     * (its thread may lose its core for seconds; a lock it held would stall every producer).
+     */
+    private volatile StreamPoint checkpoint = StreamPoint.ZERO;
+    private long checkpointPosition;
+    private static final long CHECKPOINT_BYTES = 64 * 1024;
+
     /** Throws if the calling thread must not wait for room (see QueueEngine); set once before use. */
     private volatile Runnable roomCheck = () -> { };
 
@@ -74,6 +83,13 @@ final class Appender {
         readyArena = -1;
         firstRecordArena = -1;
         log.publishTail(tailOffset, tailPosition);
+        checkpoint = tail;
+        checkpointPosition = tail.position();
+    }
+
+    /** A recent tail (at most {@value #CHECKPOINT_BYTES} bytes behind), read without the lock. */
+    StreamPoint checkpoint() {
+        return checkpoint;
     }
 
     /** The exact tail, offset and position together. */
@@ -186,6 +202,10 @@ final class Appender {
         tailOffset = offset + 1;
         tailPosition += recordBytes;
         log.publishTail(tailOffset, tailPosition);
+        if (tailPosition - checkpointPosition >= CHECKPOINT_BYTES) {
+            checkpointPosition = tailPosition;
+            checkpoint = new StreamPoint(tailOffset, tailPosition);
+        }
         if (tailPosition > pretouchWakeAt) {
             pretouchWakeAt = Long.MAX_VALUE;
             Pretoucher p = pretoucher;

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -13,6 +14,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * Callers are the periodic flush ({@code flushInterval}), {@code flushEveryOps}, an explicit
  * {@code flush()}, and {@code syncOnWrite} producers through {@link #awaitDurable(long)}, which
  * shares one sync among every producer waiting at the time (group commit).
+ *
+ * <p><b>No lock is held across a sync.</b> Flushes may run at the same time, each syncing from the
+ * durable point it read to its own target and then moving the durable point up to that target if
+ * it is higher ({@link #durable}, a compare-and-set maximum): a range another flush is still
+ * syncing is synced again, never assumed. This matters for the periodic flush, whose worker runs
+ * in the idle scheduling class and may lose its core for seconds in the middle of a sync: a lock
+ * held there would stall every producer waiting for a sync, and the watchdog that takes over an
+ * overdue flush ({@link Maintenance}). Only the write of the durable slot is serialised
+ * ({@link #slotLock}, a few stores), so that the slot never goes backwards.
  */
 public final class Flusher {
     static final int BACKGROUND_PIECES = 16;
@@ -26,8 +36,14 @@ public final class Flusher {
     private final long everyOps;
     private final AtomicLong opsSinceFlush = new AtomicLong();
     private final List<Runnable> positionSyncs = new CopyOnWriteArrayList<>();
-    private final Object flushLock = new Object();
-    private volatile long durablePosition;
+    /** Every record before this stream position is on disk; only grows. */
+    private final AtomicLong durable = new AtomicLong();
+    /** Held by the one thread writing the durable slot (the slot has one writer at a time). */
+    private final ReentrantLock slotLock = new ReentrantLock();
+    /** The highest point waiting to be written to the durable slot. */
+    private final AtomicReference<StreamPoint> slotPending = new AtomicReference<>();
+    /** The position in the durable slot; under {@link #slotLock}. */
+    private long slotPosition;
 
     private final ReentrantLock groupLock = new ReentrantLock();
     private final Condition groupDone = groupLock.newCondition();
@@ -41,7 +57,8 @@ public final class Flusher {
         this.appender = appender;
         this.index = index;
         this.everyOps = flushEveryOps;
-        this.durablePosition = durablePosition;
+        this.durable.set(durablePosition);
+        this.slotPosition = durablePosition;
     }
 
     /** Adds an action run by every {@link #flush()} to make a consumer's position durable. */
@@ -63,45 +80,56 @@ public final class Flusher {
 
     /** Everything written and committed so far is on disk when this returns. */
     public void flush() throws IOException {
-        synchronized (flushLock) {
-            StreamPoint tail = appender.tail();
-            syncRecords(tail.position());
-            syncPositions(tail);
-        }
+        StreamPoint tail = appender.tail();
+        syncRecords(tail.position());
+        syncPositions(tail);
     }
 
     /**
      * The periodic flush ({@code flushInterval}): the same result as {@link #flush()}, but the
      * record bytes are synced in pieces of about 1/{@value #BACKGROUND_PIECES} of the backlog
-     * (at least {@value #MIN_BACKGROUND_PIECE_BYTES} bytes), with the flush lock let go in between.
+     * (at least {@value #MIN_BACKGROUND_PIECE_BYTES} bytes).
      *
      * <p>Why: writing back dirty pages costs the calling thread CPU (a few milliseconds for 10 MB)
      * before it sleeps on the disk. In one piece that is a burst long enough to push an
      * application thread off a core of a small machine for milliseconds, once per interval. In
-     * pieces, each burst is short and the thread sleeps on the disk between them; a
-     * {@code syncOnWrite} producer waits for one piece, not for the whole backlog.
+     * pieces, each burst is short and the thread sleeps on the disk between them.
      */
     public void flushInBackground() throws IOException {
-        StreamPoint tail = appender.tail();
-        long piece = Math.max(MIN_BACKGROUND_PIECE_BYTES, (tail.position() - durablePosition) / BACKGROUND_PIECES);
-        while (durablePosition < tail.position()) {
-            synchronized (flushLock) {
-                long from = Math.max(durablePosition, log.earliestPosition());
-                syncRecords(Math.min(tail.position(), from + piece));
-            }
+        // No writer lock here: the published tail for the bytes, a recent checkpoint (a record
+        // boundary at or before it) for the slot. Recovery finds the records between them whole.
+        StreamPoint slot = appender.checkpoint();
+        long target = log.tailPosition();
+        long piece = Math.max(MIN_BACKGROUND_PIECE_BYTES, (target - durable.get()) / BACKGROUND_PIECES);
+        for (long from = durable.get(); from < target; from = durable.get()) {
+            syncRecords(Math.min(target, Math.max(from, log.earliestPosition()) + piece));
         }
-        synchronized (flushLock) {
-            syncRecords(tail.position());
-            syncPositions(tail);
-        }
+        syncPositions(slot);
     }
 
-    /** Consumer positions, then the durable point of the stream; under {@link #flushLock}. */
-    private void syncPositions(StreamPoint tail) {
+    /**
+     * Consumer positions, then the durable point of the stream. The slot is written by whichever
+     * flush holds {@link #slotLock}; one that finds it held leaves its point pending for the holder,
+     * which writes the highest pending point before it lets go. So no flush waits for another (the
+     * holder may be the idle-class worker, without a core); a slot that lags only makes a recovery
+     * scan a little longer: the records it covers are on disk.
+     */
+    private void syncPositions(StreamPoint point) {
         for (Runnable sync : positionSyncs) {
             sync.run();
         }
-        index.writeDurable(tail);
+        slotPending.accumulateAndGet(point, (a, b) -> a == null || b.position() > a.position() ? b : a);
+        while (slotPending.get() != null && slotLock.tryLock()) {
+            try {
+                StreamPoint p = slotPending.getAndSet(null);
+                if (p != null && p.position() > slotPosition) {
+                    index.writeDurable(p);
+                    slotPosition = p.position();
+                }
+            } finally {
+                slotLock.unlock();
+            }
+        }
         index.force();
     }
 
@@ -120,12 +148,12 @@ public final class Flusher {
      * (bigqueue-bench/RESULTS.md, session 2).
      */
     public void awaitDurable(long position) throws IOException {
-        if (durablePosition >= position) {
+        if (durable.get() >= position) {
             return;
         }
         groupLock.lock();
         try {
-            while (durablePosition < position) {
+            while (durable.get() < position) {
                 if (groupSyncRunning) {
                     waitersThisGroup++;
                     groupDone.awaitUninterruptibly();
@@ -138,9 +166,7 @@ public final class Flusher {
                     if (hadCompany) {
                         letSiblingsAppend();
                     }
-                    synchronized (flushLock) {
-                        syncRecords(log.tailPosition());
-                    }
+                    syncRecords(log.tailPosition());
                 } finally {
                     groupLock.lock();
                     groupSyncRunning = false;
@@ -168,16 +194,18 @@ public final class Flusher {
     }
 
     public long durablePosition() {
-        return durablePosition;
+        return durable.get();
     }
 
-    /** msync of the arena bytes in [durablePosition, target); under {@link #flushLock}. */
+    /** msync of the arena bytes from the durable point to {@code target}, then the durable point moves up. */
     private void syncRecords(long target) throws IOException {
-        long from = Math.max(durablePosition, log.earliestPosition());
+        long from = Math.max(durable.get(), log.earliestPosition());
         if (target <= from) {
-            durablePosition = Math.max(durablePosition, target);
+            durable.accumulateAndGet(target, Math::max);
             return;
         }
+        SyncEvent event = new SyncEvent();
+        event.begin();
         ArenaManager arenas = log.arenas();
         long firstArena = log.arenaOf(from);
         long lastArena = log.arenaOf(target - 1);
@@ -189,6 +217,13 @@ public final class Flusher {
                     : (int) (FileFormat.ARENA_HEADER_SIZE + log.dataBytesPerArena());
             arenas.force(id, start, end - start);
         }
-        durablePosition = target;
+        durable.accumulateAndGet(target, Math::max);
+        event.end();
+        if (event.shouldCommit()) {
+            event.directory = log.directory().toString();
+            event.durablePosition = target;
+            event.bytes = target - from;
+            event.commit();
+        }
     }
 }

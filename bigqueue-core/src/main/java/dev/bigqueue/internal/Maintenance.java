@@ -13,20 +13,26 @@ import org.slf4j.LoggerFactory;
  * {@link #start() started} as open's last step (never in a constructor), and {@link #stop()
  * stopped} by close, which returns only once both threads have ended.
  *
- * <p><b>Two threads, and why.</b> The worker ({@code bigqueue-maintenance-DIR}) runs in the idle
+ * <p><b>Two threads, and why.</b> The flusher ({@code bigqueue-flush-DIR}) runs in the idle
  * scheduling class: on a small machine a background thread at normal priority takes a core from
  * the application for as long as its work lasts (a flush of 10 MB is milliseconds of CPU), which
  * the application sees as latency; an idle-class thread only runs on a free core. But when every
- * core stays busy, it may not run at all, and an unprivileged thread cannot leave the idle class
- * again (the kernel refuses under the default RLIMIT_NICE). So a second thread
- * ({@code bigqueue-flush-watchdog-DIR}), in the normal class, wakes once per interval, half an
- * interval after a flush fell due, and if the worker has not started that flush it runs it itself.
- * Data enqueued at time t is then synced by a flush that starts before t + 1.5 * flushInterval
- * plus the time a normal thread waits for a core, however busy the machine is.
+ * core stays busy it may get none, even in the middle of a flush, and an unprivileged thread
+ * cannot leave the idle class again (the kernel refuses under the default RLIMIT_NICE). So a
+ * second thread ({@code bigqueue-timer-DIR}), in the normal class, checks half an interval after
+ * each due time whether a flush that started at or after it has completed, and if not runs one
+ * itself (flushes may overlap and take no lock the other holds: see {@link Flusher}). Flushes fall
+ * due every interval on a fixed schedule, so data enqueued at time t is on disk by the due time
+ * after t plus half an interval, plus the time a normal thread waits for a core and the sync takes:
+ * under 1.5 * flushInterval plus that, however busy the machine is.
  *
- * <p><b>Shared state.</b> {@code nextFlushNs} is the due time of the next periodic flush; a thread
- * claims a flush by moving it on with a compare-and-set, so each due flush runs once. Everything
- * else is confined to its thread, or final.
+ * <p>The timer thread also runs the arena collection: it is mostly file deletion, little CPU, and
+ * it holds the collector's pass lock, which a producer at {@code maxDiskBytes} and a consumer
+ * seeking back wait for: an idle-class thread must hold nothing that others wait for.
+ *
+ * <p><b>Shared state.</b> {@code coveredFromNs}: the start time of the latest completed periodic
+ * flush (a volatile maximum); everything enqueued before it is on disk. The schedule is a pure
+ * function of the start time. Everything else is confined to its thread, or final.
  */
 final class Maintenance {
     private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
@@ -37,10 +43,11 @@ final class Maintenance {
     private final RecordLog log;
     private final long flushNs;
     private final long gcNs;
-    private final AtomicLong nextFlushNs = new AtomicLong();
+    private final AtomicLong coveredFromNs = new AtomicLong();
+    private long startNs;
     private volatile boolean stopped;
-    private Thread worker;
-    private Thread watchdog;
+    private Thread flusherThread;
+    private Thread timer;
 
     Maintenance(String queueName, Duration flushInterval, Duration gcInterval, Flusher flusher, GarbageCollector gc,
             RecordLog log) {
@@ -57,22 +64,24 @@ final class Maintenance {
         if (flushNs == 0 && gcNs == 0) {
             return;
         }
-        nextFlushNs.set(System.nanoTime() + flushNs);
-        worker = new Thread(this::work, "bigqueue-maintenance-" + name);
-        worker.setDaemon(true);
-        worker.start();
+        // Written before the threads start: Thread.start orders it before everything they do.
+        startNs = System.nanoTime();
+        coveredFromNs.set(startNs - flushNs);
         if (flushNs > 0) {
-            watchdog = new Thread(this::watch, "bigqueue-flush-watchdog-" + name);
-            watchdog.setDaemon(true);
-            watchdog.start();
+            flusherThread = new Thread(this::flushOnSchedule, "bigqueue-flush-" + name);
+            flusherThread.setDaemon(true);
+            flusherThread.start();
         }
+        timer = new Thread(this::timer, "bigqueue-timer-" + name);
+        timer.setDaemon(true);
+        timer.start();
     }
 
     /** Stops both threads and waits until they have ended; the work in progress finishes first. */
     void stop() {
         stopped = true;
-        join(worker);
-        join(watchdog);
+        join(flusherThread);
+        join(timer);
     }
 
     private static void join(Thread t) {
@@ -93,55 +102,57 @@ final class Maintenance {
         }
     }
 
-    private void work() {
-        NativeIO.makeCurrentThreadBackground();
-        long nextGcNs = System.nanoTime() + gcNs;
-        while (!stopped) {
-            long now = System.nanoTime();
-            if (flushNs > 0) {
-                claimFlush(now, false);
-            }
-            if (gcNs > 0 && now - nextGcNs >= 0) {
-                run("arena garbage collection", gc::collect);
-                nextGcNs = System.nanoTime() + gcNs;
-            }
-            long wake = Long.MAX_VALUE;
-            if (flushNs > 0) {
-                wake = nextFlushNs.get() - System.nanoTime();
-            }
-            if (gcNs > 0) {
-                wake = Math.min(wake, nextGcNs - System.nanoTime());
-            }
-            if (wake > 0 && !stopped) {
-                LockSupport.parkNanos(this, wake);
-            }
-        }
+    /** The first due time of the periodic flush after {@code now}. */
+    private long nextDue(long now) {
+        long k = (now - startNs) / flushNs + 1;
+        return startNs + k * flushNs;
     }
 
-    private void watch() {
+    /** The idle-class flusher: a flush at every due time it gets a core for. */
+    private void flushOnSchedule() {
+        NativeIO.makeCurrentThreadBackground();
+        long next = nextDue(System.nanoTime());
         while (!stopped) {
-            long due = nextFlushNs.get();
-            long late = due + flushNs / 2;
-            long wait = late - System.nanoTime();
+            long wait = next - System.nanoTime();
             if (wait > 0) {
                 LockSupport.parkNanos(this, wait);
                 continue;
             }
-            if (nextFlushNs.get() == due) {
-                // The worker did not get a core in time: flush from here, in the normal class.
-                claimFlush(System.nanoTime(), true);
+            periodicFlush(false);
+            next = nextDue(System.nanoTime());
+        }
+    }
+
+    /** The normal-class timer: overdue flushes, and the arena collection. */
+    private void timer() {
+        long checkFlush = flushNs > 0 ? nextDue(System.nanoTime()) + flushNs / 2 : Long.MAX_VALUE;
+        long nextGc = gcNs > 0 ? System.nanoTime() + gcNs : Long.MAX_VALUE;
+        while (!stopped) {
+            long now = System.nanoTime();
+            if (now - checkFlush >= 0) {
+                long due = checkFlush - flushNs / 2;
+                if (coveredFromNs.get() - due < 0) {
+                    // No flush that started after the due time has completed: the flusher has no core.
+                    LOG.debug("queue {}: the periodic flush is overdue; the timer thread runs it", name);
+                    periodicFlush(true);
+                }
+                checkFlush = nextDue(System.nanoTime() - flushNs / 2) + flushNs / 2;
+            }
+            if (now - nextGc >= 0) {
+                run("arena garbage collection", gc::collect);
+                nextGc = System.nanoTime() + gcNs;
+            }
+            long wait = Math.min(checkFlush, nextGc) - System.nanoTime();
+            if (wait > 0 && !stopped) {
+                LockSupport.parkNanos(this, wait);
             }
         }
     }
 
-    /** Runs the periodic flush if it is due and nobody else claimed it. */
-    private void claimFlush(long now, boolean overdue) {
-        long due = nextFlushNs.get();
-        if (now - due >= 0 && nextFlushNs.compareAndSet(due, now + flushNs)) {
-            if (overdue) {
-                LOG.debug("queue {}: the periodic flush was overdue; the watchdog runs it", name);
-            }
-            run("periodic flush", flusher::flushInBackground);
+    private void periodicFlush(boolean fromWatchdog) {
+        long startedNs = System.nanoTime();
+        if (run(fromWatchdog ? "overdue periodic flush" : "periodic flush", flusher::flushInBackground)) {
+            coveredFromNs.accumulateAndGet(startedNs, (a, b) -> a - b >= 0 ? a : b);
         }
     }
 
@@ -149,16 +160,18 @@ final class Maintenance {
         void run() throws IOException;
     }
 
-    private void run(String what, IoAction action) {
+    private boolean run(String what, IoAction action) {
         if (log.isClosed()) {
-            return;
+            return false;
         }
         try {
             action.run();
+            return true;
         } catch (IOException | RuntimeException e) {
             if (!log.isClosed() && !stopped) {
                 LOG.warn("queue {}: {} failed; will retry on schedule", name, what, e);
             }
+            return false;
         }
     }
 }
