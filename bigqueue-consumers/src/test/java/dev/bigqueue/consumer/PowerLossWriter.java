@@ -1,0 +1,117 @@
+package dev.bigqueue.consumer;
+
+import dev.bigqueue.BigQueue;
+import dev.bigqueue.QueueConfig;
+import dev.bigqueue.testing.Payloads;
+import java.io.FileDescriptor;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+
+/**
+ * The child JVM of {@link LazyFsPowerLossTest}: appends {@link Payloads} messages to a queue on a
+ * LazyFS mount until the parent kills it, while a named consumer reads and commits. Each stdout
+ * line is one {@code write(2)} made <em>after</em> what it reports returned (a line cut by the
+ * kill has no newline and does not count):
+ * <ul>
+ *   <li>{@code READY}: the queue and the consumer are open.</li>
+ *   <li>{@code ACK o}: {@code enqueue} of offset o returned (with syncOnWrite: o is durable).</li>
+ *   <li>{@code FLUSHING} then {@code FLUSHED t}: a {@code flush()} that started after every earlier
+ *       line returned; every offset below t, and every commit printed before FLUSHING, is durable.</li>
+ *   <li>{@code WILL p}: the consumer is about to make a call that may commit position p (an AUTO
+ *       dequeue, or a MANUAL commit); {@code COMMIT p}: that call returned, committed at p.</li>
+ * </ul>
+ * Arguments: {@code DIR SEED TARGET ARENA_BYTES FLUSH_INTERVAL_MS FLUSH_EVERY SYNC_ON_WRITE CONSUMER};
+ * CONSUMER is AUTO, MANUAL or NONE. It enqueues about 2 * TARGET messages, then waits to be killed.
+ */
+public final class PowerLossWriter {
+    static final int MAX_MESSAGE = 4096;
+    static final String CONSUMER = "c";
+
+    private static final FileOutputStream OUT = new FileOutputStream(FileDescriptor.out);
+
+    private PowerLossWriter() {
+    }
+
+    /** The queue settings the child uses; the parent reopens with the same arena size. */
+    static QueueConfig config(long arenaBytes, long flushIntervalMs, boolean syncOnWrite) {
+        return QueueConfig.builder().arenaSize(arenaBytes).flushInterval(Duration.ofMillis(flushIntervalMs))
+                .syncOnWrite(syncOnWrite).gcInterval(Duration.ZERO).build();
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Path.of(args[0]);
+        long seed = Long.parseLong(args[1]);
+        long target = Long.parseLong(args[2]);
+        long arenaBytes = Long.parseLong(args[3]);
+        long flushIntervalMs = Long.parseLong(args[4]);
+        long flushEvery = Long.parseLong(args[5]);
+        boolean syncOnWrite = Boolean.parseBoolean(args[6]);
+        String mode = args[7];
+        BigQueue q = BigQueue.open(dir, config(arenaBytes, flushIntervalMs, syncOnWrite));
+        if (!mode.equals("NONE")) {
+            Consumer c = Consumers.of(q).open(CONSUMER, CommitMode.valueOf(mode));
+            Thread reader = new Thread(() -> read(c, seed), "consumer");
+            reader.setDaemon(true);
+            reader.start();
+        }
+        say("READY");
+        for (long n = 0; n < 2 * target + 100; n++) {
+            long offset = q.enqueue(Payloads.payload(seed, q.tailOffset(), MAX_MESSAGE));
+            say("ACK " + offset);
+            if (flushEvery > 0 && (n + 1) % flushEvery == 0) {
+                long tail = q.tailOffset();
+                say("FLUSHING");
+                q.flush();
+                say("FLUSHED " + tail);
+            }
+        }
+        Thread.sleep(Long.MAX_VALUE);
+    }
+
+    /** Reads every message, checks it, and commits: after each dequeue (AUTO) or every few (MANUAL). */
+    private static void read(Consumer c, long seed) {
+        boolean manual = c.commitMode() == CommitMode.MANUAL;
+        try {
+            long n = 0;
+            for (;;) {
+                long offset = c.position();
+                if (!manual) {
+                    say("WILL " + (offset + 1));
+                }
+                byte[] m = c.dequeue(Duration.ofMillis(20));
+                if (m == null) {
+                    continue;
+                }
+                if (!Arrays.equals(Payloads.payload(seed, offset, MAX_MESSAGE), m)) {
+                    say("DAMAGED " + offset);
+                    System.exit(4);
+                }
+                n++;
+                if (manual && n % 7 == 0) {
+                    say("WILL " + c.position());
+                    c.commit();
+                }
+                if (!manual || n % 7 == 0) {
+                    say("COMMIT " + c.committedPosition());
+                }
+            }
+        } catch (Throwable e) {
+            e.printStackTrace();
+            System.exit(3);
+        }
+    }
+
+    /** One line, one write(2): a kill leaves either all of it or a partial line without newline. */
+    private static synchronized void say(String line) {
+        try {
+            OUT.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
