@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -69,12 +70,14 @@ class LazyFsPowerLossTest {
 
         static Setup random(Random r) {
             boolean syncOnWrite = r.nextInt(4) == 0;
-            long flushEvery = new long[] {0, 0, 1 + r.nextInt(10), 10 + r.nextInt(500)}[r.nextInt(4)];
-            // Log-uniform from 50 to 20000 messages (at most 2000 with a sync per message).
-            long max = syncOnWrite ? 2000 : 20000;
-            long target = (long) Math.exp(Math.log(50) + r.nextDouble() * (Math.log(max) - Math.log(50)));
-            return new Setup(ARENA_BYTES[r.nextInt(ARENA_BYTES.length)],
-                    FLUSH_INTERVAL_MS[r.nextInt(FLUSH_INTERVAL_MS.length)], flushEvery, syncOnWrite,
+            long flushEvery = new long[] {0, 0, 0, 1 + r.nextInt(10), 10 + r.nextInt(500)}[r.nextInt(5)];
+            long flushIntervalMs = FLUSH_INTERVAL_MS[r.nextInt(FLUSH_INTERVAL_MS.length)];
+            // LazyFS takes a few thousand messages a second: log-uniform kill points from short runs
+            // to runs that see several background flushes (at most 2000 messages with a sync each).
+            long min = !syncOnWrite && flushIntervalMs >= 1000 ? 2000 : 200;
+            long max = syncOnWrite ? 2000 : flushIntervalMs >= 1000 ? 60000 : 40000;
+            long target = (long) Math.exp(Math.log(min) + r.nextDouble() * (Math.log(max) - Math.log(min)));
+            return new Setup(ARENA_BYTES[r.nextInt(ARENA_BYTES.length)], flushIntervalMs, flushEvery, syncOnWrite,
                     CONSUMER_MODES[r.nextInt(CONSUMER_MODES.length)], target, r.nextLong());
         }
 
@@ -103,6 +106,8 @@ class LazyFsPowerLossTest {
         long lastAck = -1;
         /** Every offset below it is durable. */
         long durable;
+        /** Every offset below it was acknowledged more than 2 flushIntervals before the kill. */
+        long durableByInterval;
         /** The consumer's committed position as of the last flush that returned. */
         long durableCommit;
         /** No commit can have gone past this. */
@@ -111,7 +116,8 @@ class LazyFsPowerLossTest {
         private long lastCommit;
         private long flushingCommit = -1;
 
-        Acknowledged(List<String> lines, boolean syncOnWrite) {
+        /** @param intervalDeadlineNs ACKs before it are due on disk by the flushInterval; null: no interval. */
+        Acknowledged(List<String> lines, boolean syncOnWrite, Long intervalDeadlineNs) {
             for (String line : lines) {
                 String[] w = line.split(" ");
                 switch (w[0]) {
@@ -119,6 +125,9 @@ class LazyFsPowerLossTest {
                         lastAck = Long.parseLong(w[1]);
                         if (syncOnWrite) {
                             durable = lastAck + 1;
+                        }
+                        if (intervalDeadlineNs != null && Long.parseLong(w[2]) - intervalDeadlineNs < 0) {
+                            durableByInterval = lastAck + 1;
                         }
                         break;
                     case "FLUSHING":
@@ -140,6 +149,11 @@ class LazyFsPowerLossTest {
             }
             durableCommit = commitBeforeFlush;
         }
+
+        @Override
+        public String toString() {
+            return "last ACK " + lastAck + ", durable below " + durable + ", durable commit " + durableCommit;
+        }
     }
 
     /** What the reopened queue did in one cycle. */
@@ -148,7 +162,10 @@ class LazyFsPowerLossTest {
         boolean unreadable;
         long lostDurable;
         long lostAfterDurable;
+        long lostByInterval;
         long recoveredTail = -1;
+        long writeMs;
+        Acknowledged acked;
 
         void unreadable(String problem) {
             unreadable = true;
@@ -166,6 +183,7 @@ class LazyFsPowerLossTest {
         int unreadable = 0;
         long lostDurable = 0;
         long lostAfterDurable = 0;
+        long lostByInterval = 0;
         String firstFailure = null;
         for (int cycle = 0; cycle < cycles; cycle++) {
             Setup setup = Setup.random(random);
@@ -182,7 +200,10 @@ class LazyFsPowerLossTest {
             unreadable += outcome.unreadable ? 1 : 0;
             lostDurable += outcome.lostDurable;
             lostAfterDurable += outcome.lostAfterDurable;
-            String report = "cycle " + cycle + " (" + setup + "): recovered tail " + outcome.recoveredTail
+            lostByInterval += outcome.lostByInterval;
+            String report = "cycle " + cycle + " (" + setup + ", after " + outcome.writeMs + " ms): " + outcome.acked
+                    + ", recovered tail " + outcome.recoveredTail + ", lost after the durable point "
+                    + outcome.lostAfterDurable + " (" + outcome.lostByInterval + " older than 2 flushIntervals)"
                     + (failed ? "; " + String.join("; ", outcome.problems) : "; ok");
             System.out.println(report);
             if (failed && firstFailure == null) {
@@ -194,7 +215,9 @@ class LazyFsPowerLossTest {
                 .append(": ").append(counts[1]).append('/').append(counts[0]));
         String summary = "LazyFS power loss, seed " + runSeed + ": " + cycles + " cycles, queues unreadable "
                 + unreadable + ", durable messages lost " + lostDurable + ", acknowledged messages lost past the"
-                + " durable point (allowed) " + lostAfterDurable + "; failed cycles by configuration: " + traits;
+                + " durable point (allowed) " + lostAfterDurable + ", of which acknowledged more than 2 flushIntervals"
+                + " before the loss (timing-based, reported only) " + lostByInterval + "; failed cycles by"
+                + " configuration: " + traits;
         System.out.println(summary);
         assertTrue(firstFailure == null, summary + "\nfirst failure: " + firstFailure);
     }
@@ -203,16 +226,23 @@ class LazyFsPowerLossTest {
     private static Outcome cycle(LazyFs fs, Setup setup) throws Exception {
         Path dir = fs.path().resolve("queue");
         Acknowledged acked;
+        Outcome outcome = new Outcome();
         try (ChildJvm child = ChildJvm.start(PowerLossWriter.class, setup.args(dir))) {
-            String ack = "ACK " + setup.target;
-            child.awaitLine(ack::equals, CHILD_TIMEOUT);
+            String ack = "ACK " + setup.target + " ";
+            child.awaitLine("READY", CHILD_TIMEOUT);
+            long start = System.nanoTime();
+            child.awaitLine(ack, CHILD_TIMEOUT);
+            long killNs = System.nanoTime();
+            outcome.writeMs = (killNs - start) / 1_000_000;
             child.kill();
-            acked = new Acknowledged(child.lines(), setup.syncOnWrite);
+            Long intervalDeadlineNs = setup.flushIntervalMs == 0 ? null
+                    : killNs - 2 * Duration.ofMillis(setup.flushIntervalMs).toNanos();
+            acked = new Acknowledged(child.lines(), setup.syncOnWrite, intervalDeadlineNs);
+            outcome.acked = acked;
             assertTrue(!child.lines().stream().anyMatch(l -> l.startsWith("DAMAGED")),
                     "the child's consumer read a damaged message before the power loss: " + setup);
         }
         fs.powerLoss();
-        Outcome outcome = new Outcome();
         QueueConfig config = PowerLossWriter.config(setup.arenaBytes, 0, false);
         BigQueue q;
         try {
@@ -235,8 +265,7 @@ class LazyFsPowerLossTest {
         Consumers consumers = Consumers.of(q);
         Consumer all = consumers.open("verify");
         all.seekToBeginning();
-        long intactDurable = 0;
-        long intactAfter = 0;
+        BitSet intact = new BitSet();
         long o = earliest;
         try {
             for (; o < tail; o++) {
@@ -245,24 +274,23 @@ class LazyFsPowerLossTest {
                     outcome.unreadable("gap: nothing to read at offset " + o + " below the tail " + tail);
                     break;
                 }
-                if (!Arrays.equals(Payloads.payload(setup.seed, o, PowerLossWriter.MAX_MESSAGE), m)) {
+                if (Arrays.equals(Payloads.payload(setup.seed, o, PowerLossWriter.MAX_MESSAGE), m)) {
+                    intact.set((int) o);
+                } else {
                     outcome.unreadable("offset " + o + " returned " + m.length + " bytes of damaged data");
-                } else if (o < acked.durable) {
-                    intactDurable++;
-                } else if (o <= acked.lastAck) {
-                    intactAfter++;
                 }
             }
         } catch (RuntimeException e) {
             outcome.unreadable("reading from earliest " + earliest + " failed at offset " + o + " of tail " + tail
                     + ": " + e);
         }
-        outcome.lostDurable = acked.durable - intactDurable;
+        outcome.lostDurable = lost(intact, 0, acked.durable);
         if (outcome.lostDurable > 0) {
             outcome.problems.add(outcome.lostDurable + " message(s) below the durable point " + acked.durable
                     + " lost (earliest " + earliest + ", tail " + tail + ")");
         }
-        outcome.lostAfterDurable = Math.max(0, acked.lastAck + 1 - acked.durable) - intactAfter;
+        outcome.lostAfterDurable = lost(intact, acked.durable, acked.lastAck + 1);
+        outcome.lostByInterval = lost(intact, acked.durable, acked.durableByInterval);
         if (!setup.consumer.equals("NONE")) {
             checkConsumer(consumers.open(PowerLossWriter.CONSUMER, CommitMode.valueOf(setup.consumer)), setup,
                     acked, tail, outcome);
@@ -279,6 +307,11 @@ class LazyFsPowerLossTest {
         } catch (RuntimeException e) {
             outcome.unreadable("enqueue and read after the reopen failed: " + e);
         }
+    }
+
+    /** How many offsets in [from, to) were not read back intact. */
+    private static long lost(BitSet intact, long from, long to) {
+        return to <= from ? 0 : (to - from) - intact.get((int) from, (int) to).cardinality();
     }
 
     private static void checkConsumer(Consumer c, Setup setup, Acknowledged acked, long tail, Outcome outcome) {

@@ -19,7 +19,8 @@ import java.util.Arrays;
  * kill has no newline and does not count):
  * <ul>
  *   <li>{@code READY}: the queue and the consumer are open.</li>
- *   <li>{@code ACK o}: {@code enqueue} of offset o returned (with syncOnWrite: o is durable).</li>
+ *   <li>{@code ACK o t}: {@code enqueue} of offset o returned (with syncOnWrite: o is durable), at
+ *       {@code System.nanoTime()} t (CLOCK_MONOTONIC on Linux, the same clock in every process).</li>
  *   <li>{@code FLUSHING} then {@code FLUSHED t}: a {@code flush()} that started after every earlier
  *       line returned; every offset below t, and every commit printed before FLUSHING, is durable.</li>
  *   <li>{@code WILL p}: the consumer is about to make a call that may commit position p (an AUTO
@@ -62,7 +63,7 @@ public final class PowerLossWriter {
         say("READY");
         for (long n = 0; n < 2 * target + 100; n++) {
             long offset = q.enqueue(Payloads.payload(seed, q.tailOffset(), MAX_MESSAGE));
-            say("ACK " + offset);
+            say("ACK " + offset + " " + System.nanoTime());
             if (flushEvery > 0 && (n + 1) % flushEvery == 0) {
                 long tail = q.tailOffset();
                 say("FLUSHING");
