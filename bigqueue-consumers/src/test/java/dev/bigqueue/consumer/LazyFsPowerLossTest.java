@@ -72,8 +72,8 @@ class LazyFsPowerLossTest {
             boolean syncOnWrite = r.nextInt(4) == 0;
             long flushEvery = new long[] {0, 0, 0, 1 + r.nextInt(10), 10 + r.nextInt(500)}[r.nextInt(5)];
             long flushIntervalMs = FLUSH_INTERVAL_MS[r.nextInt(FLUSH_INTERVAL_MS.length)];
-            // LazyFS takes a few thousand messages a second: log-uniform kill points from short runs
-            // to runs that see several background flushes (at most 2000 messages with a sync each).
+            // Log-uniform kill points, at up to PowerLossWriter.MAX_RATE messages a second: from short
+            // runs to runs that see several background flushes (at most 2000 messages with a sync each).
             long min = !syncOnWrite && flushIntervalMs >= 1000 ? 2000 : 200;
             long max = syncOnWrite ? 2000 : flushIntervalMs >= 1000 ? 60000 : 40000;
             long target = (long) Math.exp(Math.log(min) + r.nextDouble() * (Math.log(max) - Math.log(min)));

@@ -27,11 +27,17 @@ import java.util.Arrays;
  *       dequeue, or a MANUAL commit); {@code COMMIT p}: that call returned, committed at p.</li>
  * </ul>
  * Arguments: {@code DIR SEED TARGET ARENA_BYTES FLUSH_INTERVAL_MS FLUSH_EVERY SYNC_ON_WRITE CONSUMER};
- * CONSUMER is AUTO, MANUAL or NONE. It enqueues about 2 * TARGET messages, then waits to be killed.
+ * CONSUMER is AUTO, MANUAL or NONE. It enqueues about 2 * TARGET messages, at most
+ * {@value #MAX_RATE} a second, then waits to be killed. The cap makes a kill point ("after ACK n")
+ * also a point in time on a fast machine or a faster core, so that runs meant to span several
+ * background flushes do; it decides what a run covers, never whether it passes.
  */
 public final class PowerLossWriter {
     static final int MAX_MESSAGE = 4096;
     static final String CONSUMER = "c";
+    /** Messages a second, at most. */
+    static final long MAX_RATE = 5000;
+    private static final int PACE_EVERY = 32;
 
     private static final FileOutputStream OUT = new FileOutputStream(FileDescriptor.out);
 
@@ -61,7 +67,14 @@ public final class PowerLossWriter {
             reader.start();
         }
         say("READY");
+        long startNs = System.nanoTime();
         for (long n = 0; n < 2 * target + 100; n++) {
+            if (n % PACE_EVERY == 0) {
+                long aheadNs = startNs + n * 1_000_000_000L / MAX_RATE - System.nanoTime();
+                if (aheadNs > 0) {
+                    Thread.sleep(aheadNs / 1_000_000, (int) (aheadNs % 1_000_000));
+                }
+            }
             long offset = q.enqueue(Payloads.payload(seed, q.tailOffset(), MAX_MESSAGE));
             say("ACK " + offset + " " + System.nanoTime());
             if (flushEvery > 0 && (n + 1) % flushEvery == 0) {
