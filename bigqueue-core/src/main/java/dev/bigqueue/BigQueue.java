@@ -1,7 +1,7 @@
 package dev.bigqueue;
 
 import dev.bigqueue.internal.ConsumerState;
-import dev.bigqueue.internal.InternalAccess;
+import dev.bigqueue.internal.Engines;
 import dev.bigqueue.internal.QueueEngine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -39,10 +39,6 @@ import java.util.Objects;
  * with {@link WhenFull#FAIL}), with a message saying what to do.
  */
 public final class BigQueue implements AutoCloseable {
-    static {
-        InternalAccess.register(q -> q.engine);
-    }
-
     private final QueueEngine engine;
     private final ConsumerState own;
     /** QueueConfig.ownConsumer, kept here: every dequeue checks it. */
@@ -81,7 +77,9 @@ public final class BigQueue implements AutoCloseable {
         Objects.requireNonNull(dir, "dir must not be null");
         Objects.requireNonNull(config, "config must not be null; use QueueConfig.defaults()");
         try {
-            return new BigQueue(QueueEngine.open(dir, config));
+            BigQueue queue = new BigQueue(QueueEngine.open(dir, config));
+            Engines.register(queue, queue.engine);
+            return queue;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open queue " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
         }
@@ -252,6 +250,8 @@ public final class BigQueue implements AutoCloseable {
             engine.close();
         } catch (IOException e) {
             throw new UncheckedIOException("closing queue " + engine.directory() + " failed: " + e.getMessage(), e);
+        } finally {
+            Engines.forget(this);
         }
     }
 

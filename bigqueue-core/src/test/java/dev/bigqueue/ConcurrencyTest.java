@@ -264,7 +264,7 @@ class ConcurrencyTest {
         Random random = new Random(seed);
         QueueConfig config = QueueConfig.builder().arenaSize(64 * 1024).syncOnWrite(true).build();
         try (BigQueue q = BigQueue.open(dir, config)) {
-            dev.bigqueue.internal.QueueEngine engine = dev.bigqueue.internal.InternalAccess.engine(q);
+            dev.bigqueue.internal.QueueEngine engine = dev.bigqueue.internal.Engines.of(q);
             int producers = 2 + random.nextInt(31);
             ExecutorService pool = Executors.newFixedThreadPool(producers);
             AtomicInteger written = new AtomicInteger();

@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.bigqueue.internal.Cursor;
 import dev.bigqueue.internal.FileFormat;
-import dev.bigqueue.internal.InternalAccess;
+import dev.bigqueue.internal.Engines;
 import dev.bigqueue.internal.RecordLog;
 import dev.bigqueue.testing.ChildJvm;
 import dev.bigqueue.testing.Payloads;
@@ -262,14 +262,14 @@ class CrashRecoveryTest {
 
     /** Reads every record from the earliest to the tail without consuming, checking each byte. */
     private static void verifyEveryRecord(BigQueue q, long seed, String where) {
-        RecordLog log = InternalAccess.engine(q).log();
+        RecordLog log = Engines.of(q).log();
         Cursor c = new Cursor();
         c.moveTo(log.earliestOffset(), log.earliestPosition());
         long expected = log.earliestOffset();
         for (;;) {
             byte[] m;
             try {
-                m = InternalAccess.engine(q).reader().read(c, true);
+                m = Engines.of(q).reader().read(c, true);
             } catch (QueueCorruptedException e) {
                 throw new AssertionError(where + ": recovered queue has a damaged record at offset " + expected, e);
             }

@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import dev.bigqueue.internal.ConsumerFile;
 import dev.bigqueue.internal.Cursor;
 import dev.bigqueue.internal.FileFormat;
-import dev.bigqueue.internal.InternalAccess;
+import dev.bigqueue.internal.Engines;
 import dev.bigqueue.internal.QueueEngine;
 import dev.bigqueue.internal.RecordLog;
 import dev.bigqueue.testing.Payloads;
@@ -82,14 +82,14 @@ class PowerLossTest {
                 q.enqueue(Payloads.payload(11, i, MAX)); // about 4 MB: 16 pieces over 5 arenas
             }
             assertTrue(QueueFiles.dirtyKb(dir, "arena-") > 0, "arena pages written and not flushed are dirty");
-            InternalAccess.engine(q).flusher().flushInBackground();
+            Engines.of(q).flusher().flushInBackground();
             assertEquals(0, QueueFiles.dirtyKb(dir, "arena-"), "after the periodic flush every arena page is clean");
-            RecordLog log = InternalAccess.engine(q).log();
-            assertEquals(log.tailPosition(), InternalAccess.engine(q).flusher().durablePosition());
+            RecordLog log = Engines.of(q).log();
+            assertEquals(log.tailPosition(), Engines.of(q).flusher().durablePosition());
             long[] slot = newestSlot(dir, FileFormat.META_DURABLE_SLOTS);
             assertTrue(slot[1] <= log.tailPosition() && slot[1] > log.tailPosition() - 64 * 1024,
                     "durable slot " + slot[1] + " within 64 KiB before the tail " + log.tailPosition());
-            assertEquals(slot[1], InternalAccess.engine(q).reader().positionOf(slot[0]), "a record boundary");
+            assertEquals(slot[1], Engines.of(q).reader().positionOf(slot[0]), "a record boundary");
         }
         // And on its timer.
         try (BigQueue q = BigQueue.open(dir, base(1 << 20).flushInterval(Duration.ofMillis(50)).build())) {
@@ -132,7 +132,7 @@ class PowerLossTest {
             }
             List<long[]> batches = new ArrayList<>();
             try (BigQueue q = BigQueue.open(dir, base(1 << 20).flushInterval(interval).build())) {
-                var engine = InternalAccess.engine(q);
+                var engine = Engines.of(q);
                 for (int batch = 0; batch < 12; batch++) {
                     long before = toNanos(java.time.Instant.now());
                     for (int i = 0; i < 50; i++) {
@@ -230,15 +230,15 @@ class PowerLossTest {
             assertEquals(0, q.size());
         }
         try (BigQueue q = BigQueue.open(dir, base(arenaSize).build())) {
-            RecordLog log = InternalAccess.engine(q).log();
+            RecordLog log = Engines.of(q).log();
             Cursor c = new Cursor();
             c.moveTo(log.earliestOffset(), log.earliestPosition());
             for (int i = 0; i < durable; i++) {
                 byte[] want = new byte[300];
                 Arrays.fill(want, (byte) i);
-                assertArrayEquals(want, InternalAccess.engine(q).reader().read(c, true), "record " + i);
+                assertArrayEquals(want, Engines.of(q).reader().read(c, true), "record " + i);
             }
-            assertEquals("after the power loss", new String(InternalAccess.engine(q).reader().read(c, true),
+            assertEquals("after the power loss", new String(Engines.of(q).reader().read(c, true),
                     java.nio.charset.StandardCharsets.UTF_8));
             assertEquals(durable + 1, q.tailOffset());
         }
@@ -258,7 +258,7 @@ class PowerLossTest {
             q.flush();
             assertEquals(0, QueueFiles.dirtyKb(dir, "arena-"), "after flush() every arena page is written back");
             assertEquals(0, QueueFiles.dirtyKb(dir, FileFormat.META_FILE), "after flush() queue.meta is written back");
-            RecordLog log = InternalAccess.engine(q).log();
+            RecordLog log = Engines.of(q).log();
             assertArrayEquals(new long[] {q.tailOffset(), log.tailPosition()},
                     newestSlot(dir, FileFormat.META_DURABLE_SLOTS), "durable slot in queue.meta = tail");
 
@@ -279,7 +279,7 @@ class PowerLossTest {
         assumeTrue(Files.isReadable(Path.of("/proc/self/smaps")), "needs Linux /proc/self/smaps");
         Path dir = tmp.resolve("q");
         try (BigQueue q = BigQueue.open(dir, base(16 * 1024).syncOnWrite(true).build())) {
-            QueueEngine engine = InternalAccess.engine(q);
+            QueueEngine engine = Engines.of(q);
             for (int i = 0; i < 200; i++) {
                 q.enqueue(Payloads.payload(3, i, MAX));
                 assertTrue(engine.flusher().durablePosition() >= engine.log().tailPosition(),
@@ -293,7 +293,7 @@ class PowerLossTest {
     void syncOnWrite_withConcurrentProducers_everyAcknowledgedRecordIsCoveredByASync() throws Exception {
         Path dir = tmp.resolve("q");
         try (BigQueue q = BigQueue.open(dir, base(16 * 1024).syncOnWrite(true).build())) {
-            QueueEngine engine = InternalAccess.engine(q);
+            QueueEngine engine = Engines.of(q);
             ExecutorService pool = Executors.newFixedThreadPool(4);
             try {
                 List<Future<?>> done = new ArrayList<>();
@@ -438,12 +438,12 @@ class PowerLossTest {
 
     /** Every record from the earliest to the tail is whole and is the message enqueued at its offset. */
     private static void verifyRecords(BigQueue q, long seed, String where) {
-        RecordLog log = InternalAccess.engine(q).log();
+        RecordLog log = Engines.of(q).log();
         Cursor c = new Cursor();
         c.moveTo(log.earliestOffset(), log.earliestPosition());
         long expected = log.earliestOffset();
         byte[] m;
-        while ((m = InternalAccess.engine(q).reader().read(c, true)) != null) {
+        while ((m = Engines.of(q).reader().read(c, true)) != null) {
             assertArrayEquals(Payloads.payload(seed, expected, MAX), m, where + ": record " + expected);
             expected++;
         }

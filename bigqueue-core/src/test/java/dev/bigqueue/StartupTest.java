@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.internal.Cursor;
 import dev.bigqueue.internal.FileFormat;
-import dev.bigqueue.internal.InternalAccess;
+import dev.bigqueue.internal.Engines;
 import dev.bigqueue.testing.QueueFiles;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -102,7 +102,7 @@ class StartupTest {
             // The damage is there, and found when that record is read.
             Cursor c = new Cursor();
             c.moveTo(middle, position);
-            assertThrows(QueueCorruptedException.class, () -> InternalAccess.engine(q).reader().read(c, false));
+            assertThrows(QueueCorruptedException.class, () -> Engines.of(q).reader().read(c, false));
         }
         QueueFiles.writeByte(arena, at, old);
         try (BigQueue q = BigQueue.open(big, config())) {

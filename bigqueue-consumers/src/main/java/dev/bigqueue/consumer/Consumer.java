@@ -1,9 +1,8 @@
 package dev.bigqueue.consumer;
 
 import dev.bigqueue.QueueClosedException;
-import dev.bigqueue.internal.ConsumerFile;
 import dev.bigqueue.internal.ConsumerState;
-import dev.bigqueue.internal.QueueEngine;
+import dev.bigqueue.internal.ConsumerStore;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Collection;
@@ -45,29 +44,18 @@ public final class Consumer implements AutoCloseable {
     private static final long WAIT_SLICE_NS = Duration.ofMillis(50).toNanos();
 
     private final Consumers owner;
+    private final ConsumerStore store;
     private final String name;
     private final CommitMode mode;
     private final ConsumerState state;
-    private final ConsumerFile file;
-    private final QueueEngine engine;
-    private final Runnable sync;
     private volatile String closedReason;
 
-    Consumer(Consumers owner, QueueEngine engine, String name, CommitMode mode, ConsumerState state,
-            ConsumerFile file) {
+    Consumer(Consumers owner, ConsumerStore store, String name, CommitMode mode, ConsumerState state) {
         this.owner = owner;
-        this.engine = engine;
+        this.store = store;
         this.name = name;
         this.mode = mode;
         this.state = state;
-        this.file = file;
-        this.sync = file::force;
-    }
-
-    /** Makes it known to the queue (flush, close); by Consumers, once constructed. */
-    void register() {
-        engine.flusher().addPositionSync(sync);
-        engine.register(state);
     }
 
     /** The consumer's name, as given to {@link Consumers#open(String)}. */
@@ -270,15 +258,8 @@ public final class Consumer implements AutoCloseable {
             return;
         }
         closedReason = reason;
-        engine.flusher().removePositionSync(sync);
-        engine.unregister(state);
-        try {
-            state.close(reason);
-        } finally {
-            // Syncs the committed position, then waits for the accesses in progress and unmaps.
-            file.force();
-            file.close();
-        }
+        // Commits (AUTO), syncs the position, waits for the accesses in progress and unmaps.
+        store.close(state, reason);
     }
 
     boolean isShutdown() {
@@ -291,7 +272,7 @@ public final class Consumer implements AutoCloseable {
 
     /** Throws what a closed queue or a closed/deleted consumer throws. */
     void ensureOpen() {
-        engine.log().checkOpen();
+        store.checkOpen();
         String reason = closedReason;
         if (reason != null) {
             throw new IllegalStateException(state.label() + " is " + reason);

@@ -3,19 +3,8 @@ package dev.bigqueue.consumer;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueClosedException;
 import dev.bigqueue.QueueCorruptedException;
-import dev.bigqueue.internal.ConsumerFile;
 import dev.bigqueue.internal.ConsumerState;
-import dev.bigqueue.internal.FileFormat;
-import dev.bigqueue.internal.InternalAccess;
-import dev.bigqueue.internal.NativeIO;
-import dev.bigqueue.internal.QueueEngine;
-import dev.bigqueue.internal.RecordLog;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.DirectoryStream;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
-import java.nio.file.Path;
+import dev.bigqueue.internal.ConsumerStore;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -24,12 +13,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.SortedSet;
-import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.function.LongSupplier;
 import java.util.regex.Pattern;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The named consumers of one open {@link BigQueue}: each reads the whole queue at its own pace and
@@ -60,34 +45,28 @@ import org.slf4j.LoggerFactory;
  * where the file system is.
  */
 public final class Consumers {
-    private static final Logger LOG = LoggerFactory.getLogger(Consumers.class);
     private static final Pattern VALID_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
     private static final String NAME_RULE = "a consumer name is 1..200 characters of ASCII letters, digits, '.',"
             + " '_' and '-', starting with a letter or digit";
-    private static final String TMP_SUFFIX = ".tmp";
 
-    /** One registry per open queue; an entry is removed when its queue closes. */
-    private static final Map<QueueEngine, Consumers> REGISTRIES = new ConcurrentHashMap<>();
+    /** One registry per open queue (keyed by its engine); an entry is removed when its queue closes. */
+    private static final Map<Object, Consumers> REGISTRIES = new ConcurrentHashMap<>();
 
-    private final QueueEngine engine;
-    private final RecordLog log;
-    private final Path consumersDir;
+    private final ConsumerStore store;
     private final Object lock = new Object();
     /** Open consumers by name; guarded by {@link #lock}. */
     private final Map<String, Consumer> open = new HashMap<>();
     /** Guarded by {@link #lock}. */
     private boolean closed;
 
-    private Consumers(QueueEngine engine) {
-        this.engine = engine;
-        this.log = engine.log();
-        this.consumersDir = engine.directory().resolve(FileFormat.CONSUMERS_DIR);
-        removeUnfinishedCreations();
+    private Consumers(ConsumerStore store) {
+        this.store = store;
     }
 
-    private static Consumers create(QueueEngine engine) {
-        Consumers consumers = new Consumers(engine);
-        engine.addCloseHook(consumers::closeAll);
+    private static Consumers create(ConsumerStore store) {
+        store.removeUnfinishedCreations();
+        Consumers consumers = new Consumers(store);
+        store.addCloseHook(consumers::closeAll);
         return consumers;
     }
 
@@ -99,14 +78,14 @@ public final class Consumers {
      */
     public static Consumers of(BigQueue queue) {
         Objects.requireNonNull(queue, "queue must not be null");
-        QueueEngine engine = InternalAccess.engine(queue);
-        engine.log().checkOpen();
-        Consumers consumers = REGISTRIES.computeIfAbsent(engine, Consumers::create);
-        if (engine.isClosed()) {
+        ConsumerStore store = ConsumerStore.of(queue);
+        store.checkOpen();
+        Consumers consumers = REGISTRIES.computeIfAbsent(store.queueKey(), key -> create(store));
+        if (store.isClosed()) {
             // The queue closed while this registry was made; its close hook may have run before
             // the hook was added, so clean up here (closeAll is idempotent).
             consumers.closeAll();
-            engine.log().checkOpen();
+            store.checkOpen();
         }
         return consumers;
     }
@@ -144,28 +123,14 @@ public final class Consumers {
             Consumer existing = open.get(name);
             if (existing != null) {
                 if (existing.commitMode() != mode) {
-                    throw new IllegalStateException("consumer '" + name + "' of queue " + engine.directory()
+                    throw new IllegalStateException("consumer '" + name + "' of queue " + store.directory()
                             + " is already open with CommitMode." + existing.commitMode() + ", cannot open it again"
                             + " with CommitMode." + mode + "; share the open Consumer, or close() it first");
                 }
                 return existing;
             }
-            Path file = fileOf(name);
-            ConsumerFile f;
-            try {
-                if (Files.exists(file)) {
-                    f = ConsumerFile.open(file);
-                } else {
-                    f = createPinned(file, log::earliestOffset, mode);
-                }
-            } catch (QueueCorruptedException e) {
-                throw e;
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot open consumer '" + name + "' file " + file.toAbsolutePath()
-                        + ": " + e.getMessage(), e);
-            }
-            Consumer c = start(name, f, mode);
-            c.register();
+            ConsumerState state = store.open(name, mode == CommitMode.MANUAL, mode.fileCode, label(name));
+            Consumer c = new Consumer(this, store, name, mode, state);
             open.put(name, c);
             return c;
         }
@@ -186,24 +151,18 @@ public final class Consumers {
             checkOpen();
             if (source.owner() != this) {
                 throw new IllegalArgumentException("source consumer '" + source.name() + "' belongs to another queue"
-                        + " (or an earlier open of this one), not to " + engine.directory() + "; copy consumers"
+                        + " (or an earlier open of this one), not to " + store.directory() + "; copy consumers"
                         + " within one queue");
             }
             source.ensureOpen();
-            Path file = fileOf(newName);
-            if (open.containsKey(newName) || Files.exists(file)) {
+            if (open.containsKey(newName) || store.exists(newName)) {
                 throw new IllegalArgumentException("consumer '" + newName + "' already exists in queue "
-                        + engine.directory() + "; copy onto a new name, or delete(\"" + newName + "\") first");
+                        + store.directory() + "; copy onto a new name, or delete(\"" + newName + "\") first");
             }
-            ConsumerFile f;
-            try {
-                f = createPinned(file, source::position, source.commitMode());
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot create consumer '" + newName + "' file "
-                        + file.toAbsolutePath() + ": " + e.getMessage(), e);
-            }
-            Consumer c = start(newName, f, source.commitMode());
-            c.register();
+            CommitMode mode = source.commitMode();
+            ConsumerState state = store.create(newName, source::position, mode == CommitMode.MANUAL, mode.fileCode,
+                    label(newName));
+            Consumer c = new Consumer(this, store, newName, mode, state);
             open.put(newName, c);
             return c;
         }
@@ -227,18 +186,7 @@ public final class Consumers {
                 c.shutdown("deleted: Consumers.delete(\"" + name + "\") removed it; open a new one with"
                         + " Consumers.open(\"" + name + "\")");
             }
-            Path file = fileOf(name);
-            try {
-                boolean existed = Files.deleteIfExists(file);
-                if (existed) {
-                    // The deletion survives a power loss only once the directory is synced.
-                    NativeIO.syncDirectory(consumersDir);
-                }
-                return existed || c != null;
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot delete consumer '" + name + "' file " + file.toAbsolutePath()
-                        + ": " + e.getMessage(), e);
-            }
+            return store.delete(name) || c != null;
         }
     }
 
@@ -246,66 +194,16 @@ public final class Consumers {
     public Set<String> names() {
         synchronized (lock) {
             checkOpen();
-            SortedSet<String> names = new TreeSet<>();
-            String pattern = "*" + FileFormat.CONSUMER_SUFFIX;
-            try (DirectoryStream<Path> files = Files.newDirectoryStream(consumersDir, pattern)) {
-                for (Path p : files) {
-                    String file = p.getFileName().toString();
-                    String name = file.substring(0, file.length() - FileFormat.CONSUMER_SUFFIX.length());
-                    if (VALID_NAME.matcher(name).matches()) {
-                        names.add(name);
-                    }
-                }
-            } catch (NoSuchFileException noConsumersYet) {
-                // no consumer was ever created
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot list consumers in " + consumersDir.toAbsolutePath() + ": "
-                        + e.getMessage(), e);
-            }
+            SortedSet<String> names = store.names();
+            names.removeIf(name -> !VALID_NAME.matcher(name).matches());
             return Collections.unmodifiableSortedSet(names);
         }
     }
 
     // ------------------------------------------------------------------ internals
 
-    /** Wraps an open consumer file in a Consumer; closes the file if that fails. */
-    private Consumer start(String name, ConsumerFile f, CommitMode mode) {
-        try {
-            if (f.mode() != mode.fileCode) {
-                f.setMode(mode.fileCode);
-            }
-            String label = "consumer '" + name + "' of queue " + engine.directory();
-            ConsumerState state = new ConsumerState(engine, label, f, mode == CommitMode.MANUAL);
-            return new Consumer(this, engine, name, mode, state, f);
-        } catch (RuntimeException | Error e) {
-            f.close();
-            throw e;
-        }
-    }
-
-    /**
-     * Creates a consumer file at offset {@code start} (read afresh on each attempt) such that no GC
-     * pass can delete the arena it starts in: a pass that listed the consumer files just before the
-     * new one appeared would not honour it, so the file is made under the pass lock, after checking
-     * that the arena is still there. The offset's position is looked up outside the lock, because
-     * reading an arena may wait for a reader's pin, and the writer may wait for the lock (DROP_OLDEST).
-     */
-    private ConsumerFile createPinned(Path file, LongSupplier start, CommitMode mode) throws IOException {
-        for (;;) {
-            long offset = start.getAsLong();
-            long position;
-            try {
-                position = engine.reader().positionOf(offset);
-            } catch (IllegalArgumentException collectedMeanwhile) {
-                continue; // the arena of offset was deleted since it was read; read the start again
-            }
-            synchronized (engine.gc().passLock()) {
-                if (position >= log.earliestPosition()) {
-                    // Written to a temporary file and renamed: a crash leaves no half-made consumer.
-                    return ConsumerFile.create(file, offset, position, mode.fileCode);
-                }
-            }
-        }
+    private String label(String name) {
+        return "consumer '" + name + "' of queue " + store.directory();
     }
 
     /** Forgets {@code c} if it is the open instance of its name (Consumer.close()). */
@@ -323,7 +221,7 @@ public final class Consumers {
             toClose = new ArrayList<>(open.values());
             open.clear();
         }
-        REGISTRIES.remove(engine, this);
+        REGISTRIES.remove(store.queueKey(), this);
         RuntimeException first = null;
         for (Consumer c : toClose) {
             try {
@@ -341,29 +239,10 @@ public final class Consumers {
         }
     }
 
-    private void removeUnfinishedCreations() {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(consumersDir,
-                "*" + FileFormat.CONSUMER_SUFFIX + TMP_SUFFIX)) {
-            for (Path p : files) {
-                // A creation cut short by a crash: the consumer was never renamed into place.
-                Files.deleteIfExists(p);
-            }
-        } catch (NoSuchFileException noConsumersYet) {
-            // nothing to clean
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot list consumers in " + consumersDir.toAbsolutePath() + ": "
-                    + e.getMessage(), e);
-        }
-    }
-
-    private Path fileOf(String name) {
-        return FileFormat.consumerFile(engine.directory(), name);
-    }
-
     private void checkOpen() {
-        engine.log().checkOpen();
+        store.checkOpen();
         if (closed) {
-            throw new QueueClosedException("queue " + engine.directory() + " is closed; open it again with"
+            throw new QueueClosedException("queue " + store.directory() + " is closed; open it again with"
                     + " BigQueue.open(..) and call Consumers.of(queue) on the new instance");
         }
     }
@@ -378,6 +257,6 @@ public final class Consumers {
 
     @Override
     public String toString() {
-        return "Consumers[" + engine.directory() + "]";
+        return "Consumers[" + store.directory() + "]";
     }
 }

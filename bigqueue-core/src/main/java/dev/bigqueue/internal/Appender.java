@@ -6,7 +6,6 @@ import static dev.bigqueue.internal.FileFormat.recordBytes;
 
 import java.nio.ByteBuffer;
 import java.nio.MappedByteBuffer;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.Supplier;
 import java.util.zip.CRC32C;
 
@@ -18,10 +17,8 @@ import java.util.zip.CRC32C;
  * the writer keeps that one pin across appends: the only pin held between calls. It is used only
  * under the writer lock, and given back whenever someone needs the mapping slot
  * ({@link #revokeLease()}, called by the {@link ArenaManager} when every mapped arena is pinned):
- * at once if the writer lock is free, otherwise by the holder as it releases the lock
- * ({@link #unlockWriter()}). The request is a volatile flag written before the revoker tries the
- * lock, and read by the holder after it releases it; of two such volatile accesses on each side at
- * least one sees the other, so a request is never lost. The writer gives the lease up before
+ * at once if the writer lock is free, otherwise by the holder as it releases the lock, without
+ * anybody waiting and without losing a request ({@link WriterLock}). The writer gives the lease up before
  * anything that may wait (making room, mapping the next arena), so nothing that waits for a
  * mapping ever waits for a writer that waits.
  *
@@ -36,7 +33,7 @@ final class Appender {
     private final ArenaManager arenas;
     private final DiskSpace diskSpace;
     private final long dataBytes;
-    private final ReentrantLock writeLock = new ReentrantLock();
+    private final WriterLock writeLock = new WriterLock(this::giveUpLease);
     /** Writer-owned, under {@link #writeLock}. */
     private final CRC32C crc = new CRC32C();
     private long tailOffset;
@@ -46,7 +43,6 @@ final class Appender {
     /** A pin held for one append only, while the lease backs off; under the lock. */
     private Arena pinnedOnce;
     private int leaseBackoff;
-    private volatile boolean revokeRequested;
     /** Highest arena id known to exist ahead of the tail; arenas are never deleted at or after the tail's. */
     private long readyArena = -1;
     /** Highest arena id whose first-record slot is known to be set. */
@@ -98,7 +94,7 @@ final class Appender {
         try {
             return new StreamPoint(tailOffset, tailPosition);
         } finally {
-            unlockWriter();
+            writeLock.unlock();
         }
     }
 
@@ -108,7 +104,7 @@ final class Appender {
         try {
             return action.get();
         } finally {
-            unlockWriter();
+            writeLock.unlock();
         }
     }
 
@@ -132,7 +128,7 @@ final class Appender {
             return publish(recordBytes);
         } finally {
             afterWrite();
-            unlockWriter();
+            writeLock.unlock();
             log.wakeReaders();
         }
     }
@@ -152,7 +148,7 @@ final class Appender {
             return publish(recordBytes);
         } finally {
             afterWrite();
-            unlockWriter();
+            writeLock.unlock();
             log.wakeReaders();
         }
     }
@@ -185,7 +181,7 @@ final class Appender {
                 }
             } finally {
                 if (!reserved) {
-                    unlockWriter();
+                    writeLock.unlock();
                 }
             }
             roomCheck.run();
@@ -321,33 +317,13 @@ final class Appender {
      * as it unlocks.
      */
     void revokeLease() {
-        revokeRequested = true;
-        if (writeLock.tryLock()) {
-            try {
-                giveUpLeaseIfAsked();
-            } finally {
-                writeLock.unlock();
-            }
-        }
+        writeLock.requestGiveUp();
     }
 
-    private void giveUpLeaseIfAsked() {
-        if (revokeRequested) {
-            revokeRequested = false;
-            leaseBackoff = LEASE_BACKOFF_APPENDS;
-            dropLease();
-        }
-    }
-
-    /** Releases the writer lock, then honours a lease request that came while it was held. */
-    private void unlockWriter() {
-        for (;;) {
-            writeLock.unlock();
-            if (!revokeRequested || writeLock.isHeldByCurrentThread() || !writeLock.tryLock()) {
-                return;
-            }
-            giveUpLeaseIfAsked();
-        }
+    /** Under the lock: the lease goes, and appends pin per record for a while. */
+    private void giveUpLease() {
+        leaseBackoff = LEASE_BACKOFF_APPENDS;
+        dropLease();
     }
 
     /** Gives up the lease for good before the arenas are unmapped at close; appends are refused by then. */

@@ -195,9 +195,10 @@ public final class ConsumerFile implements PositionStore, AutoCloseable {
         }
     }
 
-    /** Retires the mapping and waits until the accesses in progress have ended; idempotent. */
+    /** Syncs, then retires the mapping and waits until the accesses in progress have ended; idempotent. */
     @Override
     public void close() {
+        force();
         mapping.retireAndAwait();
     }
 }

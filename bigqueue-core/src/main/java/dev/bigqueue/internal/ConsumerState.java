@@ -533,7 +533,7 @@ public final class ConsumerState {
     /**
      * Stops this consumer (Consumer.close, Consumers.delete, the queue closing): in AUTO mode
      * everything handed out is committed (the application had it); in MANUAL mode only what was
-     * committed counts. Idempotent.
+     * committed counts; then its position store is synced and released. Idempotent.
      *
      * <p>It never waits for application code: if another thread holds the lock while it runs a sink
      * or a step, the consumer is closed without that final commit (what it handed out comes again
@@ -542,6 +542,14 @@ public final class ConsumerState {
      * so waiting for it ends.
      */
     public void close(String reason) {
+        try {
+            stop(reason);
+        } finally {
+            store.close();
+        }
+    }
+
+    private void stop(String reason) {
         long parkNs = 10_000;
         for (;;) {
             if (lock.tryLock()) {

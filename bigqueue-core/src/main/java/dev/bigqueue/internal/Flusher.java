@@ -2,7 +2,6 @@ package dev.bigqueue.internal;
 
 import java.io.IOException;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
@@ -35,7 +34,8 @@ public final class Flusher {
     private final Index index;
     private final long everyOps;
     private final AtomicLong opsSinceFlush = new AtomicLong();
-    private final List<Runnable> positionSyncs = new CopyOnWriteArrayList<>();
+    /** The open consumers, whose positions every flush syncs (the engine's list). */
+    private final List<ConsumerState> consumers;
     /** Every record before this stream position is on disk; only grows. */
     private final AtomicLong durable = new AtomicLong();
     /** Held by the one thread writing the durable slot (the slot has one writer at a time). */
@@ -52,22 +52,15 @@ public final class Flusher {
     private int waitersThisGroup;
     private int waitersLastGroup;
 
-    Flusher(RecordLog log, Appender appender, Index index, long flushEveryOps, long durablePosition) {
+    Flusher(RecordLog log, Appender appender, Index index, long flushEveryOps, long durablePosition,
+            List<ConsumerState> consumers) {
+        this.consumers = consumers;
         this.log = log;
         this.appender = appender;
         this.index = index;
         this.everyOps = flushEveryOps;
         this.durable.set(durablePosition);
         this.slotPosition = durablePosition;
-    }
-
-    /** Adds an action run by every {@link #flush()} to make a consumer's position durable. */
-    public void addPositionSync(Runnable sync) {
-        positionSyncs.add(sync);
-    }
-
-    public void removePositionSync(Runnable sync) {
-        positionSyncs.remove(sync);
     }
 
     /** Counts {@code n} enqueues or dequeues for {@code flushEveryOps}, flushing when the count is reached. */
@@ -115,8 +108,8 @@ public final class Flusher {
      * scan a little longer: the records it covers are on disk.
      */
     private void syncPositions(StreamPoint point) {
-        for (Runnable sync : positionSyncs) {
-            sync.run();
+        for (ConsumerState c : consumers) {
+            c.sync();
         }
         slotPending.accumulateAndGet(point, (a, b) -> a == null || b.position() > a.position() ? b : a);
         while (slotPending.get() != null && slotLock.tryLock()) {

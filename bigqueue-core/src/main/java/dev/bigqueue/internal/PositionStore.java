@@ -11,4 +11,8 @@ public interface PositionStore {
 
     /** Makes the committed position survive a power loss. */
     void sync();
+
+    /** Syncs and releases the store when its consumer closes; nothing to do by default. */
+    default void close() {
+    }
 }

@@ -47,8 +47,9 @@ public final class QueueEngine implements AutoCloseable {
     private final Maintenance maintenance;
     private final Pretoucher pretoucher;
     private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
-    /** Every open consumer, the own one included: close and the full-queue check walk it. */
+    /** Every open consumer, the own one included: flush, close and the full-queue check walk it. */
     private final List<ConsumerState> consumers = new CopyOnWriteArrayList<>();
+    private final ConsumerStore consumerStore;
     private final AtomicBoolean closing = new AtomicBoolean();
     private final CountDownLatch closed = new CountDownLatch(1);
 
@@ -62,7 +63,7 @@ public final class QueueEngine implements AutoCloseable {
         this.appender = p.appender;
         this.reader = p.reader;
         this.diskSpace = p.diskSpace;
-        this.flusher = new Flusher(log, appender, index, config.flushEveryOps(), p.durablePosition);
+        this.flusher = new Flusher(log, appender, index, config.flushEveryOps(), p.durablePosition, consumers);
         // With ownConsumer off, only named consumers hold arenas on disk, and the head follows the start.
         this.gc = new GarbageCollector(log, index,
                 config.ownConsumer() ? this::ownCommittedPosition : () -> Long.MAX_VALUE, config.ownConsumer());
@@ -73,6 +74,7 @@ public final class QueueEngine implements AutoCloseable {
             // Off, it is never used, and its slot belongs to the collector: close must not commit it.
             consumers.add(own);
         }
+        this.consumerStore = new ConsumerStore(this);
         String name = dir.getFileName().toString();
         this.maintenance = new Maintenance(name, config.flushInterval(), config.gcInterval(), flusher, gc, log);
         if (config.pretouch() && NativeIO.nativeAvailable()) {
@@ -206,22 +208,23 @@ public final class QueueEngine implements AutoCloseable {
         return own;
     }
 
-    /** Registers an open named consumer: close closes it, and the full-queue check sees it. */
-    public void register(ConsumerState consumer) {
+    /** The named consumers' files. */
+    public ConsumerStore consumerStore() {
+        return consumerStore;
+    }
+
+    /** Registers an open named consumer: flushes sync it, close closes it, the full-queue check sees it. */
+    void register(ConsumerState consumer) {
         consumers.add(consumer);
     }
 
-    public void unregister(ConsumerState consumer) {
+    void unregister(ConsumerState consumer) {
         consumers.remove(consumer);
     }
 
     /** Runs {@code hook} during {@link #close()}, before the final flush (named consumers). */
-    public void addCloseHook(Runnable hook) {
+    void addCloseHook(Runnable hook) {
         closeHooks.add(hook);
-    }
-
-    public void removeCloseHook(Runnable hook) {
-        closeHooks.remove(hook);
     }
 
     public boolean isClosed() {
@@ -353,7 +356,7 @@ public final class QueueEngine implements AutoCloseable {
 
         @Override
         public void sync() {
-            index.force();
+            // Nothing of its own: every flush forces queue.meta after the consumers.
         }
     }
 }
