@@ -1,5 +1,12 @@
 package dev.bigqueue.bench.cli;
 
+import java.io.IOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+
 /**
  * A failure the command line reports as one line on stderr, with its own exit code, and no stack
  * trace: the user can fix it from the message alone.
@@ -15,6 +22,8 @@ final class CliException extends RuntimeException {
     static final int NOT_A_QUEUE = 3;
     /** Exit code of a queue that is open elsewhere. */
     static final int LOCKED = 4;
+    /** Exit code of a directory or file this user may not read or write. */
+    static final int PERMISSION = 5;
 
     private final int exitCode;
 
@@ -30,5 +39,40 @@ final class CliException extends RuntimeException {
 
     int exitCode() {
         return exitCode;
+    }
+
+    /**
+     * A {@link #PERMISSION} error if {@code e} or one of its causes says that access was denied, else
+     * null. Every command asks this first, before any other reading of a failure: a denied file must
+     * never pass for a queue in use (which {@code --wait} would wait out for nothing) or for a
+     * directory that holds no queue.
+     *
+     * @param queueDir the queue directory, named in the advice; null if unknown.
+     */
+    static CliException permissionDenied(Path queueDir, Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String reason = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
+            if (t instanceof AccessDeniedException || reason.contains("permission denied")) {
+                String file = t instanceof FileSystemException fse && fse.getFile() != null ? fse.getFile()
+                        : queueDir != null ? queueDir.toString() : t.getMessage();
+                return new CliException(PERMISSION, "permission denied: " + file + " (user "
+                        + System.getProperty("user.name") + ")" + advice(queueDir), e);
+            }
+        }
+        return null;
+    }
+
+    private static String advice(Path queueDir) {
+        if (queueDir == null) {
+            return "; run as a user who may read and write it, or change its permissions";
+        }
+        String owner;
+        try {
+            owner = " (" + Files.getOwner(queueDir).getName() + ")";
+        } catch (IOException | UnsupportedOperationException e) {
+            owner = "";
+        }
+        return "; a queue needs read and write access to its directory and every file in it: run as the user that"
+                + " owns " + queueDir + owner + ", or give this user access (chown -R or chmod -R on the directory)";
     }
 }

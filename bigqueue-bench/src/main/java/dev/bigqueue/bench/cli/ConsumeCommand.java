@@ -1,13 +1,13 @@
 package dev.bigqueue.bench.cli;
 
 import dev.bigqueue.BigQueue;
+import dev.bigqueue.bench.run.Units;
 import dev.bigqueue.consumer.CommitMode;
 import dev.bigqueue.consumer.Consumer;
 import dev.bigqueue.consumer.Consumers;
-import java.io.BufferedOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
+import java.nio.channels.ClosedByInterruptException;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,14 +22,20 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code bigqueue consume DIR --consumer NAME}: writes the messages a named consumer has not read
  * yet to standard output, one per line or length-prefixed, and commits its position after each
- * batch has been written and flushed, so a crash in between prints a batch again rather than losing
- * it (at-least-once). A new consumer starts at the earliest message on disk. {@code --follow} waits
- * for more until interrupted (Ctrl-C). A queue is open in one process at a time, so between reads
- * it leaves the queue closed (looking again every 200 ms), and a producer can open it meanwhile.
+ * batch has been written, so a crash in between prints a batch again rather than losing it
+ * (at-least-once). It commits only what reached standard output: when a write fails (a closed pipe,
+ * as after {@code | head -2}; a full disk; any I/O error), the consumer is committed at the first
+ * message not written in full, so the next run starts exactly there, and the command exits with
+ * code 1 and says so on stderr. A new consumer starts at the earliest message on disk.
+ * {@code --follow} waits for more until interrupted (Ctrl-C). A queue is open in one process at a
+ * time, so between reads it leaves the queue closed (looking again every 200 ms), and a producer
+ * can open it meanwhile.
  */
 @Command(name = "consume", mixinStandardHelpOptions = true,
         description = {"Print the messages a named consumer has not read yet, and commit its position.",
-            "A new consumer starts at the earliest message on disk."})
+            "A new consumer starts at the earliest message on disk. Only messages written to standard output in"
+                + " full are committed: if a write fails (closed pipe, full disk), the next consume starts at the"
+                + " first message not written, and this one exits with code 1."})
 final class ConsumeCommand implements Callable<Integer> {
     private static final int BATCH = 1024;
     /** How long --follow leaves the queue closed between reads. */
@@ -56,11 +62,11 @@ final class ConsumeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** Standard output; the tests replace it. */
-    static OutputStream output = System.out;
+    /** Standard output when null; the tests replace it. */
+    static WritableByteChannel output;
 
     @Override
-    public Integer call() throws IOException, InterruptedException {
+    public Integer call() throws InterruptedException {
         if (max != null && max < 0) {
             throw new CliException(CliException.USAGE, "--max must be 0 or more, got " + max);
         }
@@ -80,7 +86,8 @@ final class ConsumeCommand implements Callable<Integer> {
         if (follow) {
             Runtime.getRuntime().addShutdownHook(hook);
         }
-        DataOutputStream out = new DataOutputStream(new BufferedOutputStream(output, 1 << 16));
+        MessageOutput out = new MessageOutput(output == null ? MessageOutput.standardOutput() : output,
+                lengthPrefixed);
         long count = 0;
         try {
             for (;;) {
@@ -94,7 +101,7 @@ final class ConsumeCommand implements Callable<Integer> {
                 Thread.sleep(FOLLOW_POLL_MS);
             }
         } catch (InterruptedException e) {
-            // Ctrl-C in --follow: everything printed was committed batch by batch.
+            // Ctrl-C in --follow: everything written was committed, and nothing else.
         } finally {
             finished.countDown();
             if (follow && !Thread.currentThread().isInterrupted()) {
@@ -117,38 +124,48 @@ final class ConsumeCommand implements Callable<Integer> {
     }
 
     /**
-     * Prints up to {@code max} messages, committing each batch once it has reached standard output;
-     * a batch that could not be written is not committed, so the next run prints it again.
+     * Prints up to {@code max} messages, committing each batch once it has been written. When a write
+     * fails, commits the messages written in full before it and fails with exit code 1.
      *
      * @return how many were printed.
+     * @throws InterruptedException if a write was interrupted (Ctrl-C); what was written is committed.
      */
-    private long drain(Consumer consumer, DataOutputStream out, long max) throws IOException {
+    private long drain(Consumer consumer, MessageOutput out, long max) throws InterruptedException {
         List<byte[]> batch = new ArrayList<>(BATCH);
         long count = 0;
         while (count < max && consumer.drainTo(batch, (int) Math.min(BATCH, max - count)) > 0) {
-            for (byte[] message : batch) {
-                write(out, message);
+            // Counted back from where the batch ended: a batch is a run of consecutive offsets.
+            long first = consumer.position() - batch.size();
+            long writtenBefore = out.writtenMessages();
+            try {
+                for (byte[] message : batch) {
+                    out.write(message);
+                }
+                out.flush();
+            } catch (IOException e) {
+                long written = out.writtenMessages() - writtenBefore;
+                // MANUAL: moving back within the uncommitted batch and committing there leaves the
+                // consumer at the first message that did not reach the output.
+                consumer.seek(first + written);
+                consumer.commit();
+                if (e instanceof ClosedByInterruptException) {
+                    Thread.interrupted(); // the interrupt is handed on as the exception, as Thread.sleep does
+                    throw new InterruptedException("interrupted while writing to standard output");
+                }
+                throw new CliException(CliException.FAILED, "cannot write to standard output: " + reason(e)
+                        + "; " + Units.count(count + written) + " messages written, consumer " + consumerName
+                        + " committed at offset " + consumer.committedPosition() + ", where the next consume starts",
+                        e);
             }
             count += batch.size();
             batch.clear();
-            commit(out, consumer);
+            consumer.commit();
         }
         return count;
     }
 
-    private void write(DataOutputStream out, byte[] message) throws IOException {
-        if (lengthPrefixed) {
-            out.writeInt(message.length);
-            out.write(message);
-        } else {
-            out.write(message);
-            out.write('\n');
-        }
-    }
-
-    /** Commits only what has reached standard output. */
-    private static void commit(DataOutputStream out, Consumer consumer) throws IOException {
-        out.flush();
-        consumer.commit();
+    /** The system's words for a failed write ("Broken pipe", "No space left on device"), else the exception. */
+    private static String reason(IOException e) {
+        return e.getMessage() == null ? e.toString() : e.getMessage();
     }
 }

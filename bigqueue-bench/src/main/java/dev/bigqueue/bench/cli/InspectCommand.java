@@ -19,7 +19,8 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code bigqueue inspect DIR}: what a queue directory holds: arena files and their sizes, the
  * head, tail and earliest offsets, every named consumer with its position and lag, and disk use.
- * It opens the queue, so it fails with exit code 4 while another process has it open.
+ * It opens the queue, so it fails with exit code 4 while another process has it open, and with 5
+ * if this user may not read and write the directory and its files.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Show a queue's arenas, offsets, consumers (position, lag) and disk use.")

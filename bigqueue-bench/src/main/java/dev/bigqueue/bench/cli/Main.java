@@ -11,15 +11,17 @@ import picocli.CommandLine.Command;
  * launcher at the top of the repository, which builds this jar when needed and passes the JVM
  * flags Chronicle Queue needs.
  *
- * <p>Exit codes: 0 done; 1 the work failed (I/O, a damaged queue); 2 bad options; 3 no queue at the
- * directory, or a directory that holds something else; 4 the queue is open elsewhere.
+ * <p>Exit codes: 0 done; 1 the work failed (I/O, a damaged queue, a failed write to standard
+ * output); 2 bad options; 3 no queue at the directory, or a directory that holds something else;
+ * 4 the queue is open elsewhere; 5 permission denied on the directory or a file in it.
  */
 @Command(name = "bigqueue", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Tools for bigqueue, the embedded persistent queue: compare it with its peers, look inside"
                 + " a queue directory, produce and consume messages.",
         subcommands = {BenchCommand.class, InspectCommand.class, ProduceCommand.class, ConsumeCommand.class,
             ConsumersCommand.class, WorkloadCommand.class, JmhCommand.class, CommandLine.HelpCommand.class},
-        footer = {"", "Exit codes: 0 ok, 1 failed, 2 bad options, 3 not a queue directory, 4 queue in use.",
+        footer = {"", "Exit codes: 0 ok, 1 failed, 2 bad options, 3 not a queue directory, 4 queue in use,",
+            "5 permission denied.",
             "Run the JMH suite: bigqueue jmh [JMH options], e.g. bigqueue jmh -h"})
 public final class Main implements Runnable {
 
@@ -65,6 +67,11 @@ public final class Main implements Runnable {
                 cause = cause.getCause();
             }
             String name = cmd.getCommandName();
+            if (!(cause instanceof CliException)) {
+                // Denied after the queue opened (a consumer's file, a new arena): the same report as before.
+                CliException denied = CliException.permissionDenied(null, e);
+                cause = denied != null ? denied : cause;
+            }
             if (cause instanceof CliException cli) {
                 cmd.getErr().println(name + ": error: " + cli.getMessage());
                 return cli.exitCode();

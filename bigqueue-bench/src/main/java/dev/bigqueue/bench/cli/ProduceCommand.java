@@ -44,7 +44,8 @@ final class ProduceCommand implements Callable<Integer> {
     boolean sync;
 
     @Option(names = "--wait", paramLabel = "SECONDS", description = "How long to wait for a queue that another"
-            + " process holds, such as a `consume --follow` that is reading (default: ${DEFAULT-VALUE}).")
+            + " process holds, such as a `consume --follow` that is reading (default: ${DEFAULT-VALUE}). Other"
+            + " failures, such as permission denied (exit code 5), are reported at once.")
     double waitSeconds = 10;
 
     @Option(names = {"-q", "--quiet"}, description = "Print no summary.")

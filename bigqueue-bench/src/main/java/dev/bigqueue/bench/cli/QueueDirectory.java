@@ -8,10 +8,12 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -22,6 +24,10 @@ import java.util.stream.Stream;
  * A queue directory as the command line sees it: check that it is one before opening it, open it
  * with the arena size it was created with, and list its files. File names come from
  * {@link FileFormat}, the one place that defines them.
+ *
+ * <p>Every failure on the directory goes through {@link #failure}, so that all commands tell the
+ * same things apart the same way: a permission problem (exit code 5, at once), a queue in use
+ * (4, the one failure {@link #openWhenFree} waits out), anything else (1).
  */
 final class QueueDirectory {
     private final Path dir;
@@ -34,16 +40,21 @@ final class QueueDirectory {
         return dir;
     }
 
-    /** Fails with exit code {@link CliException#NOT_A_QUEUE} unless {@code dir} holds a queue. */
+    /**
+     * Fails with exit code {@link CliException#NOT_A_QUEUE} unless {@code dir} holds a queue, or with
+     * {@link CliException#PERMISSION} if this user may not look.
+     */
     QueueDirectory requireQueue() {
-        if (!Files.exists(dir)) {
+        BasicFileAttributes attributes = attributes(dir);
+        if (attributes == null) {
             throw new CliException(CliException.NOT_A_QUEUE, "no queue at " + dir + ": the directory does not exist");
         }
-        if (!Files.isDirectory(dir)) {
+        if (!attributes.isDirectory()) {
             throw new CliException(CliException.NOT_A_QUEUE, "no queue at " + dir + ": it is a file, not a directory");
         }
         Path meta = dir.resolve(FileFormat.META_FILE);
-        if (!Files.isRegularFile(meta)) {
+        BasicFileAttributes metaAttributes = attributes(meta);
+        if (metaAttributes == null || !metaAttributes.isRegularFile()) {
             throw new CliException(CliException.NOT_A_QUEUE, dir + " is not a bigqueue directory: it has no "
                     + FileFormat.META_FILE + (isEmpty() ? " (it is empty)" : ""));
         }
@@ -56,10 +67,12 @@ final class QueueDirectory {
      * a directory never scatters queue files among someone else's.
      */
     QueueDirectory requireQueueOrNew() {
-        if (Files.exists(dir) && !isEmpty()) {
-            requireQueue();
-        } else if (Files.exists(dir) && !Files.isDirectory(dir)) {
+        BasicFileAttributes attributes = attributes(dir);
+        if (attributes != null && !attributes.isDirectory()) {
             throw new CliException(CliException.NOT_A_QUEUE, "cannot create a queue at " + dir + ": it is a file");
+        }
+        if (attributes != null && !isEmpty()) {
+            requireQueue();
         }
         return this;
     }
@@ -71,8 +84,22 @@ final class QueueDirectory {
     private boolean isEmpty() {
         try (Stream<Path> entries = Files.list(dir)) {
             return entries.findAny().isEmpty();
+        } catch (IOException | UncheckedIOException e) {
+            throw failure("cannot list " + dir, e);
+        }
+    }
+
+    /**
+     * The attributes of {@code file}, or null if it does not exist. Unlike {@link Files#exists}, which
+     * says false when it may not look, this tells a missing file from a denied one.
+     */
+    private BasicFileAttributes attributes(Path file) {
+        try {
+            return Files.readAttributes(file, BasicFileAttributes.class);
+        } catch (NoSuchFileException e) {
+            return null;
         } catch (IOException e) {
-            return false;
+            throw failure("cannot read " + file, e);
         }
     }
 
@@ -94,7 +121,7 @@ final class QueueDirectory {
             throw new CliException(CliException.NOT_A_QUEUE, "no queue at " + dir + ": " + FileFormat.META_FILE
                     + " is missing");
         } catch (IOException e) {
-            throw new CliException(CliException.FAILED, "cannot read " + meta + ": " + e.getMessage(), e);
+            throw failure("cannot read " + meta, e);
         }
     }
 
@@ -112,11 +139,7 @@ final class QueueDirectory {
         try {
             return BigQueue.open(dir, config.build());
         } catch (UncheckedIOException | IllegalStateException e) {
-            String message = String.valueOf(e.getMessage());
-            if (looksLocked(e)) {
-                throw new CliException(CliException.LOCKED, "the queue at " + dir + " is in use: " + message, e);
-            }
-            throw new CliException(CliException.FAILED, "cannot open the queue at " + dir + ": " + message, e);
+            throw failure("cannot open the queue at " + dir, e);
         } catch (IllegalArgumentException e) {
             throw new CliException(CliException.USAGE, "cannot open the queue at " + dir + ": " + e.getMessage(), e);
         }
@@ -125,7 +148,8 @@ final class QueueDirectory {
     /**
      * {@link #open}, waiting while another process (another bigqueue command, say) holds the queue:
      * one try every 50 ms for up to {@code patience}, then the LOCKED error of the last try.
-     * {@code null} patience waits until interrupted.
+     * {@code null} patience waits until interrupted. Any other failure, a permission problem
+     * included, ends it at once: waiting would not fix it.
      */
     BigQueue openWhenFree(long newArenaSize, boolean syncOnWrite, Duration patience) throws InterruptedException {
         long deadline = patience == null ? 0 : System.nanoTime() + patience.toNanos();
@@ -141,12 +165,32 @@ final class QueueDirectory {
         }
     }
 
-    /** Whether an open failed because another process or another open holds the queue. */
+    /**
+     * The error for {@code doing} ("cannot open the queue at DIR") failing with {@code e}: a
+     * permission problem first, then a queue in use, else FAILED with the cause's message.
+     */
+    CliException failure(String doing, Throwable e) {
+        CliException denied = CliException.permissionDenied(dir, e);
+        if (denied != null) {
+            return denied;
+        }
+        if (looksLocked(e)) {
+            return new CliException(CliException.LOCKED, "the queue at " + dir + " is in use: " + e.getMessage(), e);
+        }
+        return new CliException(CliException.FAILED, doing + ": " + e.getMessage(), e);
+    }
+
+    /**
+     * Whether an open failed because another process or another open holds the queue: the core
+     * says so with an IllegalStateException (naming the holder's pid), or the JDK with an
+     * OverlappingFileLockException. An IOException never counts, even one naming queue.lock: that
+     * is the lock file failing (denied, disk full), which waiting does not fix.
+     */
     private static boolean looksLocked(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             String message = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
-            if (t instanceof java.nio.channels.OverlappingFileLockException || message.contains("lock")
-                    || message.contains("already open") || message.contains("pid")) {
+            if (t instanceof OverlappingFileLockException || t instanceof IllegalStateException
+                    && (message.contains("already open") || message.contains("lock") || message.contains("pid"))) {
                 return true;
             }
         }
@@ -167,8 +211,8 @@ final class QueueDirectory {
                     arenas.add(new ArenaFile(id, file, Files.size(file)));
                 }
             }
-        } catch (IOException e) {
-            throw new CliException(CliException.FAILED, "cannot list " + dir + ": " + e.getMessage(), e);
+        } catch (IOException | UncheckedIOException e) {
+            throw failure("cannot list " + dir, e);
         }
         arenas.sort((a, b) -> Long.compare(a.id(), b.id()));
         return arenas;
@@ -184,8 +228,8 @@ final class QueueDirectory {
                     return 0;
                 }
             }).sum();
-        } catch (IOException e) {
-            throw new CliException(CliException.FAILED, "cannot walk " + dir + ": " + e.getMessage(), e);
+        } catch (IOException | UncheckedIOException e) {
+            throw failure("cannot walk " + dir, e);
         }
     }
 }

@@ -10,9 +10,10 @@ import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.channels.Channels;
+import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,9 +40,9 @@ class MainTest {
         StringWriter err = new StringWriter();
         ByteArrayOutputStream stdout = new ByteArrayOutputStream();
         InputStream oldInput = ProduceCommand.input;
-        OutputStream oldOutput = ConsumeCommand.output;
+        WritableByteChannel oldOutput = ConsumeCommand.output;
         ProduceCommand.input = new ByteArrayInputStream(stdin);
-        ConsumeCommand.output = stdout;
+        ConsumeCommand.output = Channels.newChannel(stdout);
         try {
             int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
             return new Result(code, out.toString(), err.toString(), stdout.toByteArray());
