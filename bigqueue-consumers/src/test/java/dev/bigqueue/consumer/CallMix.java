@@ -204,7 +204,7 @@ final class CallMix {
                 if (requeue) {
                     boolean keep = r.nextBoolean();
                     c.requeue(m -> {
-                        Messages.check(m, Integer.MAX_VALUE);
+                        Messages.check(m, maxSize);
                         return keep ? Messages.requeued(m) : null;
                     });
                 } else {
@@ -253,7 +253,7 @@ final class CallMix {
         }
         for (byte[] m : batch) {
             if (m != null) {
-                Messages.check(m, Integer.MAX_VALUE);
+                Messages.check(m, maxSize);
             }
         }
     }
