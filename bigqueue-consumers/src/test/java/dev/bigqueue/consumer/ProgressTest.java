@@ -24,7 +24,7 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code -Dbigqueue.progress.runs}, {@code .calls}, {@code .seed}.
  */
 class ProgressTest {
-    private static final int RUNS = Children.intProperty("bigqueue.progress.runs", 6);
+    private static final int RUNS = Children.intProperty("bigqueue.progress.runs", 8);
     private static final int CALLS = Children.intProperty("bigqueue.progress.calls", 3000);
     private static final Duration HANG = Duration.ofMinutes(Children.intProperty("bigqueue.progress.hangMinutes", 5));
 
