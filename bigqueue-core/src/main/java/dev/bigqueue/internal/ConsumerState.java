@@ -132,6 +132,7 @@ public final class ConsumerState {
             checkOpen();
             m = readNext();
             if (m == null) {
+                commitHandedOut();
                 return null;
             }
             CURSOR_OFFSET.setRelease(this, cursor.offset);
@@ -191,10 +192,14 @@ public final class ConsumerState {
                 checkOpen();
             }
         } finally {
-            if (n > 0 && closedReason == null) {
-                CURSOR_OFFSET.setRelease(this, cursor.offset);
-                if (!manual) {
-                    storeCommit(firstOffset, firstPosition);
+            if (closedReason == null) {
+                if (n > 0) {
+                    CURSOR_OFFSET.setRelease(this, cursor.offset);
+                    if (!manual) {
+                        storeCommit(firstOffset, firstPosition);
+                    }
+                } else {
+                    commitHandedOut();
                 }
             }
             lock.unlock();
@@ -496,6 +501,18 @@ public final class ConsumerState {
         cursor.moveTo(earliest);
         CURSOR_OFFSET.setRelease(this, earliest.offset());
         storeCommit(earliest.offset(), earliest.position());
+    }
+
+    /**
+     * AUTO: a call that finds nothing new is the "next dequeue" that commits what was handed out
+     * before. Without it a consumer that has read everything would keep its last message (or the
+     * rest of its last batch) uncommitted, holding arenas on disk for ever, and at maxDiskBytes
+     * with BLOCK the producers would wait for room that only its next message could make.
+     */
+    private void commitHandedOut() {
+        if (!manual && cursor.position != committedPosition) {
+            storeCommit(cursor.offset, cursor.position);
+        }
     }
 
     private void storeCommit(long offset, long position) {

@@ -70,7 +70,10 @@ public final class GarbageCollector {
             // Keep the arena where the last record starts: the earliest record then always starts in
             // an arena on disk, so it never has to be read from a tail a concurrent append is moving.
             long lastStart = -1;
-            for (long id = log.arenaOf(log.tailPosition()); id >= 0 && arenas.exists(id); id--) {
+            // From the tail's arena, or the last one on disk when the tail is at the start of one
+            // not made yet (an arena boundary).
+            long from = Math.min(log.arenaOf(log.tailPosition()), arenas.highestId());
+            for (long id = from; id >= 0 && arenas.exists(id); id--) {
                 if (arenas.firstRecord(id) != null) {
                     lastStart = id;
                     break;

@@ -113,7 +113,15 @@ public final class Mapping {
      * @return whether the pin count reached zero (the mapping became idle, or was unmapped).
      */
     public boolean unpin() {
-        int s = state.decrementAndGet();
+        int s;
+        do {
+            s = state.get();
+            if (s < 0 || (s & PINS) == 0) {
+                // A release without a pin would make the count lie: fail loudly, touch nothing.
+                throw new IllegalStateException("unpin of " + file + " without a pin (state " + s + ")");
+            }
+        } while (!state.compareAndSet(s, s - 1));
+        s--;
         if (s == RETIRED) {
             unmapIfRetiredAndIdle();
             return true;

@@ -85,6 +85,7 @@ public final class RecordReader {
             while (done < len) {
                 // At most one pin at a time: let go of this arena before the next.
                 arenas.release(a);
+                a = null; // released: the finally below must not release it again if the next acquire throws
                 long next = log.arenaOf(p);
                 a = arenas.acquire(next);
                 if (a == null) {
