@@ -86,6 +86,30 @@ public final class BigQueue implements AutoCloseable {
     }
 
     /**
+     * Makes a damaged queue in {@code dir} openable again, giving up exactly the messages it must,
+     * and says which: the way out when {@link #open} refuses a queue with a
+     * {@link QueueCorruptedException} (a missing or damaged arena file, a damaged record, a
+     * consumer position that no rule explains). It checks every arena file and every record (a
+     * full scan), starts the queue at the first good record if the oldest arena is gone, ends it
+     * before the first damaged record, moves every consumer into what remains, and records a clean
+     * state. Files it takes out of the queue are moved to a directory beside it, never deleted. The
+     * queue must not be open anywhere.
+     *
+     * @return what was found and done, and the offsets lost; {@link RepairReport#wasWhole()} if
+     *     nothing needed repair.
+     * @throws IllegalStateException if the queue is open somewhere (names the holder's pid).
+     * @throws QueueCorruptedException if {@code queue.meta} itself cannot be read.
+     */
+    public static RepairReport repair(Path dir) {
+        Objects.requireNonNull(dir, "dir must not be null");
+        try {
+            return QueueEngine.repair(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot repair queue " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Appends a message.
      *
      * @return its offset.

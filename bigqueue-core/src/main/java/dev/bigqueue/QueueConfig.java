@@ -374,10 +374,11 @@ public final class QueueConfig {
 
         /**
          * Background flush period (default 1 s; {@link Duration#ZERO} = off). After a power loss,
-         * about this much acknowledged data is lost unless {@code syncOnWrite} is set. The flush
-         * runs on an idle-class thread (Linux), so it never takes a core from the application; if
-         * busy cores delay it past twice the period, it runs at normal priority, so the window
-         * stays under about twice the period. Call {@code flush()} for a hard point.
+         * everything enqueued more than twice this long ago survives, unless {@code syncOnWrite}
+         * is set (then everything acknowledged does). Shorter means less to lose and more syncs.
+         * The flush runs on an idle-class thread (Linux), so it never takes a core from the
+         * application; when busy cores keep it from running, a normal-priority timer thread runs
+         * it half a period after it fell due. Call {@code flush()} for a hard point.
          */
         public Builder flushInterval(Duration d) {
             this.flushInterval = d;

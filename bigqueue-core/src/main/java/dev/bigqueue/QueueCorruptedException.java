@@ -17,8 +17,9 @@ public final class QueueCorruptedException extends UncheckedIOException {
 
     public QueueCorruptedException(Path file, long fileOffset, String detail) {
         super(new IOException(detail + " in " + file.toAbsolutePath() + " at byte " + fileOffset
-                + "; the queue will not return damaged data. Restore the file from a backup, or"
-                + " move the queue directory aside and start a new one"));
+                + "; the queue will not return damaged data. Restore the file from a backup, or repair the queue"
+                + " (BigQueue.repair(dir), or the command 'bigqueue repair DIR'), which gives up only the messages"
+                + " it must and reports exactly which"));
         this.file = file;
         this.fileOffset = fileOffset;
     }

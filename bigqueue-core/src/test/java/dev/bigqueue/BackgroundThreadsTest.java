@@ -42,7 +42,7 @@ class BackgroundThreadsTest {
                 Thread.sleep(2);
             }
             Path next = FileFormat.arenaFile(dir, 1);
-            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos(); // a hang detector only
             while (!Files.exists(next) && System.nanoTime() < deadline) {
                 Thread.sleep(5);
             }

@@ -19,7 +19,12 @@ import org.junit.jupiter.api.io.TempDir;
  * killed with {@code kill -9} does not block the next open.
  */
 class OwnershipTest {
-    private static final Duration FAST = Duration.ofMillis(500);
+    /**
+     * Not a speed bound (the machine may be busy): the holder keeps the lock until after the
+     * refused open has returned, so an open that waited for the lock would never return; this only
+     * turns such a hang into a failure.
+     */
+    private static final Duration NO_WAIT = Duration.ofSeconds(60);
 
     @TempDir
     Path dir;
@@ -86,7 +91,7 @@ class OwnershipTest {
 
     private static void assertFast(long startNanos) {
         Duration took = Duration.ofNanos(System.nanoTime() - startNanos);
-        assertTrue(took.compareTo(FAST) < 0, "a refused open must fail at once, took " + took);
+        assertTrue(took.compareTo(NO_WAIT) < 0, "an open must not wait for the lock's holder, took " + took);
     }
 
     private void assertNamesDirectoryAndPid(IllegalStateException e, long pid) throws IOException {

@@ -96,7 +96,7 @@ class PowerLossTest {
             for (int i = 0; i < 1000; i++) {
                 q.enqueue(Payloads.payload(12, i, MAX));
             }
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos(); // a hang detector only
             while (QueueFiles.dirtyKb(dir, "arena-") > 0 && System.nanoTime() < deadline) {
                 Thread.sleep(20);
             }

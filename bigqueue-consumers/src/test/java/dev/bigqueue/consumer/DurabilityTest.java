@@ -75,7 +75,7 @@ class DurabilityTest {
             Consumer c = Consumers.of(q).open("periodic");
             for (int round = 0; round < 3; round++) {
                 c.dequeue();
-                long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos(); // a hang detector only
                 while (dirtyConsumerKb() > 0 && System.nanoTime() < deadline) {
                     Thread.sleep(10);
                 }

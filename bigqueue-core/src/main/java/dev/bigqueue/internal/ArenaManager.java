@@ -142,6 +142,19 @@ public final class ArenaManager {
         }
     }
 
+    /** Sets arena {@code id}'s first record whatever it was: recovery found the real one (open, one thread). */
+    void setFirstRecord(long id, StreamPoint first) {
+        StreamPoint old = onDisk.get(id);
+        if (old == null) {
+            return;
+        }
+        if (old != NO_RECORD) {
+            firstRecords.remove(old.offset());
+        }
+        onDisk.put(id, first);
+        firstRecords.put(first.offset(), first.position());
+    }
+
     /** The first record starting in arena {@code id}, or null if none does (yet) or it does not exist. */
     StreamPoint firstRecord(long id) {
         StreamPoint first = onDisk.get(id);

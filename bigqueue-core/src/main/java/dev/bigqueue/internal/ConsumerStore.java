@@ -121,8 +121,13 @@ public final class ConsumerStore {
      * makes it unknown to the queue. Idempotent.
      */
     public void close(ConsumerState state, String reason) {
-        engine.unregister(state);
-        state.close(reason);
+        // Known to the queue until its file is unmapped: a queue close racing this one then closes it
+        // too (idempotent: both wait for the unmap), and returns only once it is gone.
+        try {
+            state.close(reason);
+        } finally {
+            engine.unregister(state);
+        }
     }
 
     /**

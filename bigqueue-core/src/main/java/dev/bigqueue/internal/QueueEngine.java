@@ -111,6 +111,11 @@ public final class QueueEngine implements AutoCloseable {
         return QueueOpener.open(dir, config);
     }
 
+    /** Repairs a damaged queue directory; see {@code BigQueue.repair}. */
+    public static dev.bigqueue.RepairReport repair(Path dir) throws IOException {
+        return Repair.repair(dir);
+    }
+
     /** Starts the background threads: open's last step. */
     void start() {
         maintenance.start();

@@ -71,6 +71,9 @@ public final class RecordReader {
             int at = (int) (ARENA_HEADER_SIZE + position - cursor.spanStart);
             len = RecordFormat.length(m, at);
             stored = RecordFormat.storedChecksum(m, at);
+            if (len == 0 && stored == 0 && !throwOnDamage) {
+                return null; // zeros: nothing was written here (a real record's checksum is never 0)
+            }
             if (len < 0 || recordBytes(len) > limit - position) {
                 return damaged(cursor, throwOnDamage, a.file, at, len < 0
                         ? "record at offset " + cursor.offset + " has a negative length (" + len + ")"

@@ -2,6 +2,7 @@ package dev.bigqueue.internal;
 
 import java.io.IOException;
 import java.nio.MappedByteBuffer;
+import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -41,26 +42,10 @@ final class Recovery {
         String fromWhat = from == durable ? "the last flush (" + durable + ")" : "the earliest message kept (" + start
                 + "; nothing after it was ever flushed)";
         long limit = arenas.highestId() < 0 ? from.position() : log.arenaStart(arenas.highestId() + 1);
-        Cursor cursor = new Cursor();
-        cursor.moveTo(from);
-        long records = 0;
-        long noted = -1;
-        for (;;) {
-            StreamPoint at = cursor.point();
-            if (reader.read(cursor, limit, true, false) == null) {
-                break;
-            }
-            records++;
-            long arena = log.arenaOf(at.position());
-            if (arena != noted) {
-                noted = arena;
-                if (arenas.firstRecord(arena) == null) {
-                    writeFirstRecord(log, arena, at);
-                }
-            }
-        }
-        StreamPoint tail = cursor.point();
-        String found = cursor.damage;
+        Scan scan = scan(log, reader, from, limit);
+        StreamPoint tail = scan.end;
+        long records = scan.records;
+        String found = scan.damage;
         String follows = validAfter(log, reader, tail);
         long zeroed = cut(log, tail);
         String state = rebooted ? "the kernel has rebooted since it was opened" : "the kernel has not rebooted since";
@@ -71,20 +56,64 @@ final class Recovery {
             LOG.warn("queue {} was not closed cleanly ({}): {} record(s) after {} are whole; at {} the log ends: {};"
                     + " {} non-zero byte(s) after it were zeroed{}. Everything after the last flush may be lost in an"
                     + " OS crash or power loss; what was cut had not been flushed", log.directory(), state, records,
-                    fromWhat, tail, found == null ? "the end of the arena files" : found, zeroed,
+                    fromWhat, tail,
+                    found == null ? "zeros follow (nothing was written there, or it never reached the disk)" : found,
+                    zeroed,
                     follows == null ? "" : "; " + follows);
         }
         return tail;
     }
 
-    private static void writeFirstRecord(RecordLog log, long arenaId, StreamPoint first) {
-        Arena a = log.arenas().acquire(arenaId);
-        try {
-            ArenaHeader.writeFirstRecord(a.buffer(), first);
-            log.arenas().noteFirstRecord(arenaId, first);
-        } finally {
-            log.arenas().release(a);
+    /** Where a scan of whole records stopped, how many it read, and what it found there (null: zeros). */
+    static final class Scan {
+        final StreamPoint end;
+        final long records;
+        final String damage;
+        final List<Long> firstRecordsWritten;
+
+        Scan(StreamPoint end, long records, String damage, List<Long> firstRecordsWritten) {
+            this.end = end;
+            this.records = records;
+            this.damage = damage;
+            this.firstRecordsWritten = firstRecordsWritten;
         }
+    }
+
+    /**
+     * Reads and checks every record from {@code from} up to {@code limit}, stopping at the first
+     * that fails; writes the first-record slot of every arena in which it finds the first record
+     * and the slot lost it (recovery and repair both scan this way).
+     */
+    static Scan scan(RecordLog log, RecordReader reader, StreamPoint from, long limit) {
+        ArenaManager arenas = log.arenas();
+        Cursor cursor = new Cursor();
+        cursor.moveTo(from);
+        long records = 0;
+        long noted = -1;
+        List<Long> written = new ArrayList<>();
+        for (;;) {
+            StreamPoint at = cursor.point();
+            if (reader.read(cursor, limit, true, false) == null) {
+                break;
+            }
+            records++;
+            long arena = log.arenaOf(at.position());
+            if (arena != noted) {
+                noted = arena;
+                StreamPoint first = arenas.firstRecord(arena);
+                if (first == null || first.position() > at.position()) {
+                    Arena a = arenas.acquire(arena);
+                    try {
+                        ArenaHeader.writeFirstRecord(a.buffer(), at);
+                        arenas.setFirstRecord(arena, at);
+                    } finally {
+                        arenas.release(a);
+                    }
+                    written.add(arena);
+                }
+            }
+        }
+        return new Scan(cursor.point(), records, cursor.damage, written);
     }
 
     /**

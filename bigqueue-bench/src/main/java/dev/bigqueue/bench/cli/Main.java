@@ -7,9 +7,9 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code bigqueue} command: {@code bench}, {@code inspect}, {@code produce}, {@code consume},
- * {@code consumers}, and {@code jmh} (the JMH suite in this jar). Run it through the {@code ./bigqueue}
- * launcher at the top of the repository, which builds this jar when needed and passes the JVM
- * flags Chronicle Queue needs.
+ * {@code consumers}, {@code repair}, and {@code jmh} (the JMH suite in this jar). Run it through the
+ * {@code ./bigqueue} launcher at the top of the repository, which builds this jar when needed and
+ * passes the JVM flags Chronicle Queue needs.
  *
  * <p>Exit codes: 0 done; 1 the work failed (I/O, a damaged queue, a failed write to standard
  * output); 2 bad options; 3 no queue at the directory, or a directory that holds something else;
@@ -19,7 +19,8 @@ import picocli.CommandLine.Command;
         description = "Tools for bigqueue, the embedded persistent queue: compare it with its peers, look inside"
                 + " a queue directory, produce and consume messages.",
         subcommands = {BenchCommand.class, InspectCommand.class, ProduceCommand.class, ConsumeCommand.class,
-            ConsumersCommand.class, WorkloadCommand.class, JmhCommand.class, CommandLine.HelpCommand.class},
+            ConsumersCommand.class, RepairCommand.class, WorkloadCommand.class, JmhCommand.class,
+            CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 failed, 2 bad options, 3 not a queue directory, 4 queue in use,",
             "5 permission denied.",
             "Run the JMH suite: bigqueue jmh [JMH options], e.g. bigqueue jmh -h"})

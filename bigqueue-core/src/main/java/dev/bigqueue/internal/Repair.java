@@ -1,0 +1,325 @@
+package dev.bigqueue.internal;
+
+import dev.bigqueue.QueueCorruptedException;
+import dev.bigqueue.RepairReport;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * Makes a damaged queue openable again, giving up exactly the messages it must and saying which:
+ * the explicit, never silent, counterpart of the checks that make open refuse damage.
+ *
+ * <ol>
+ *   <li>Every arena file is checked (size, header); a bad one, and any arena beyond a gap, is
+ *       taken out of the queue.
+ *   <li>If the arena holding the earliest message kept is missing or bad, the queue starts at the
+ *       first record of the next good arena: the offsets before it are lost.
+ *   <li>Every record from the start on is read and checked (a full scan); the first that fails, or
+ *       a gap in the arenas, ends the log: the offsets from there to the old tail are lost.
+ *   <li>Consumers (the queue's own and every named one) before the new start move to it, past the
+ *       new tail to it; a consumer file that cannot be read is taken out.
+ *   <li>The index gets the new start, tail and durable point, and a clean state.
+ * </ol>
+ *
+ * <p>Nothing is deleted: a file taken out of the queue is moved to a directory beside the queue's
+ * ({@code NAME.repair-TIMESTAMP}), and an arena whose end is zeroed is copied there first. The
+ * queue must not be open anywhere (the directory lock is taken). {@code queue.meta} itself must be
+ * readable: its arena size is what every other file is checked against.
+ */
+final class Repair {
+    private final Path dir;
+    private final List<String> actions = new ArrayList<>();
+    private final List<String> lost = new ArrayList<>();
+    private Path aside;
+
+    private Repair(Path dir) {
+        this.dir = dir;
+    }
+
+    static RepairReport repair(Path dir) throws IOException {
+        if (!Files.isRegularFile(dir.resolve(FileFormat.META_FILE))) {
+            throw new IllegalArgumentException("cannot repair " + dir.toAbsolutePath() + ": it has no queue.meta (not a"
+                    + " queue directory, or its index is lost; a repair needs it for the arena size)");
+        }
+        try (DirectoryLock lock = DirectoryLock.acquire(dir)) {
+            Repair r = new Repair(lock.directory());
+            r.run();
+            return new RepairReport(r.actions, r.lost, r.aside == null ? null : r.aside.toString());
+        }
+    }
+
+    private void run() throws IOException {
+        Index index;
+        try {
+            index = Index.open(dir.resolve(FileFormat.META_FILE));
+        } catch (QueueCorruptedException e) {
+            throw new QueueCorruptedException(e.file(), e.fileOffset(), "repair needs a readable queue.meta, and this"
+                    + " one is not (" + e.getCause().getMessage() + ")");
+        }
+        ArenaManager arenas = null;
+        try {
+            long arenaSize = index.arenaSize();
+            long dataBytes = FileFormat.dataBytes(arenaSize);
+            TreeMap<Long, StreamPoint> good = checkArenas(arenaSize);
+            StreamPoint cleanTail = index.closedCleanly() ? index.cleanTail() : null;
+            StreamPoint start = index.startDamaged() ? null : index.start();
+            if (start == null) {
+                start = firstRecord(good, Long.MIN_VALUE);
+                actions.add("changed: the start slot was " + (index.startDamaged() ? "damaged" : "never written")
+                        + "; the earliest record found is " + start);
+            }
+            if (start == null) {
+                start = cleanTail != null ? cleanTail : StreamPoint.ZERO;
+            }
+            long startArena = start.position() / dataBytes;
+            if (!good.containsKey(startArena) && good.ceilingKey(startArena) != null) {
+                StreamPoint next = firstRecord(good, startArena + 1);
+                String why = FileFormat.arenaFileName(startArena) + ", which holds the earliest message kept, is"
+                        + " missing or was taken out";
+                if (next != null) {
+                    lost.add("offsets " + start.offset() + ".." + (next.offset() - 1) + " (" + why + ")");
+                    start = next;
+                    startArena = start.position() / dataBytes;
+                    actions.add("changed: the queue now starts at " + start);
+                }
+            }
+            // The arenas from the start's on, without a gap; everything outside goes aside.
+            long end = startArena;
+            while (good.containsKey(end)) {
+                end++;
+            }
+            for (Map.Entry<Long, StreamPoint> e : good.entrySet()) {
+                if (e.getKey() < startArena || e.getKey() >= end) {
+                    moveAside(FileFormat.arenaFile(dir, e.getKey()), e.getKey() < startArena
+                            ? "below the start" : "after a missing arena");
+                }
+            }
+            arenas = new ArenaManager(dir, arenaSize, 0);
+            for (long id = startArena; id < end; id++) {
+                arenas.register(id, good.get(id));
+            }
+            RecordLog log = new RecordLog(dir, arenaSize, arenas);
+            log.setEarliest(start);
+            RecordReader reader = new RecordReader(log, null);
+            StreamPoint tail = scan(log, reader, start, end * dataBytes);
+            String damage = lastDamage;
+            if (damage != null) {
+                lost.add("offsets from " + tail.offset() + (cleanTail != null && cleanTail.offset() > tail.offset()
+                        ? " to " + (cleanTail.offset() - 1) : " on") + " (" + damage + ")");
+            } else if (cleanTail != null && cleanTail.offset() > tail.offset()) {
+                lost.add("offsets " + tail.offset() + ".." + (cleanTail.offset() - 1) + " (the arena files holding them"
+                        + " are missing or were taken out)");
+            }
+            if (cleanTail != null && tail.offset() > cleanTail.offset()) {
+                actions.add("changed: " + (tail.offset() - cleanTail.offset()) + " whole record(s) follow the recorded"
+                        + " tail " + cleanTail + "; they are kept");
+            }
+            cut(log, tail);
+            fixPositions(index, start, tail);
+            // Only what differs is written: a whole queue is left byte for byte as it was.
+            if (!start.equals(index.start())) {
+                index.writeStart(start);
+            }
+            if (!tail.equals(index.durable())) {
+                index.writeDurable(tail);
+            }
+            if (!tail.equals(cleanTail)) {
+                index.writeCleanTail(tail);
+                index.setState(FileFormat.STATE_CLOSED_CLEANLY);
+                actions.add("changed: recorded the tail " + tail + " and a clean state");
+            }
+            index.force();
+            NativeIO.syncDirectory(dir);
+            actions.add("the queue holds offsets " + start.offset() + ".." + (tail.offset() - 1) + "; tail " + tail);
+        } finally {
+            if (arenas != null) {
+                arenas.close();
+            }
+            index.close();
+        }
+    }
+
+    private String lastDamage;
+
+    /** Reads every record from {@code start}, fixing missing first-record slots; returns where the log ends. */
+    private StreamPoint scan(RecordLog log, RecordReader reader, StreamPoint start, long limit) {
+        Recovery.Scan scan = Recovery.scan(log, reader, start, limit);
+        for (long arena : scan.firstRecordsWritten) {
+            actions.add("changed: wrote the missing first-record slot of " + FileFormat.arenaFileName(arena));
+        }
+        lastDamage = scan.damage;
+        actions.add("checked " + scan.records + " record(s) from " + start + (scan.damage == null ? ""
+                : "; then: " + scan.damage));
+        return scan.end;
+    }
+
+    /** Cuts the log at the tail: a copy of the tail's arena goes aside first if bytes after it are zeroed. */
+    private void cut(RecordLog log, StreamPoint tail) throws IOException {
+        ArenaManager arenas = log.arenas();
+        long tailArena = log.arenaOf(tail.position());
+        for (long id : arenas.ids()) {
+            if (id > tailArena) {
+                Path file = FileFormat.arenaFile(dir, id);
+                if (arenas.firstRecord(id) != null) {
+                    Files.copy(file, aside().resolve(file.getFileName()));
+                    actions.add("changed: took " + file.getFileName() + " out of the queue (after the end of the log);"
+                            + " moved aside");
+                }
+            }
+        }
+        if (arenas.exists(tailArena) && nonZeroAfter(log, tail)) {
+            Path file = FileFormat.arenaFile(dir, tailArena);
+            Files.copy(file, aside().resolve(file.getFileName() + ".before-cut"));
+            actions.add("changed: zeroed " + file.getFileName() + " after the end of the log (a copy was moved aside)");
+        }
+        Recovery.cut(log, tail);
+    }
+
+    private static boolean nonZeroAfter(RecordLog log, StreamPoint tail) {
+        Arena a = log.arenas().acquire(log.arenaOf(tail.position()));
+        try {
+            for (int at = log.indexInArena(tail.position()); at < log.arenaEnd(); at += 8) {
+                if (a.buffer().getLong(at) != 0) {
+                    return true;
+                }
+            }
+            return false;
+        } finally {
+            log.arenas().release(a);
+        }
+    }
+
+    /** Every consumer position into [start, tail]; unreadable consumer files aside. */
+    private void fixPositions(Index index, StreamPoint start, StreamPoint tail) throws IOException {
+        StreamPoint head = index.headDamaged() ? null : index.head();
+        StreamPoint fixed = clamp("the queue's own consumer", head, start, tail);
+        if (fixed != head) {
+            index.commitHead(fixed.offset(), fixed.position());
+        }
+        Path consumersDir = dir.resolve(FileFormat.CONSUMERS_DIR);
+        if (!Files.isDirectory(consumersDir)) {
+            return;
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(consumersDir, "*" + FileFormat.CONSUMER_SUFFIX)) {
+            for (Path f : files) {
+                String name = f.getFileName().toString();
+                name = "consumer '" + name.substring(0, name.length() - FileFormat.CONSUMER_SUFFIX.length()) + "'";
+                ConsumerFile file;
+                try {
+                    file = ConsumerFile.open(f);
+                } catch (QueueCorruptedException e) {
+                    moveAside(f, "unreadable: " + e.getCause().getMessage() + "; open the consumer again to recreate it"
+                            + " at the earliest message");
+                    continue;
+                }
+                try {
+                    StreamPoint at = new StreamPoint(file.committedOffset(), file.committedPosition());
+                    StreamPoint to = clamp(name, at, start, tail);
+                    if (to != at) {
+                        file.commit(to.offset(), to.position());
+                    }
+                } finally {
+                    file.close();
+                }
+            }
+        }
+    }
+
+    private StreamPoint clamp(String who, StreamPoint at, StreamPoint start, StreamPoint tail) {
+        if (at == null) {
+            actions.add("changed: " + who + "'s position was unreadable; it starts at " + start);
+            return start;
+        }
+        if (at.offset() < start.offset()) {
+            actions.add("changed: " + who + " was at offset " + at.offset() + ", before the start: it moves to " + start
+                    + " and misses " + (start.offset() - at.offset()) + " message(s)");
+            return start;
+        }
+        if (at.offset() > tail.offset() || at.position() > tail.position()) {
+            actions.add("changed: " + who + " was at offset " + at.offset() + ", past the end of the log: it moves to "
+                    + tail);
+            return tail;
+        }
+        return at;
+    }
+
+    /** Checks every arena file; returns the good ones (id to first record), moves the others aside. */
+    private TreeMap<Long, StreamPoint> checkArenas(long arenaSize) throws IOException {
+        TreeMap<Long, StreamPoint> good = new TreeMap<>();
+        List<Path> files = new ArrayList<>();
+        try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
+            for (Path p : entries) {
+                if (FileFormat.arenaIdOf(p.getFileName().toString()) >= 0) {
+                    files.add(p);
+                }
+            }
+        }
+        long dataBytes = FileFormat.dataBytes(arenaSize);
+        for (Path p : files) {
+            long id = FileFormat.arenaIdOf(p.getFileName().toString());
+            String problem;
+            StreamPoint first = null;
+            if (Files.isDirectory(p)) {
+                problem = "a directory";
+            } else {
+                ByteBuffer header = ByteBuffer.allocate(FileFormat.ARENA_HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+                long size;
+                try (FileChannel ch = FileChannel.open(p, StandardOpenOption.READ)) {
+                    while (header.hasRemaining() && ch.read(header, header.position()) > 0) {
+                        // keep reading
+                    }
+                    size = ch.size();
+                }
+                problem = size != arenaSize ? size + " bytes, not " + arenaSize
+                        : ArenaHeader.problem(header, id, arenaSize);
+                if (problem == null) {
+                    first = ArenaHeader.firstRecord(header);
+                    if (first != null && first.position() / dataBytes != id) {
+                        first = null; // a first-record slot pointing elsewhere: the scan writes it again
+                    }
+                }
+            }
+            if (problem != null) {
+                moveAside(p, problem);
+            } else {
+                good.put(id, first);
+            }
+        }
+        return good;
+    }
+
+    private static StreamPoint firstRecord(TreeMap<Long, StreamPoint> good, long fromId) {
+        for (StreamPoint p : good.tailMap(fromId, true).values()) {
+            if (p != null) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    private void moveAside(Path file, String why) throws IOException {
+        Files.move(file, aside().resolve(file.getFileName()));
+        actions.add("changed: took " + file.getFileName() + " out of the queue (" + why + "); moved aside");
+    }
+
+    private Path aside() throws IOException {
+        if (aside == null) {
+            String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+            aside = dir.resolveSibling(dir.getFileName() + ".repair-" + stamp);
+            Files.createDirectories(aside);
+        }
+        return aside;
+    }
+}

@@ -1,0 +1,163 @@
+package dev.bigqueue;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.bigqueue.internal.FileFormat;
+import dev.bigqueue.testing.QueueFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link BigQueue#repair}: the user's way out of damage that open refuses (guarantee 4), which
+ * gives up exactly the messages it must and reports them, moves files aside instead of deleting
+ * them, and leaves a queue that opens and works.
+ */
+class RepairTest {
+    private static final int ARENA = 4096;
+    private static final int COUNT = 80;
+    private static final int SIZE = 200;
+
+    @TempDir
+    Path tmp;
+
+    private Path dir;
+
+    private static QueueConfig config() {
+        return QueueConfig.builder().arenaSize(ARENA).flushInterval(Duration.ZERO).gcInterval(Duration.ZERO)
+                .pretouch(false).build();
+    }
+
+    private static byte[] message(long i) {
+        byte[] b = new byte[SIZE];
+        Arrays.fill(b, (byte) i);
+        return b;
+    }
+
+    private long[] fill() {
+        dir = tmp.resolve("q");
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            for (int i = 0; i < COUNT; i++) {
+                q.enqueue(message(i));
+            }
+        }
+        int[] sizes = new int[COUNT];
+        Arrays.fill(sizes, SIZE);
+        return QueueFiles.positions(sizes);
+    }
+
+    private static int firstIn(long[] pos, long arena) {
+        int i = 0;
+        while (pos[i] < arena * FileFormat.dataBytes(ARENA)) {
+            i++;
+        }
+        return i;
+    }
+
+    @Test
+    void aWholeQueue_isLeftAsItWas() throws IOException {
+        fill();
+        var before = QueueFiles.snapshot(dir);
+        RepairReport r = BigQueue.repair(dir);
+        assertTrue(r.wasWhole(), r.toString());
+        assertTrue(r.lost().isEmpty());
+        assertNull(r.movedAsideTo());
+        QueueFiles.assertUnchanged(before, dir, "a repair with nothing to do");
+    }
+
+    @Test
+    void lowestArenaMissing_queueStartsAtTheNextArena_theLostOffsetsAreReported() throws IOException {
+        long[] pos = fill();
+        Files.delete(FileFormat.arenaFile(dir, 0));
+        assertThrows(QueueCorruptedException.class, () -> BigQueue.open(dir, config()));
+        int first = firstIn(pos, 1);
+        RepairReport r = BigQueue.repair(dir);
+        assertEquals(1, r.lost().size(), r.toString());
+        assertTrue(r.lost().get(0).startsWith("offsets 0.." + (first - 1) + " "), r.toString());
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertEquals(first, q.earliestOffset());
+            assertEquals(first, q.headOffset(), "the own consumer moved to the start: " + r);
+            for (int i = first; i < COUNT; i++) {
+                assertArrayEquals(message(i), q.dequeue());
+            }
+            assertNull(q.dequeue());
+        }
+    }
+
+    @Test
+    void damagedRecordInTheMiddle_logEndsBeforeIt_theRestIsReportedLost_queueWorks() throws IOException {
+        long[] pos = fill();
+        int victim = 40;
+        Path arena = QueueFiles.arenaFileAt(dir, ARENA, pos[victim]);
+        QueueFiles.flipByte(arena, QueueFiles.indexInArena(ARENA, pos[victim]) + FileFormat.RECORD_HEADER_SIZE + 3);
+        RepairReport r = BigQueue.repair(dir);
+        assertEquals(1, r.lost().size(), r.toString());
+        assertTrue(r.lost().get(0).startsWith("offsets from " + victim + " to " + (COUNT - 1)), r.toString());
+        assertNotNull(r.movedAsideTo(), "the arena zeroed after the cut was copied aside first");
+        assertTrue(Files.exists(Path.of(r.movedAsideTo()).resolve(arena.getFileName() + ".before-cut")));
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertEquals(victim, q.tailOffset());
+            for (int i = 0; i < victim; i++) {
+                assertArrayEquals(message(i), q.dequeue());
+            }
+            assertNull(q.dequeue());
+            assertEquals(victim, q.enqueue(message(999)));
+        }
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertArrayEquals(message(999), q.dequeue());
+        }
+    }
+
+    @Test
+    void damagedArenaHeader_isMovedAside_theLogEndsBeforeIt() throws IOException {
+        long[] pos = fill();
+        QueueFiles.writeInt(FileFormat.arenaFile(dir, 2), FileFormat.ARENA_VERSION_OFFSET, 99);
+        RepairReport r = BigQueue.repair(dir);
+        assertTrue(Files.exists(Path.of(r.movedAsideTo()).resolve(FileFormat.arenaFileName(2))), r.toString());
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            long tail = q.tailOffset();
+            assertTrue(tail < firstIn(pos, 2) + 1, "the log ends in arena 1: tail " + tail + "\n" + r);
+            for (int i = 0; i < tail; i++) {
+                assertArrayEquals(message(i), q.dequeue());
+            }
+        }
+        assertTrue(r.lost().get(0).contains("offsets"), r.toString());
+    }
+
+    @Test
+    void damagedHeadSlots_ownConsumerRestartsAtTheStart_andSaysSo() throws IOException {
+        fill();
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            for (int i = 0; i < 10; i++) {
+                q.dequeue();
+            }
+        }
+        QueueFiles.flipByte(QueueFiles.meta(dir), FileFormat.META_HEAD_SLOTS + 3);
+        QueueFiles.flipByte(QueueFiles.meta(dir), FileFormat.META_HEAD_SLOTS + FileFormat.SLOT_SIZE + 3);
+        assertThrows(QueueCorruptedException.class, () -> BigQueue.open(dir, config()));
+        RepairReport r = BigQueue.repair(dir);
+        assertTrue(r.toString().contains("the queue's own consumer's position was unreadable"), r.toString());
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertEquals(0, q.headOffset());
+        }
+    }
+
+    @Test
+    void aQueueOpenElsewhere_isNotTouched() throws IOException {
+        fill();
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> BigQueue.repair(dir));
+            assertTrue(e.getMessage().contains("already open"), e.getMessage());
+            assertEquals(COUNT, q.tailOffset());
+        }
+    }
+}
