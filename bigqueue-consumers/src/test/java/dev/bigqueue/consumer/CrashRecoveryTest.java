@@ -46,7 +46,10 @@ class CrashRecoveryTest {
                     Thread.sleep(random.nextInt(700)); // anywhere, start-up and recovery included
                 } else {
                     child.awaitLine("READY", Duration.ofSeconds(60));
-                    Thread.sleep(20 + random.nextInt(600));
+                    // Some progress in every such round, however busy the machine: a condition, not a
+                    // time (the checks below count on it), then a kill at a random moment after it.
+                    awaitProgress(logs, 150, 150);
+                    Thread.sleep(random.nextInt(600));
                 }
                 child.kill();
                 assertTrue(!child.stderr().contains("Exception"), "child failed in round " + round + ": "
@@ -80,6 +83,30 @@ class CrashRecoveryTest {
                     assertEquals(o, offsetOf(m), name + "; " + context);
                 }
             }
+        }
+    }
+
+    /**
+     * Waits until the producer has logged {@code produced} more enqueues and every reader
+     * {@code handed} more messages than when called (a hang detector ends it after a minute).
+     */
+    private static void awaitProgress(Path logs, int produced, int handed) throws Exception {
+        java.util.Map<String, Integer> from = new java.util.HashMap<>();
+        from.put("producer", completeLines(logs.resolve("producer.log")).size());
+        for (String name : allReaders()) {
+            from.put(name, completeLines(logs.resolve(name + ".log")).size());
+        }
+        long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+        for (;;) {
+            boolean done = completeLines(logs.resolve("producer.log")).size() >= from.get("producer") + produced;
+            for (String name : allReaders()) {
+                done &= completeLines(logs.resolve(name + ".log")).size() >= from.get(name) + handed;
+            }
+            if (done) {
+                return;
+            }
+            assertTrue(System.nanoTime() < deadline, "no progress for a minute (a hang)");
+            Thread.sleep(10);
         }
     }
 
