@@ -20,6 +20,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -126,13 +127,13 @@ final class BenchCommand implements Callable<Integer> {
             }
             BenchSuite.Results results = new BenchSuite(settings, progress).run();
             progress.finish();
-            String commandLine = "bigqueue bench "
-                    + String.join(" ", spec.commandLine().getParseResult().originalArgs());
-            BenchReport report = new BenchReport(results, Instant.now(), commandLine.trim());
+            Instant finishedAt = Instant.now();
+            BenchReport report = new BenchReport(results, finishedAt,
+                    commandLine(spec.commandLine().getParseResult().originalArgs()));
             out.print(report.toText());
             out.flush();
             if (!noReport) {
-                writeReport(report, results, workDir, out);
+                writeReport(report, results, workDir, finishedAt, out);
             }
             return results.throughput().isEmpty() && results.latency().isEmpty() ? CliException.FAILED : 0;
         } finally {
@@ -215,13 +216,22 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private void writeReport(BenchReport report, BenchSuite.Results results, Path workDir, PrintWriter out)
-            throws IOException {
+    /**
+     * The command as the user typed it, for the report: picocli's original arguments already start
+     * with the subcommand's name ({@code bench --quick}).
+     */
+    static String commandLine(List<String> originalArgs) {
+        return String.join(" ", Stream.concat(Stream.of("bigqueue"), originalArgs.stream()).toList());
+    }
+
+    private void writeReport(BenchReport report, BenchSuite.Results results, Path workDir, Instant finishedAt,
+                             PrintWriter out) throws IOException {
         Files.createDirectories(reportDir);
-        String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").format(Instant.now().atOffset(ZoneOffset.UTC));
+        String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").format(finishedAt.atOffset(ZoneOffset.UTC));
         Path markdown = reportDir.resolve("bench-" + stamp + ".md");
         Path chart = reportDir.resolve("bench-" + stamp + ".png");
-        boolean charted = BenchChart.write(results, chart);
+        boolean charted = BenchChart.write(results, report, BenchChart.header(finishedAt, MachineInfo.summary()),
+                chart);
         String text = report.toMarkdown(MachineInfo.describe(workDir));
         if (charted) {
             text += "\n![throughput and latency](" + chart.getFileName() + ")\n";

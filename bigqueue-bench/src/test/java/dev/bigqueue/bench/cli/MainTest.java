@@ -246,6 +246,7 @@ class MainTest {
                 assertTrue(report.contains("| " + op + " | 128 B | bigqueue |"), report);
             }
             assertTrue(report.contains("## Machine"), report);
+            assertTrue(report.contains("Command: `bigqueue bench --duration 0.05 "), "the command, once:\n" + report);
         }
         try (Stream<Path> left = Files.list(tmp)) {
             assertTrue(left.noneMatch(p -> p.getFileName().toString().startsWith("bigqueue-bench-")),
