@@ -114,8 +114,7 @@ final class BenchCommand implements Callable<Integer> {
             }
         }, "bench-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
-        try {
-            Progress progress = new Progress(err, System.console() != null);
+        try (ProgressLine progress = ProgressLine.forStderr(err)) {
             err.println("bigqueue bench: " + settings.peers().stream().map(PeerType::label).toList() + ", sizes "
                     + settings.sizes().stream().map(Units::bytes).toList() + ", phases up to "
                     + Units.number(settings.phaseNs() / 1e9, 1) + " s, in " + workDir + "; load average "
@@ -126,7 +125,8 @@ final class BenchCommand implements Callable<Integer> {
                         + " cores: other work is running, so the figures will swing; compare peers within one run");
             }
             BenchSuite.Results results = new BenchSuite(settings, progress).run();
-            progress.finish();
+            progress.close();
+            err.println("bench: done in " + Units.number(results.elapsedNs() / 1e9, 1) + " s");
             Instant finishedAt = Instant.now();
             BenchReport report = new BenchReport(results, finishedAt,
                     commandLine(spec.commandLine().getParseResult().originalArgs()));
@@ -241,38 +241,6 @@ final class BenchCommand implements Callable<Integer> {
         out.println("report: " + markdown.toAbsolutePath().normalize());
         if (charted) {
             out.println("chart:  " + chart.toAbsolutePath().normalize());
-        }
-    }
-
-    /** A one-line progress bar on a terminal; one line per step otherwise. */
-    private static final class Progress implements BenchSuite.Progress {
-        private final PrintWriter err;
-        private final boolean terminal;
-        private final long started = System.nanoTime();
-
-        Progress(PrintWriter err, boolean terminal) {
-            this.err = err;
-            this.terminal = terminal;
-        }
-
-        @Override
-        public void step(int done, int total, String what) {
-            int width = 24;
-            int filled = total == 0 ? width : done * width / total;
-            String line = String.format("[%s%s] %2d/%d %5.1fs  %s", "#".repeat(filled), ".".repeat(width - filled),
-                    done, total, (System.nanoTime() - started) / 1e9, what);
-            if (terminal) {
-                err.print("\r" + line + " ".repeat(Math.max(0, 30 - what.length())));
-            } else {
-                err.println(line);
-            }
-            err.flush();
-        }
-
-        void finish() {
-            if (terminal) {
-                err.println();
-            }
         }
     }
 }
