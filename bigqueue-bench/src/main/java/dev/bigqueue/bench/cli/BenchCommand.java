@@ -117,7 +117,7 @@ final class BenchCommand implements Callable<Integer> {
         try (ProgressLine progress = ProgressLine.forStderr(err)) {
             err.println("bigqueue bench: " + settings.peers().stream().map(PeerType::label).toList() + ", sizes "
                     + settings.sizes().stream().map(Units::bytes).toList() + ", phases up to "
-                    + Units.number(settings.phaseNs() / 1e9, 1) + " s, in " + workDir + "; load average "
+                    + Units.seconds(settings.phaseNs()) + ", in " + workDir + "; load average "
                     + MachineInfo.loadAverage());
             int cores = Runtime.getRuntime().availableProcessors();
             if (MachineInfo.loadAverage1() > cores) {
@@ -126,7 +126,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             BenchSuite.Results results = new BenchSuite(settings, progress).run();
             progress.close();
-            err.println("bench: done in " + Units.number(results.elapsedNs() / 1e9, 1) + " s");
+            err.println("bench: done in " + Units.seconds(results.elapsedNs()));
             Instant finishedAt = Instant.now();
             BenchReport report = new BenchReport(results, finishedAt,
                     commandLine(spec.commandLine().getParseResult().originalArgs()));
@@ -168,19 +168,22 @@ final class BenchCommand implements Callable<Integer> {
                 ? 0.5 : durationSeconds;
         long budgetBytes = parseSize("--budget", budget == null ? (quick ? "256MB" : "1GB") : budget);
         if (budgetBytes < 4096 || budgetBytes > (1L << 31) - (64L << 20)) {
-            throw new CliException(CliException.USAGE, "--budget must be 4KB..1984MB, got " + budget);
+            throw new CliException(CliException.USAGE, "--budget must be " + Units.bytes(4096) + ".."
+                    + Units.bytes((1L << 31) - (64L << 20)) + ", got " + budget);
         }
         List<Integer> messageSizes = new ArrayList<>();
         for (String size : sizes == null ? List.of("128", "4KB") : sizes) {
             long bytes = parseSize("--sizes", size);
             if (bytes < 1 || bytes > 64L << 20) {
-                throw new CliException(CliException.USAGE, "--sizes: each size must be 1 B..64 MB, got " + size);
+                throw new CliException(CliException.USAGE, "--sizes: each size must be 1 B.." + Units.bytes(64L << 20)
+                        + ", got " + size);
             }
             messageSizes.add((int) bytes);
         }
         long latencyBytes = parseSize("--latency-size", latencySize);
         if (latencyBytes < 16 || latencyBytes > 1 << 20) {
-            throw new CliException(CliException.USAGE, "--latency-size must be 16 B..1 MB, got " + latencySize);
+            throw new CliException(CliException.USAGE, "--latency-size must be 16 B.." + Units.bytes(1 << 20)
+                    + ", got " + latencySize);
         }
         Set<PeerType> chosen = new LinkedHashSet<>();
         chosen.add(PeerType.BIGQUEUE);

@@ -141,6 +141,6 @@ final class ProgressLine implements BenchSuite.Progress, AutoCloseable {
     }
 
     private static String seconds(long ns) {
-        return Units.number(ns / 1e9, 1) + " s";
+        return Units.seconds(ns);
     }
 }

@@ -144,8 +144,7 @@ public final class BenchChart {
                 g.setColor(COLORS[Math.max(0, bar.colorIndex()) % COLORS.length]);
                 g.fillRect(LABEL_WIDTH, y, length, BAR);
                 g.setColor(Color.BLACK);
-                int decimals = bar.value() < 1 ? 2 : bar.value() < 100 ? 1 : 0;
-                g.drawString(Units.number(bar.value(), decimals), LABEL_WIDTH + length + 6,
+                g.drawString(Units.decimal(bar.value()), LABEL_WIDTH + length + 6,
                         y + BAR - 5);
                 y += BAR + GAP;
             }

@@ -35,8 +35,8 @@ public final class BenchReport {
                         continue;
                     }
                     double ratio = base.map(b -> b.messagesPerSecond() / r.messagesPerSecond()).orElse(Double.NaN);
-                    table.row(operation, Units.bytes(size), r.peer().label(), Units.number(r.messagesPerSecond(), 0),
-                            Units.number(r.megabytesPerSecond(), 1), Units.number(r.nanosPerMessage(), 1),
+                    table.row(operation, Units.bytes(size), r.peer().label(), Units.decimal(r.messagesPerSecond()),
+                            Units.decimal(r.megabytesPerSecond()), Units.decimal(r.nanosPerMessage()),
                             Units.ratio(ratio));
                 }
             }
@@ -52,9 +52,9 @@ public final class BenchReport {
                 .findFirst();
         for (LatencyResult r : results.latency()) {
             double ratio = base.map(b -> r.percentileMicros(99) / b.percentileMicros(99)).orElse(Double.NaN);
-            table.row(r.peer().label(), Units.number(r.percentileMicros(50), 1),
-                    Units.number(r.percentileMicros(99), 1),
-                    Units.number(r.percentileMicros(99.9), 1), Units.number(r.maxMicros(), 1),
+            table.row(r.peer().label(), Units.decimal(r.percentileMicros(50)),
+                    Units.decimal(r.percentileMicros(99)), Units.decimal(r.percentileMicros(99.9)),
+                    Units.decimal(r.maxMicros()),
                     Units.count(r.received()) + (r.keptUp() ? "" : " of " + Units.count(r.planned())),
                     Units.ratio(ratio));
         }
@@ -145,8 +145,8 @@ public final class BenchReport {
         if (s.syncOnWrite()) {
             out.append("bigqueue ran with `syncOnWrite`: every enqueue was on disk before it returned.  \n");
         }
-        out.append("Run time: ").append(Units.number(results.elapsedNs() / 1e9, 1)).append(" s; each phase up to ")
-                .append(Units.number(s.phaseNs() / 1e9, 1)).append(" s and ")
+        out.append("Run time: ").append(Units.seconds(results.elapsedNs())).append("; each phase up to ")
+                .append(Units.seconds(s.phaseNs())).append(" and ")
                 .append(Units.bytesApprox(s.budgetBytes())).append(" of payload.\n\n");
         out.append("## Machine\n\n");
         for (String line : machine) {

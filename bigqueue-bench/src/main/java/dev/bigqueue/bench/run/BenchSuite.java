@@ -134,7 +134,7 @@ public final class BenchSuite {
                     throughput.add(sorted.get((sorted.size() - 1) / 2));
                     line.append(' ').append(operation);
                     for (ThroughputResult r : runs) {
-                        line.append(' ').append(Units.number(r.messagesPerSecond() / 1e6, 3));
+                        line.append(' ').append(Units.decimal(r.messagesPerSecond() / 1e6));
                     }
                     line.append(';');
                 }
@@ -210,7 +210,7 @@ public final class BenchSuite {
             if (runs.size() > 1) {
                 StringBuilder line = new StringBuilder(peer.label() + " latency p99 by round:");
                 for (LatencyResult r : runs) {
-                    line.append(' ').append(Units.number(r.percentileMicros(99), 1)).append(" µs");
+                    line.append(' ').append(Units.decimal(r.percentileMicros(99))).append(" µs");
                 }
                 notes.add(line.append(" (the table shows the median)").toString());
             }

@@ -111,9 +111,8 @@ public final class JmhRatios {
                 Result r = peer.getValue();
                 double ratio = base == null ? Double.NaN
                         : higherIsBetter ? base.getScore() / r.getScore() : r.getScore() / base.getScore();
-                table.row(group.getKey(), peer.getKey(), Units.number(r.getScore(), r.getScore() < 100 ? 3 : 0),
-                        Double.isNaN(r.getScoreError()) ? "-" : Units.number(r.getScoreError(),
-                                r.getScoreError() < 100 ? 3 : 0),
+                table.row(group.getKey(), peer.getKey(), Units.decimal(r.getScore()),
+                        Units.decimal(r.getScoreError()),
                         r.getScoreUnit(), Units.ratio(ratio));
             }
         }

@@ -70,7 +70,7 @@ class MainTest {
         assertEquals(0, text.exitCode(), text.err());
         assertTrue(text.out().contains("tail 3"), text.out());
         assertTrue(text.out().contains("arena-000000000000.dat"), text.out());
-        assertTrue(text.out().contains("64 KB"), text.out());
+        assertTrue(text.out().contains("64 KiB"), text.out());
 
         Result json = run("inspect", dir.toString(), "--json");
         assertEquals(0, json.exitCode(), json.err());
