@@ -48,7 +48,7 @@ final class InspectCommand implements Callable<Integer> {
         long head;
         long tail;
         long size;
-        try (BigQueue queue = queueDir.open(0, false)) {
+        try (BigQueue queue = queueDir.open()) {
             earliest = queue.earliestOffset();
             head = queue.headOffset();
             tail = queue.tailOffset();
@@ -71,7 +71,8 @@ final class InspectCommand implements Callable<Integer> {
             return 0;
         }
         out.println("queue      " + queueDir.path());
-        out.println("arena size " + Units.bytes(arenaSize) + " (" + Units.count(arenaSize) + " bytes)");
+        out.println("arena size " + Units.bytes(arenaSize) + " (" + Units.count(arenaSize) + " bytes), preallocated:"
+                + " each arena file takes this much on disk however little it holds");
         out.println("arenas     " + arenas.size() + (arenas.isEmpty() ? "" : " (ids " + arenas.get(0).id() + ".."
                 + arenas.get(arenas.size() - 1).id() + ")") + ", " + Units.bytesApprox(arenaBytes));
         out.println("disk use   " + Units.bytesApprox(diskBytes) + " in all (" + Units.count(diskBytes) + " bytes)");
