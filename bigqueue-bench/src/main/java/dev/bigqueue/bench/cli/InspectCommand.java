@@ -80,6 +80,11 @@ final class InspectCommand implements Callable<Integer> {
         out.println("messages   " + Units.count(tail - earliest) + " on disk, " + Units.count(size)
                 + " not yet dequeued by the queue's own consumer");
         out.println("consumers  " + consumers.size());
+        if (!consumers.isEmpty() && head < tail && consumers.stream().allMatch(c -> c.committed() > head)) {
+            out.println("           the queue's own consumer (head " + head + ", read by BigQueue.dequeue) is behind"
+                    + " every named one and holds their arenas on disk; if no application reads it: bigqueue gc "
+                    + queueDir.path() + " --ignore-own-consumer");
+        }
         if (!consumers.isEmpty()) {
             Table table = new Table("name", ">position", ">committed", ">lag");
             for (ConsumerState c : consumers) {

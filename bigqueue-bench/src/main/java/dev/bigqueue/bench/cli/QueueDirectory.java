@@ -156,8 +156,16 @@ final class QueueDirectory {
      * @param arenaSize the {@code --arena-size} given, or null.
      */
     BigQueue open(Long arenaSize, boolean syncOnWrite) {
+        return open(arenaSize, syncOnWrite, true);
+    }
+
+    /**
+     * {@link #open(Long, boolean)}, with the queue's own consumer counted or not ({@code gc
+     * --ignore-own-consumer}, the one command that leaves it out).
+     */
+    BigQueue open(Long arenaSize, boolean syncOnWrite, boolean ownConsumer) {
         try {
-            QueueConfig.Builder config = QueueConfig.builder().syncOnWrite(syncOnWrite);
+            QueueConfig.Builder config = QueueConfig.builder().syncOnWrite(syncOnWrite).ownConsumer(ownConsumer);
             if (exists()) {
                 long created = readArenaSize();
                 if (arenaSize != null && arenaSize != created) {

@@ -208,7 +208,7 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"bench", "inspect", "produce", "consume", "consumers", "workload", "jmh"})
+    @ValueSource(strings = {"bench", "inspect", "produce", "consume", "consumers", "gc", "workload", "jmh"})
     void everyCommandHasHelp(String command) {
         Result result = run(command, "--help");
         assertEquals(0, result.exitCode(), result.err());
