@@ -126,7 +126,7 @@ final class BenchCommand implements Callable<Integer> {
             }
             BenchSuite.Results results = new BenchSuite(settings, progress).run();
             progress.close();
-            err.println("bench: done in " + Units.seconds(results.elapsedNs()));
+            err.println("bench: done in " + progress.elapsed());
             Instant finishedAt = Instant.now();
             BenchReport report = new BenchReport(results, finishedAt,
                     commandLine(spec.commandLine().getParseResult().originalArgs()));
@@ -201,6 +201,10 @@ final class BenchCommand implements Callable<Integer> {
             chosen.remove(PeerType.CHRONICLE);
             err.println("bench: chronicle skipped: this JVM lacks the flags it needs on Java 17; run through the"
                     + " ./bigqueue launcher, or pass the flags in dev.bigqueue.bench.peer.ChronicleFlags");
+        } else if (chosen.contains(PeerType.CHRONICLE) && ChronicleFlags.unusableReason() != null) {
+            chosen.remove(PeerType.CHRONICLE);
+            err.println("bench: chronicle skipped: " + ChronicleFlags.unusableReason() + "; compare with it on"
+                    + " JDK 17 or 21");
         }
         Path parent = dir == null ? Path.of(System.getProperty("java.io.tmpdir")) : dir;
         if (!Files.isDirectory(parent)) {

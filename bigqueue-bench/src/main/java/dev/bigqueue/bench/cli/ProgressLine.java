@@ -118,6 +118,11 @@ final class ProgressLine implements BenchSuite.Progress, AutoCloseable {
         err.flush();
     }
 
+    /** Time since this display was made, by the clock its lines show: {@code 12.5 s}. */
+    String elapsed() {
+        return seconds(nanoClock.getAsLong() - startedNs);
+    }
+
     /** Stops the ticker and, on a terminal, erases the line; the caller prints the outcome. */
     @Override
     public void close() {
