@@ -74,10 +74,14 @@ final class GcCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         out.println("deleted " + Units.count(Math.max(0, before.size() - after.size())) + " arena files ("
                 + Units.bytesApprox(Math.max(0, freedBytes)) + "), kept " + Units.count(after.size()) + " ("
-                + Units.bytesApprox(keptBytes) + "); messages on disk: offsets " + earliest + ".." + tail
-                + " (exclusive)");
-        for (String line : holders(queueDir.path(), head, positions, tail)) {
-            out.println(line);
+                + Units.bytesApprox(keptBytes) + "); messages on disk: "
+                + (tail > earliest ? "offsets " + earliest + ".." + (tail - 1) : "none"));
+        if (after.size() <= 1) {
+            out.println("the arena being written is always kept");
+        } else {
+            for (String line : holders(queueDir.path(), head, positions, tail)) {
+                out.println(line);
+            }
         }
         return 0;
     }
@@ -93,7 +97,7 @@ final class GcCommand implements Callable<Integer> {
             return lines;
         }
         if (oldest >= tail) {
-            lines.add("every consumer has read everything; the arena being written is always kept");
+            lines.add("every consumer has read everything");
             return lines;
         }
         List<String> names = new ArrayList<>();

@@ -189,8 +189,9 @@ public final class BenchSuite {
                     byPeer.computeIfAbsent(peer, p -> new ArrayList<>()).add(result);
                     if (!result.keptUp()) {
                         notes.add(peer.label() + " did not keep up with " + Units.count(settings.latencyRate())
-                                + " msg/s in round " + (round + 1) + ": sent " + result.sent() + " of "
-                                + result.planned() + " scheduled messages, received " + result.received());
+                                + " msg/s in round " + (round + 1) + ": sent " + Units.count(result.sent()) + " of "
+                                + Units.count(result.planned()) + " scheduled messages, received "
+                                + Units.count(result.received()));
                     }
                 } catch (RuntimeException | LinkageError | AssertionError e) {
                     notes.add(peer.label() + " latency failed in round " + (round + 1) + ": " + e);
