@@ -3,8 +3,8 @@ package dev.bigqueue.bench;
 import dev.bigqueue.bench.peer.PeerType;
 import dev.bigqueue.bench.run.LatencyResult;
 import dev.bigqueue.bench.run.LatencyRun;
+import dev.bigqueue.bench.run.Units;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -72,10 +72,12 @@ public class LatencyBenchmark extends ChronicleForkedBenchmark {
     public LatencyResult endToEnd() throws InterruptedException {
         LatencyResult result = new LatencyRun(dir, peer, messageSize, rate, (long) (seconds * 1e9),
                 TimeUnit.MILLISECONDS.toNanos(500), false).run();
-        System.out.printf(Locale.ROOT, "%n  latency %s %d B at %,d msg/s: p50=%.1f p99=%.1f p99.9=%.1f max=%.1f µs;"
-                        + " received %,d of %,d scheduled%n", peer, messageSize, rate, result.percentileMicros(50),
-                result.percentileMicros(99), result.percentileMicros(99.9), result.maxMicros(), result.received(),
-                result.planned());
+        System.out.println();
+        System.out.println("  latency " + peer.label() + " " + Units.bytes(messageSize) + " at " + Units.count(rate)
+                + " msg/s: p50=" + Units.decimal(result.percentileMicros(50)) + " p99="
+                + Units.decimal(result.percentileMicros(99)) + " p99.9=" + Units.decimal(result.percentileMicros(99.9))
+                + " max=" + Units.decimal(result.maxMicros()) + " µs; received " + Units.count(result.received())
+                + " of " + Units.count(result.planned()) + " scheduled");
         if (Boolean.getBoolean("bench.latency.full")) {
             result.histogram().outputPercentileDistribution(System.out, 1000.0);
         }

@@ -20,6 +20,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -113,11 +114,10 @@ final class BenchCommand implements Callable<Integer> {
             }
         }, "bench-cleanup");
         Runtime.getRuntime().addShutdownHook(cleanup);
-        try {
-            Progress progress = new Progress(err, System.console() != null);
+        try (ProgressLine progress = ProgressLine.forStderr(err)) {
             err.println("bigqueue bench: " + settings.peers().stream().map(PeerType::label).toList() + ", sizes "
                     + settings.sizes().stream().map(Units::bytes).toList() + ", phases up to "
-                    + Units.number(settings.phaseNs() / 1e9, 1) + " s, in " + workDir + "; load average "
+                    + Units.seconds(settings.phaseNs()) + ", in " + workDir + "; load average "
                     + MachineInfo.loadAverage());
             int cores = Runtime.getRuntime().availableProcessors();
             if (MachineInfo.loadAverage1() > cores) {
@@ -125,14 +125,15 @@ final class BenchCommand implements Callable<Integer> {
                         + " cores: other work is running, so the figures will swing; compare peers within one run");
             }
             BenchSuite.Results results = new BenchSuite(settings, progress).run();
-            progress.finish();
-            String commandLine = "bigqueue bench "
-                    + String.join(" ", spec.commandLine().getParseResult().originalArgs());
-            BenchReport report = new BenchReport(results, Instant.now(), commandLine.trim());
+            progress.close();
+            err.println("bench: done in " + progress.elapsed());
+            Instant finishedAt = Instant.now();
+            BenchReport report = new BenchReport(results, finishedAt,
+                    commandLine(spec.commandLine().getParseResult().originalArgs()));
             out.print(report.toText());
             out.flush();
             if (!noReport) {
-                writeReport(report, results, workDir, out);
+                writeReport(report, results, workDir, finishedAt, out);
             }
             return results.throughput().isEmpty() && results.latency().isEmpty() ? CliException.FAILED : 0;
         } finally {
@@ -167,19 +168,22 @@ final class BenchCommand implements Callable<Integer> {
                 ? 0.5 : durationSeconds;
         long budgetBytes = parseSize("--budget", budget == null ? (quick ? "256MB" : "1GB") : budget);
         if (budgetBytes < 4096 || budgetBytes > (1L << 31) - (64L << 20)) {
-            throw new CliException(CliException.USAGE, "--budget must be 4KB..1984MB, got " + budget);
+            throw new CliException(CliException.USAGE, "--budget must be " + Units.bytes(4096) + ".."
+                    + Units.bytes((1L << 31) - (64L << 20)) + ", got " + budget);
         }
         List<Integer> messageSizes = new ArrayList<>();
         for (String size : sizes == null ? List.of("128", "4KB") : sizes) {
             long bytes = parseSize("--sizes", size);
             if (bytes < 1 || bytes > 64L << 20) {
-                throw new CliException(CliException.USAGE, "--sizes: each size must be 1 B..64 MB, got " + size);
+                throw new CliException(CliException.USAGE, "--sizes: each size must be 1 B.." + Units.bytes(64L << 20)
+                        + ", got " + size);
             }
             messageSizes.add((int) bytes);
         }
         long latencyBytes = parseSize("--latency-size", latencySize);
         if (latencyBytes < 16 || latencyBytes > 1 << 20) {
-            throw new CliException(CliException.USAGE, "--latency-size must be 16 B..1 MB, got " + latencySize);
+            throw new CliException(CliException.USAGE, "--latency-size must be 16 B.." + Units.bytes(1 << 20)
+                    + ", got " + latencySize);
         }
         Set<PeerType> chosen = new LinkedHashSet<>();
         chosen.add(PeerType.BIGQUEUE);
@@ -197,6 +201,10 @@ final class BenchCommand implements Callable<Integer> {
             chosen.remove(PeerType.CHRONICLE);
             err.println("bench: chronicle skipped: this JVM lacks the flags it needs on Java 17; run through the"
                     + " ./bigqueue launcher, or pass the flags in dev.bigqueue.bench.peer.ChronicleFlags");
+        } else if (chosen.contains(PeerType.CHRONICLE) && ChronicleFlags.unusableReason() != null) {
+            chosen.remove(PeerType.CHRONICLE);
+            err.println("bench: chronicle skipped: " + ChronicleFlags.unusableReason() + "; compare with it on"
+                    + " JDK 17 or 21");
         }
         Path parent = dir == null ? Path.of(System.getProperty("java.io.tmpdir")) : dir;
         if (!Files.isDirectory(parent)) {
@@ -215,13 +223,22 @@ final class BenchCommand implements Callable<Integer> {
         }
     }
 
-    private void writeReport(BenchReport report, BenchSuite.Results results, Path workDir, PrintWriter out)
-            throws IOException {
+    /**
+     * The command as the user typed it, for the report: picocli's original arguments already start
+     * with the subcommand's name ({@code bench --quick}).
+     */
+    static String commandLine(List<String> originalArgs) {
+        return String.join(" ", Stream.concat(Stream.of("bigqueue"), originalArgs.stream()).toList());
+    }
+
+    private void writeReport(BenchReport report, BenchSuite.Results results, Path workDir, Instant finishedAt,
+                             PrintWriter out) throws IOException {
         Files.createDirectories(reportDir);
-        String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").format(Instant.now().atOffset(ZoneOffset.UTC));
+        String stamp = DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss").format(finishedAt.atOffset(ZoneOffset.UTC));
         Path markdown = reportDir.resolve("bench-" + stamp + ".md");
         Path chart = reportDir.resolve("bench-" + stamp + ".png");
-        boolean charted = BenchChart.write(results, chart);
+        boolean charted = BenchChart.write(results, report, BenchChart.header(finishedAt, MachineInfo.summary()),
+                chart);
         String text = report.toMarkdown(MachineInfo.describe(workDir));
         if (charted) {
             text += "\n![throughput and latency](" + chart.getFileName() + ")\n";
@@ -231,38 +248,6 @@ final class BenchCommand implements Callable<Integer> {
         out.println("report: " + markdown.toAbsolutePath().normalize());
         if (charted) {
             out.println("chart:  " + chart.toAbsolutePath().normalize());
-        }
-    }
-
-    /** A one-line progress bar on a terminal; one line per step otherwise. */
-    private static final class Progress implements BenchSuite.Progress {
-        private final PrintWriter err;
-        private final boolean terminal;
-        private final long started = System.nanoTime();
-
-        Progress(PrintWriter err, boolean terminal) {
-            this.err = err;
-            this.terminal = terminal;
-        }
-
-        @Override
-        public void step(int done, int total, String what) {
-            int width = 24;
-            int filled = total == 0 ? width : done * width / total;
-            String line = String.format("[%s%s] %2d/%d %5.1fs  %s", "#".repeat(filled), ".".repeat(width - filled),
-                    done, total, (System.nanoTime() - started) / 1e9, what);
-            if (terminal) {
-                err.print("\r" + line + " ".repeat(Math.max(0, 30 - what.length())));
-            } else {
-                err.println(line);
-            }
-            err.flush();
-        }
-
-        void finish() {
-            if (terminal) {
-                err.println();
-            }
         }
     }
 }

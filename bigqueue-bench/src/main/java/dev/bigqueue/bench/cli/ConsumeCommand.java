@@ -92,7 +92,7 @@ final class ConsumeCommand implements Callable<Integer> {
         try {
             for (;;) {
                 // --follow holds the queue only while it reads, so that producers can open it in between.
-                try (BigQueue queue = follow ? queueDir.openWhenFree(0, false, null) : queueDir.open(0, false)) {
+                try (BigQueue queue = follow ? queueDir.openWhenFree(null, false, null) : queueDir.open()) {
                     count += drain(openConsumer(queue), out, limit - count);
                 }
                 if (!follow || count >= limit) {

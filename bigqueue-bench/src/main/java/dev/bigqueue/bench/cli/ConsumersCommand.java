@@ -75,7 +75,7 @@ final class ConsumersCommand implements Callable<Integer> {
         }
         QueueDirectory queueDir = new QueueDirectory(dir).requireQueue();
         PrintWriter out = spec.commandLine().getOut();
-        try (BigQueue queue = queueDir.open(0, false)) {
+        try (BigQueue queue = queueDir.open()) {
             Consumers consumers = Consumers.of(queue);
             Set<String> names = new TreeSet<>(consumers.names());
             switch (action) {

@@ -48,7 +48,7 @@ final class InspectCommand implements Callable<Integer> {
         long head;
         long tail;
         long size;
-        try (BigQueue queue = queueDir.open(0, false)) {
+        try (BigQueue queue = queueDir.open()) {
             earliest = queue.earliestOffset();
             head = queue.headOffset();
             tail = queue.tailOffset();
@@ -71,7 +71,8 @@ final class InspectCommand implements Callable<Integer> {
             return 0;
         }
         out.println("queue      " + queueDir.path());
-        out.println("arena size " + Units.bytes(arenaSize) + " (" + Units.count(arenaSize) + " bytes)");
+        out.println("arena size " + Units.bytes(arenaSize) + " (" + Units.count(arenaSize) + " bytes), preallocated:"
+                + " each arena file takes this much on disk however little it holds");
         out.println("arenas     " + arenas.size() + (arenas.isEmpty() ? "" : " (ids " + arenas.get(0).id() + ".."
                 + arenas.get(arenas.size() - 1).id() + ")") + ", " + Units.bytesApprox(arenaBytes));
         out.println("disk use   " + Units.bytesApprox(diskBytes) + " in all (" + Units.count(diskBytes) + " bytes)");
@@ -79,6 +80,11 @@ final class InspectCommand implements Callable<Integer> {
         out.println("messages   " + Units.count(tail - earliest) + " on disk, " + Units.count(size)
                 + " not yet dequeued by the queue's own consumer");
         out.println("consumers  " + consumers.size());
+        if (!consumers.isEmpty() && head < tail && consumers.stream().allMatch(c -> c.committed() > head)) {
+            out.println("           the queue's own consumer (head " + head + ", read by BigQueue.dequeue) is behind"
+                    + " every named one and holds their arenas on disk; if no application reads it: bigqueue gc "
+                    + queueDir.path() + " --ignore-own-consumer");
+        }
         if (!consumers.isEmpty()) {
             Table table = new Table("name", ">position", ">committed", ">lag");
             for (ConsumerState c : consumers) {

@@ -7,7 +7,7 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code bigqueue} command: {@code bench}, {@code inspect}, {@code produce}, {@code consume},
- * {@code consumers}, {@code repair}, and {@code jmh} (the JMH suite in this jar). Run it through the
+ * {@code consumers}, {@code gc}, {@code repair}, and {@code jmh} (the JMH suite in this jar). Run it through the
  * {@code ./bigqueue} launcher at the top of the repository, which builds this jar when needed and
  * passes the JVM flags Chronicle Queue needs.
  *
@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
         description = "Tools for bigqueue, the embedded persistent queue: compare it with its peers, look inside"
                 + " a queue directory, produce and consume messages.",
         subcommands = {BenchCommand.class, InspectCommand.class, ProduceCommand.class, ConsumeCommand.class,
-            ConsumersCommand.class, RepairCommand.class, WorkloadCommand.class, JmhCommand.class,
+            ConsumersCommand.class, GcCommand.class, RepairCommand.class, WorkloadCommand.class, JmhCommand.class,
             CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 failed, 2 bad options, 3 not a queue directory, 4 queue in use,",
             "5 permission denied.",

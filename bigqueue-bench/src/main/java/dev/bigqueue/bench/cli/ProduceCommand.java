@@ -8,6 +8,7 @@ import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InputStreamReader;
+import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -36,8 +37,9 @@ final class ProduceCommand implements Callable<Integer> {
             + " bytes, instead of lines.")
     boolean lengthPrefixed;
 
-    @Option(names = "--arena-size", paramLabel = "SIZE", description = "Arena size of a new queue, e.g. 4MB"
-            + " (default: the queue's default). An existing queue keeps its own.")
+    @Option(names = "--arena-size", paramLabel = "SIZE", description = "Arena size of a new queue, 4KB..1GB"
+            + " (default: 4MB). Every arena file is preallocated: it takes this much disk however little it holds."
+            + " Fixed when the queue is created: giving another size for an existing queue is an error.")
     String arenaSize;
 
     @Option(names = "--sync", description = "syncOnWrite: every message is on disk before the next is read.")
@@ -59,23 +61,19 @@ final class ProduceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException, InterruptedException {
-        long newArenaSize = 0;
-        if (arenaSize != null) {
-            try {
-                newArenaSize = Units.parseBytes(arenaSize);
-            } catch (IllegalArgumentException e) {
-                throw new CliException(CliException.USAGE, "--arena-size: " + e.getMessage());
-            }
-        }
+        Long newArenaSize = arenaSize == null ? null : QueueDirectory.parseArenaSize(arenaSize);
         if (!(waitSeconds >= 0)) {
             throw new CliException(CliException.USAGE, "--wait must be 0 or more seconds, got " + waitSeconds);
         }
         QueueDirectory queueDir = new QueueDirectory(dir).requireQueueOrNew();
+        boolean created = !queueDir.exists();
+        long createdArenaSize;
         long count = 0;
         long first = -1;
         long last = -1;
         Duration patience = Duration.ofNanos((long) (waitSeconds * 1e9));
         try (BigQueue queue = queueDir.openWhenFree(newArenaSize, sync, patience)) {
+            createdArenaSize = queue.config().arenaSize();
             if (lengthPrefixed) {
                 DataInputStream in = new DataInputStream(input);
                 while (true) {
@@ -112,8 +110,14 @@ final class ProduceCommand implements Callable<Integer> {
             queue.flush();
         }
         if (!quiet) {
-            spec.commandLine().getErr().println("produced " + Units.count(count) + " messages to " + queueDir.path()
+            PrintWriter err = spec.commandLine().getErr();
+            err.println("produced " + Units.count(count) + " messages to " + queueDir.path()
                     + (count > 0 ? ", offsets " + first + ".." + last : ""));
+            if (created) {
+                err.println("created the queue with arena size " + Units.bytes(createdArenaSize) + ": every arena"
+                        + " file is preallocated, so each takes " + Units.bytes(createdArenaSize) + " on disk however"
+                        + " little it holds (--arena-size sets it for a new queue)");
+            }
         }
         return 0;
     }

@@ -2,6 +2,7 @@ package dev.bigqueue.bench.cli;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueConfig;
+import dev.bigqueue.bench.run.Units;
 import dev.bigqueue.internal.FileFormat;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,6 +19,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -30,6 +34,19 @@ import java.util.stream.Stream;
  * (4, the one failure {@link #openWhenFree} waits out), anything else (1).
  */
 final class QueueDirectory {
+    /**
+     * Arena size of a queue the command line creates: 4 MiB, not the library's 128 MiB. Every arena
+     * file is preallocated, so a few lines typed into a new queue would otherwise take 128 MiB; 4 MiB
+     * keeps arena creation (an fallocate, two fsyncs and a rename) a small part of each write.
+     */
+    static final long DEFAULT_ARENA_SIZE = 4L << 20;
+
+    /** The core's advice to Java callers, "set QueueConfig.builder().NAME(..) or bigqueue.NAME". */
+    private static final Pattern BUILDER_ADVICE = Pattern.compile(
+            "QueueConfig\\.builder\\(\\)\\.(\\w+)\\(\\.\\.\\)(?: or " + Pattern.quote(QueueConfig.PREFIX) + "\\w+)?");
+    /** The QueueConfig options a command-line flag sets. */
+    private static final Map<String, String> FLAGS = Map.of("arenaSize", "--arena-size", "syncOnWrite", "--sync");
+
     private final Path dir;
 
     QueueDirectory(Path dir) {
@@ -125,24 +142,91 @@ final class QueueDirectory {
         }
     }
 
+    /** Opens the existing queue, with the arena size it was created with. */
+    BigQueue open() {
+        return open(null, false);
+    }
+
     /**
-     * Opens the queue. An existing queue opens with the arena size it was created with, a new one
-     * with {@code newArenaSize} (0 = the default). Flushing and GC keep their defaults.
+     * Opens the queue. An existing queue opens with the arena size it was created with; asking for
+     * another one ({@code --arena-size}) is an error naming the flag, since the arena size is fixed
+     * when a queue is created. A new queue gets {@code arenaSize}, or {@link #DEFAULT_ARENA_SIZE}.
+     * Flushing and GC keep their defaults.
+     *
+     * @param arenaSize the {@code --arena-size} given, or null.
      */
-    BigQueue open(long newArenaSize, boolean syncOnWrite) {
-        QueueConfig.Builder config = QueueConfig.builder().syncOnWrite(syncOnWrite);
-        if (exists()) {
-            config.arenaSize(readArenaSize());
-        } else if (newArenaSize > 0) {
-            config.arenaSize(newArenaSize);
-        }
+    BigQueue open(Long arenaSize, boolean syncOnWrite) {
+        return open(arenaSize, syncOnWrite, true);
+    }
+
+    /**
+     * {@link #open(Long, boolean)}, with the queue's own consumer counted or not ({@code gc
+     * --ignore-own-consumer}, the one command that leaves it out).
+     */
+    BigQueue open(Long arenaSize, boolean syncOnWrite, boolean ownConsumer) {
         try {
+            QueueConfig.Builder config = QueueConfig.builder().syncOnWrite(syncOnWrite).ownConsumer(ownConsumer);
+            if (exists()) {
+                long created = readArenaSize();
+                if (arenaSize != null && arenaSize != created) {
+                    throw new CliException(CliException.USAGE, "--arena-size " + Units.bytes(arenaSize)
+                            + " cannot apply to the queue at " + dir + ": it was created with arena size "
+                            + Units.bytes(created) + ", fixed for the queue's life; leave --arena-size out, or give"
+                            + " a new directory");
+                }
+                config.arenaSize(created);
+            } else {
+                config.arenaSize(arenaSize != null ? arenaSize : DEFAULT_ARENA_SIZE);
+            }
             return BigQueue.open(dir, config.build());
         } catch (UncheckedIOException | IllegalStateException e) {
             throw failure("cannot open the queue at " + dir, e);
         } catch (IllegalArgumentException e) {
-            throw new CliException(CliException.USAGE, "cannot open the queue at " + dir + ": " + e.getMessage(), e);
+            throw new CliException(CliException.USAGE, "cannot open the queue at " + dir + ": "
+                    + inCommandLineWords(e.getMessage()), e);
         }
+    }
+
+    /**
+     * Parses {@code --arena-size}: a size from {@link QueueConfig#MIN_ARENA_SIZE} to
+     * {@link QueueConfig#MAX_ARENA_SIZE}; anything else, 0 included, is a usage error.
+     */
+    static long parseArenaSize(String text) {
+        long bytes;
+        try {
+            bytes = Units.parseBytes(text);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(CliException.USAGE, "--arena-size: " + e.getMessage());
+        }
+        if (bytes < QueueConfig.MIN_ARENA_SIZE || bytes > QueueConfig.MAX_ARENA_SIZE) {
+            throw new CliException(CliException.USAGE, "--arena-size must be " + Units.bytes(QueueConfig.MIN_ARENA_SIZE)
+                    + ".." + Units.bytes(QueueConfig.MAX_ARENA_SIZE) + ", got " + text.trim());
+        }
+        return bytes;
+    }
+
+    /**
+     * A message of the core, which speaks to Java code ("set QueueConfig.builder().arenaSize(..) or
+     * bigqueue.arenaSize"), in the words of the command line: the flag that sets the option, or a
+     * plain statement that no flag does.
+     */
+    static String inCommandLineWords(String message) {
+        if (message == null) {
+            return "invalid configuration";
+        }
+        Matcher advice = BUILDER_ADVICE.matcher(message);
+        StringBuilder out = new StringBuilder();
+        while (advice.find()) {
+            String flag = FLAGS.get(advice.group(1));
+            advice.appendReplacement(out, Matcher.quoteReplacement(flag != null ? flag
+                    : "the option " + advice.group(1) + " (no command-line flag sets it)"));
+        }
+        advice.appendTail(out);
+        String text = out.toString();
+        for (Map.Entry<String, String> flag : FLAGS.entrySet()) {
+            text = text.replaceAll("\\b" + flag.getKey() + "\\b", Matcher.quoteReplacement(flag.getValue()));
+        }
+        return text;
     }
 
     /**
@@ -151,11 +235,11 @@ final class QueueDirectory {
      * {@code null} patience waits until interrupted. Any other failure, a permission problem
      * included, ends it at once: waiting would not fix it.
      */
-    BigQueue openWhenFree(long newArenaSize, boolean syncOnWrite, Duration patience) throws InterruptedException {
+    BigQueue openWhenFree(Long arenaSize, boolean syncOnWrite, Duration patience) throws InterruptedException {
         long deadline = patience == null ? 0 : System.nanoTime() + patience.toNanos();
         for (;;) {
             try {
-                return open(newArenaSize, syncOnWrite);
+                return open(arenaSize, syncOnWrite);
             } catch (CliException e) {
                 if (e.exitCode() != CliException.LOCKED || patience != null && System.nanoTime() - deadline >= 0) {
                     throw e;

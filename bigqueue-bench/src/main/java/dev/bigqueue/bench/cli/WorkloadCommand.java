@@ -63,7 +63,8 @@ final class WorkloadCommand implements Callable<Integer> {
             throw new CliException(CliException.USAGE, "--record-size: " + e.getMessage());
         }
         if (bytes < 16 || bytes > 64L << 20) {
-            throw new CliException(CliException.USAGE, "--record-size must be 16 B..64 MB, got " + recordSize);
+            throw new CliException(CliException.USAGE, "--record-size must be 16 B.." + Units.bytes(64L << 20)
+                    + ", got " + recordSize);
         }
         List<PeerType> chosen = new ArrayList<>();
         for (String name : peers == null ? List.of("bigqueue", "chronicle") : peers) {
@@ -100,12 +101,12 @@ final class WorkloadCommand implements Callable<Integer> {
                 BenchSuite.deleteTree(peerDir);
                 var h = r.latency();
                 boolean any = h.getTotalCount() > 0;
-                table.row(peer.label(), Units.number(r.writesPerSecond(), 0), Units.number(r.readsPerSecond(), 0),
+                table.row(peer.label(), Units.decimal(r.writesPerSecond()), Units.decimal(r.readsPerSecond()),
                         Units.count(r.read()) + " of " + Units.count(r.written()),
-                        any ? Units.number(h.getValueAtPercentile(50) / 1e6, 2) : "-",
-                        any ? Units.number(h.getValueAtPercentile(99) / 1e6, 2) : "-",
-                        any ? Units.number(h.getValueAtPercentile(99.9) / 1e6, 2) : "-",
-                        any ? Units.number(h.getMaxValue() / 1e6, 2) : "-");
+                        any ? Units.decimal(h.getValueAtPercentile(50) / 1e6) : "-",
+                        any ? Units.decimal(h.getValueAtPercentile(99) / 1e6) : "-",
+                        any ? Units.decimal(h.getValueAtPercentile(99.9) / 1e6) : "-",
+                        any ? Units.decimal(h.getMaxValue() / 1e6) : "-");
             }
         } finally {
             BenchSuite.deleteTree(workDir);

@@ -47,6 +47,25 @@ public final class ChronicleFlags {
                         || arg.startsWith("--add-exports java.base/sun.nio.ch"));
     }
 
+    /**
+     * Why Chronicle Queue cannot start in this JVM, or null if it can: the release pinned here
+     * (5.23) predates JDK 25, whose {@code FileChannelImpl} lacks the method Chronicle's {@code OS}
+     * class looks up when it loads, and fails with an AssertionError there. Loads that class once.
+     */
+    public static String unusableReason() {
+        disableAnalytics();
+        try {
+            Class.forName("net.openhft.chronicle.core.OS", true, ChronicleFlags.class.getClassLoader());
+            return null;
+        } catch (ClassNotFoundException | LinkageError | AssertionError | RuntimeException e) {
+            Throwable cause = e;
+            while (cause.getCause() != null && cause.getCause() != cause) {
+                cause = cause.getCause();
+            }
+            return "Chronicle Queue does not start on JDK " + Runtime.version().feature() + " (" + cause + ")";
+        }
+    }
+
     /** Sets the properties that keep Chronicle quiet, in case the JVM was started without them. */
     static void disableAnalytics() {
         System.setProperty("chronicle.analytics.disable", "true");

@@ -4,6 +4,7 @@ import dev.bigqueue.bench.peer.PeerType;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
@@ -34,8 +35,8 @@ public final class BenchReport {
                         continue;
                     }
                     double ratio = base.map(b -> b.messagesPerSecond() / r.messagesPerSecond()).orElse(Double.NaN);
-                    table.row(operation, Units.bytes(size), r.peer().label(), Units.number(r.messagesPerSecond(), 0),
-                            Units.number(r.megabytesPerSecond(), 1), Units.number(r.nanosPerMessage(), 1),
+                    table.row(operation, Units.bytes(size), r.peer().label(), Units.decimal(r.messagesPerSecond()),
+                            Units.decimal(r.megabytesPerSecond()), Units.decimal(r.nanosPerMessage()),
                             Units.ratio(ratio));
                 }
             }
@@ -51,13 +52,47 @@ public final class BenchReport {
                 .findFirst();
         for (LatencyResult r : results.latency()) {
             double ratio = base.map(b -> r.percentileMicros(99) / b.percentileMicros(99)).orElse(Double.NaN);
-            table.row(r.peer().label(), Units.number(r.percentileMicros(50), 1),
-                    Units.number(r.percentileMicros(99), 1),
-                    Units.number(r.percentileMicros(99.9), 1), Units.number(r.maxMicros(), 1),
+            table.row(r.peer().label(), Units.decimal(r.percentileMicros(50)),
+                    Units.decimal(r.percentileMicros(99)), Units.decimal(r.percentileMicros(99.9)),
+                    Units.decimal(r.maxMicros()),
                     Units.count(r.received()) + (r.keptUp() ? "" : " of " + Units.count(r.planned())),
                     Units.ratio(ratio));
         }
         return table;
+    }
+
+    /**
+     * One sentence for each peer that has no comparable latency figure: it did not keep up with the
+     * rate in its median round (its percentiles, measured from the schedule, then mostly show the
+     * backlog), or its run failed. The chart draws no bar for such peers and prints these sentences.
+     */
+    public List<String> latencyGaps() {
+        List<String> gaps = new ArrayList<>();
+        if (results.settings().latencyRate() <= 0) {
+            return gaps;
+        }
+        for (PeerType peer : results.settings().peers()) {
+            Optional<LatencyResult> result = results.latency().stream().filter(r -> r.peer() == peer).findFirst();
+            if (result.isEmpty()) {
+                gaps.add(peer.label() + ": no latency figure, its run failed (see the notes)");
+            } else if (!result.get().keptUp()) {
+                LatencyResult r = result.get();
+                gaps.add(peer.label() + " did not keep up with " + Units.count(r.ratePerSecond()) + " msg/s (received "
+                        + Units.count(r.received()) + " of " + Units.count(r.planned()) + "): its percentiles"
+                        + " measure its backlog, no bar");
+            }
+        }
+        return gaps;
+    }
+
+    /** How each figure was chosen: "one run" or "median of N rounds". */
+    public static String throughputRounds(BenchSuite.Settings settings) {
+        return settings.throughputRounds() > 1 ? "median of " + settings.throughputRounds() + " rounds" : "one run";
+    }
+
+    /** How each latency row was chosen: "one run" or "median round of N by p99". */
+    public static String latencyRounds(BenchSuite.Settings settings) {
+        return settings.latencyRounds() > 1 ? "median round of " + settings.latencyRounds() + " by p99" : "one run";
     }
 
     private Optional<ThroughputResult> find(String operation, int size, PeerType peer) {
@@ -69,12 +104,14 @@ public final class BenchReport {
     private String latencyTitle() {
         return "Latency, producer thread -> consumer thread, " + Units.bytes(results.settings().latencyBytes())
                 + " messages at " + Units.count(results.settings().latencyRate()) + " msg/s, measured from each"
-                + " message's scheduled send time (HdrHistogram)";
+                + " message's scheduled send time (HdrHistogram; " + latencyRounds(results.settings()) + ")";
     }
 
-    private static final String THROUGHPUT_TITLE = "Throughput, one thread, each phase up to the time budget"
-            + " (MB = 10^6 payload bytes; ratio > 1: bigqueue is faster; read: half of what was written, one"
-            + " message per call; drain: the other half in batches of 256, by drainTo where the queue has one)";
+    private String throughputTitle() {
+        return "Throughput, one thread, each phase up to the time budget (" + throughputRounds(results.settings())
+                + "; MB = 10^6 payload bytes; ratio > 1: bigqueue is faster; read: half of what was written, one"
+                + " message per call; drain: the other half in batches of 256, by drainTo where the queue has one)";
+    }
 
     /** The terminal version. */
     public String toText() {
@@ -82,11 +119,14 @@ public final class BenchReport {
         if (results.settings().syncOnWrite()) {
             out.append("\nbigqueue ran with syncOnWrite: every enqueue was on disk before it returned.");
         }
-        out.append('\n').append(THROUGHPUT_TITLE).append('\n');
+        out.append('\n').append(throughputTitle()).append('\n');
         out.append(throughputTable().toText());
         if (!results.latency().isEmpty()) {
             out.append('\n').append(latencyTitle()).append(" (ratio > 1: bigqueue is faster)\n");
             out.append(latencyTable().toText());
+            for (String gap : latencyGaps()) {
+                out.append("  ").append(gap).append('\n');
+            }
         }
         for (String note : results.notes()) {
             out.append("note: ").append(note).append('\n');
@@ -105,19 +145,25 @@ public final class BenchReport {
         if (s.syncOnWrite()) {
             out.append("bigqueue ran with `syncOnWrite`: every enqueue was on disk before it returned.  \n");
         }
-        out.append("Run time: ").append(Units.number(results.elapsedNs() / 1e9, 1)).append(" s; each phase up to ")
-                .append(Units.number(s.phaseNs() / 1e9, 1)).append(" s and ")
+        out.append("Run time: ").append(Units.seconds(results.elapsedNs())).append("; each phase up to ")
+                .append(Units.seconds(s.phaseNs())).append(" and ")
                 .append(Units.bytesApprox(s.budgetBytes())).append(" of payload.\n\n");
         out.append("## Machine\n\n");
         for (String line : machine) {
             out.append("- ").append(line).append('\n');
         }
-        out.append("\n## ").append(THROUGHPUT_TITLE).append("\n\n");
+        out.append("\n## ").append(throughputTitle()).append("\n\n");
         out.append(throughputTable().toMarkdown());
         if (!results.latency().isEmpty()) {
             out.append("\n## ").append(latencyTitle()).append("\n\n");
             out.append("Ratio > 1: bigqueue's p99 is lower than the peer's.\n\n");
             out.append(latencyTable().toMarkdown());
+            if (!latencyGaps().isEmpty()) {
+                out.append('\n');
+                for (String gap : latencyGaps()) {
+                    out.append("- ").append(gap).append('\n');
+                }
+            }
         }
         if (!results.notes().isEmpty()) {
             out.append("\n## Notes\n\n");

@@ -112,7 +112,8 @@ public final class BenchSuite {
                             byFigure.computeIfAbsent(peer.ordinal() + " " + r.operation(), f -> new ArrayList<>())
                                     .add(r);
                         }
-                    } catch (RuntimeException e) {
+                    } catch (RuntimeException | LinkageError | AssertionError e) {
+                        // A peer that fails on this JDK (Chronicle on 25: an AssertionError) fails its run only.
                         notes.add(peer.label() + " " + Units.bytes(size) + " throughput failed in round "
                                 + (round + 1) + ": " + e);
                     } finally {
@@ -134,7 +135,7 @@ public final class BenchSuite {
                     throughput.add(sorted.get((sorted.size() - 1) / 2));
                     line.append(' ').append(operation);
                     for (ThroughputResult r : runs) {
-                        line.append(' ').append(Units.number(r.messagesPerSecond() / 1e6, 3));
+                        line.append(' ').append(Units.decimal(r.messagesPerSecond() / 1e6));
                     }
                     line.append(';');
                 }
@@ -169,7 +170,7 @@ public final class BenchSuite {
                         Math.min(measuredNs, TimeUnit.MILLISECONDS.toNanos(100)), warmupNs,
                         settings.syncOnWrite())
                             .withFlushIntervalMs(settings.flushIntervalMs()).run();
-            } catch (RuntimeException e) {
+            } catch (RuntimeException | LinkageError | AssertionError e) {
                 notes.add(peer.label() + " latency warm-up failed: " + e);
             } finally {
                 deleteRunDirs();
@@ -188,10 +189,11 @@ public final class BenchSuite {
                     byPeer.computeIfAbsent(peer, p -> new ArrayList<>()).add(result);
                     if (!result.keptUp()) {
                         notes.add(peer.label() + " did not keep up with " + Units.count(settings.latencyRate())
-                                + " msg/s in round " + (round + 1) + ": sent " + result.sent() + " of "
-                                + result.planned() + " scheduled messages, received " + result.received());
+                                + " msg/s in round " + (round + 1) + ": sent " + Units.count(result.sent()) + " of "
+                                + Units.count(result.planned()) + " scheduled messages, received "
+                                + Units.count(result.received()));
                     }
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | LinkageError | AssertionError e) {
                     notes.add(peer.label() + " latency failed in round " + (round + 1) + ": " + e);
                 } finally {
                     deleteRunDirs();
@@ -210,7 +212,7 @@ public final class BenchSuite {
             if (runs.size() > 1) {
                 StringBuilder line = new StringBuilder(peer.label() + " latency p99 by round:");
                 for (LatencyResult r : runs) {
-                    line.append(' ').append(Units.number(r.percentileMicros(99), 1)).append(" µs");
+                    line.append(' ').append(Units.decimal(r.percentileMicros(99))).append(" µs");
                 }
                 notes.add(line.append(" (the table shows the median)").toString());
             }

@@ -2,6 +2,7 @@ package dev.bigqueue.bench.run;
 
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -16,12 +17,56 @@ import org.openjdk.jmh.results.RunResult;
  * bigqueue is faster). Benchmarks without a {@code peer} parameter are left out.
  */
 public final class JmhRatios {
+    /**
+     * Text order, except that runs of digits compare as numbers: {@code messageSize=128} before
+     * {@code messageSize=4096} before {@code messageSize=16384}.
+     */
+    static final Comparator<String> NATURAL_ORDER = JmhRatios::compareNatural;
+
     private JmhRatios() {
+    }
+
+    private static int compareNatural(String a, String b) {
+        int i = 0;
+        int j = 0;
+        while (i < a.length() && j < b.length()) {
+            char x = a.charAt(i);
+            char y = b.charAt(j);
+            if (Character.isDigit(x) && Character.isDigit(y)) {
+                int endA = digitsEnd(a, i);
+                int endB = digitsEnd(b, j);
+                String numberA = a.substring(i, endA).replaceFirst("^0+(?=.)", "");
+                String numberB = b.substring(j, endB).replaceFirst("^0+(?=.)", "");
+                int byValue = numberA.length() != numberB.length() ? Integer.compare(numberA.length(), numberB.length())
+                        : numberA.compareTo(numberB);
+                if (byValue != 0) {
+                    return byValue;
+                }
+                i = endA;
+                j = endB;
+            } else {
+                if (x != y) {
+                    return Character.compare(x, y);
+                }
+                i++;
+                j++;
+            }
+        }
+        int byRest = Integer.compare(a.length() - i, b.length() - j);
+        return byRest != 0 ? byRest : a.compareTo(b); // "01" and "1" stay two keys
+    }
+
+    private static int digitsEnd(String text, int from) {
+        int end = from;
+        while (end < text.length() && Character.isDigit(text.charAt(end))) {
+            end++;
+        }
+        return end;
     }
 
     /** The table, or null when no result has a {@code peer} parameter. */
     public static Table table(Collection<RunResult> results) {
-        Map<String, Map<String, Result>> groups = new TreeMap<>();
+        Map<String, Map<String, Result>> groups = new TreeMap<>(NATURAL_ORDER);
         Map<String, String> modes = new LinkedHashMap<>();
         for (RunResult run : results) {
             var params = run.getParams();
@@ -66,9 +111,8 @@ public final class JmhRatios {
                 Result r = peer.getValue();
                 double ratio = base == null ? Double.NaN
                         : higherIsBetter ? base.getScore() / r.getScore() : r.getScore() / base.getScore();
-                table.row(group.getKey(), peer.getKey(), Units.number(r.getScore(), r.getScore() < 100 ? 3 : 0),
-                        Double.isNaN(r.getScoreError()) ? "-" : Units.number(r.getScoreError(),
-                                r.getScoreError() < 100 ? 3 : 0),
+                table.row(group.getKey(), peer.getKey(), Units.decimal(r.getScore()),
+                        Units.decimal(r.getScoreError()),
                         r.getScoreUnit(), Units.ratio(ratio));
             }
         }

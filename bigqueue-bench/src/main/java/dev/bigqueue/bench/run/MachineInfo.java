@@ -38,6 +38,12 @@ public final class MachineInfo {
         return lines;
     }
 
+    /** One line for a chart: the JDK, the CPU and its cores. */
+    public static String summary() {
+        return "JDK " + System.getProperty("java.runtime.version") + " (" + System.getProperty("java.vendor") + "), "
+                + cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " cores";
+    }
+
     private static String cpuModel() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {

@@ -70,7 +70,7 @@ class MainTest {
         assertEquals(0, text.exitCode(), text.err());
         assertTrue(text.out().contains("tail 3"), text.out());
         assertTrue(text.out().contains("arena-000000000000.dat"), text.out());
-        assertTrue(text.out().contains("64 KB"), text.out());
+        assertTrue(text.out().contains("64 KiB"), text.out());
 
         Result json = run("inspect", dir.toString(), "--json");
         assertEquals(0, json.exitCode(), json.err());
@@ -208,7 +208,7 @@ class MainTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"bench", "inspect", "produce", "consume", "consumers", "workload", "jmh"})
+    @ValueSource(strings = {"bench", "inspect", "produce", "consume", "consumers", "gc", "workload", "jmh"})
     void everyCommandHasHelp(String command) {
         Result result = run(command, "--help");
         assertEquals(0, result.exitCode(), result.err());
@@ -246,6 +246,7 @@ class MainTest {
                 assertTrue(report.contains("| " + op + " | 128 B | bigqueue |"), report);
             }
             assertTrue(report.contains("## Machine"), report);
+            assertTrue(report.contains("Command: `bigqueue bench --duration 0.05 "), "the command, once:\n" + report);
         }
         try (Stream<Path> left = Files.list(tmp)) {
             assertTrue(left.noneMatch(p -> p.getFileName().toString().startsWith("bigqueue-bench-")),
