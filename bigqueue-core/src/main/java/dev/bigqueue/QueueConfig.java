@@ -376,9 +376,10 @@ public final class QueueConfig {
          * Background flush period (default 1 s; {@link Duration#ZERO} = off). After a power loss,
          * everything enqueued more than twice this long ago survives, unless {@code syncOnWrite}
          * is set (then everything acknowledged does). Shorter means less to lose and more syncs.
-         * The flush runs on an idle-class thread (Linux), so it never takes a core from the
-         * application; when busy cores keep it from running, a normal-priority timer thread runs
-         * it half a period after it fell due. Call {@code flush()} for a hard point.
+         * The flush runs on the queue's maintenance thread, in Linux's batch scheduling class: it
+         * never preempts a running application thread when it wakes, yet it gets its fair share
+         * of a busy machine, so a flush starts a few scheduler slices after it falls due however
+         * busy the cores are. Call {@code flush()} for a hard point.
          */
         public Builder flushInterval(Duration d) {
             this.flushInterval = d;
@@ -412,8 +413,8 @@ public final class QueueConfig {
         /**
          * A background thread pre-faults the pages ahead of the writer and creates the next arena
          * early (default true), so an enqueue neither takes page faults nor waits for an arena
-         * file. Costs one idle-class thread per queue (it runs only on a core nothing else
-         * wants), CPU on another core while writing fast, and up to 8 MiB of page cache written
+         * file. Costs one batch-class thread per queue (it never preempts the application
+         * when it wakes), CPU on another core while writing fast, and up to 8 MiB of page cache written
          * ahead of the tail. Linux only; elsewhere it does nothing.
          */
         public Builder pretouch(boolean on) {

@@ -17,10 +17,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p><b>No lock is held across a sync.</b> Flushes may run at the same time, each syncing from the
  * durable point it read to its own target and then moving the durable point up to that target if
  * it is higher ({@link #durable}, a compare-and-set maximum): a range another flush is still
- * syncing is synced again, never assumed. This matters for the periodic flush, whose worker runs
- * in the idle scheduling class and may lose its core for seconds in the middle of a sync: a lock
- * held there would stall every producer waiting for a sync, and the watchdog that takes over an
- * overdue flush ({@link Maintenance}). Only the write of the durable slot is serialised
+ * syncing is synced again, never assumed. So a flush whose thread lost its core in the middle of a
+ * sync (the background one shares a busy machine fairly, but may wait some slices) holds up no
+ * producer waiting for a sync and no explicit {@code flush()}. Only the write of the durable slot is serialised
  * ({@link #slotLock}, a few stores), so that the slot never goes backwards.
  */
 public final class Flusher {
@@ -104,7 +103,7 @@ public final class Flusher {
      * Consumer positions, then the durable point of the stream. The slot is written by whichever
      * flush holds {@link #slotLock}; one that finds it held leaves its point pending for the holder,
      * which writes the highest pending point before it lets go. So no flush waits for another (the
-     * holder may be the idle-class worker, without a core); a slot that lags only makes a recovery
+     * holder may be a thread without a core just now); a slot that lags only makes a recovery
      * scan a little longer: the records it covers are on disk.
      */
     private void syncPositions(StreamPoint point) {

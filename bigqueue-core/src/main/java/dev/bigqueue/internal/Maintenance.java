@@ -2,37 +2,40 @@ package dev.bigqueue.internal;
 
 import java.io.IOException;
 import java.time.Duration;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * The queue's periodic background work, the periodic flush ({@code flushInterval}) and arena
- * collection ({@code gcInterval}), and the threads that do it. Owned by the engine: built by open,
- * {@link #start() started} as open's last step (never in a constructor), and {@link #stop()
- * stopped} by close, which returns only once both threads have ended.
+ * collection ({@code gcInterval}), and the one thread that does it ({@code bigqueue-maint-DIR}).
+ * Owned by the engine: built by open, {@link #start() started} as open's last step (never in a
+ * constructor), and {@link #stop() stopped} by close, which returns only once the thread has ended.
  *
- * <p><b>Two threads, and why.</b> The flusher ({@code bigqueue-flush-DIR}) runs in the idle
- * scheduling class: on a small machine a background thread at normal priority takes a core from
- * the application for as long as its work lasts (a flush of 10 MB is milliseconds of CPU), which
- * the application sees as latency; an idle-class thread only runs on a free core. But when every
- * core stays busy it may get none, even in the middle of a flush, and an unprivileged thread
- * cannot leave the idle class again (the kernel refuses under the default RLIMIT_NICE). So a
- * second thread ({@code bigqueue-timer-DIR}), in the normal class, checks half an interval after
- * each due time whether a flush that started at or after it has completed, and if not runs one
- * itself (flushes may overlap and take no lock the other holds: see {@link Flusher}). Flushes fall
- * due every interval on a fixed schedule, so data enqueued at time t is on disk by the due time
- * after t plus half an interval, plus the time a normal thread waits for a core and the sync takes:
- * under 1.5 * flushInterval plus that, however busy the machine is.
+ * <p><b>Why batch scheduling, and never the idle class.</b> The thread runs in {@code SCHED_BATCH}
+ * at nice 0 ({@link NativeIO#makeCurrentThreadBackground}): when it wakes it does not preempt a
+ * running application thread (the wake-up preemption of a normal thread is what makes background
+ * work show as latency on a small machine), yet when every core is busy it still gets its fair
+ * share, so a flush that falls due starts within a few scheduler slices. An earlier version ran the
+ * flush in the idle class, with a normal-class watchdog to run an overdue flush itself. That cannot
+ * work: an idle-class thread starved in the middle of an msync keeps the pages it was writing back
+ * (locked, or queued for I/O in its plug) until it runs again, and every other msync of those
+ * pages, the watchdog's, {@code flush()}'s and a {@code syncOnWrite} producer's, waits for it.
+ * Measured with two other processes per core: the watchdog's msync of 256 KiB took 1.5 s behind
+ * the idle thread's, and data waited 2.4 s for a 1 s interval. A thread that holds anything others
+ * wait for, a kernel page included, must not be one the scheduler may starve.
  *
- * <p>The timer thread also runs the arena collection: it is mostly file deletion, little CPU, and
- * it holds the collector's pass lock, which a producer at {@code maxDiskBytes} and a consumer
- * seeking back wait for: an idle-class thread must hold nothing that others wait for.
+ * <p>So data enqueued at time t is on disk by the first due time after t, plus the time this thread
+ * waits for a core (a few slices however busy the machine is) and the sync takes: under
+ * flushInterval plus that. Flushes fall due every interval on a fixed schedule; a flush that overran
+ * skips the due times it missed rather than running back to back.
  *
- * <p><b>Shared state.</b> {@code coveredFromNs}: the start time of the latest completed periodic
- * flush (a volatile maximum); everything enqueued before it is on disk. The schedule is a pure
- * function of the start time. Everything else is confined to its thread, or final.
+ * <p>The collection runs on the same thread, after a flush when both are due: it is mostly file
+ * deletion, little CPU, and it holds the collector's pass lock, which a producer at {@code
+ * maxDiskBytes} and a consumer seeking back wait for.
+ *
+ * <p><b>Shared state.</b> {@code stopped} (volatile, set by close). Everything else is confined to
+ * the thread, or final, or written before {@link Thread#start()}.
  */
 final class Maintenance {
     private static final Logger LOG = LoggerFactory.getLogger(Maintenance.class);
@@ -43,11 +46,8 @@ final class Maintenance {
     private final RecordLog log;
     private final long flushNs;
     private final long gcNs;
-    private final AtomicLong coveredFromNs = new AtomicLong();
-    private long startNs;
     private volatile boolean stopped;
-    private Thread flusherThread;
-    private Thread timer;
+    private Thread thread;
 
     Maintenance(String queueName, Duration flushInterval, Duration gcInterval, Flusher flusher, GarbageCollector gc,
             RecordLog log) {
@@ -59,32 +59,20 @@ final class Maintenance {
         this.gcNs = gcInterval.toNanos();
     }
 
-    /** Starts the threads; once, by open, after everything else is in place. */
+    /** Starts the thread; once, by open, after everything else is in place. */
     void start() {
         if (flushNs == 0 && gcNs == 0) {
             return;
         }
-        // Written before the threads start: Thread.start orders it before everything they do.
-        startNs = System.nanoTime();
-        coveredFromNs.set(startNs - flushNs);
-        if (flushNs > 0) {
-            flusherThread = new Thread(this::flushOnSchedule, "bigqueue-flush-" + name);
-            flusherThread.setDaemon(true);
-            flusherThread.start();
-        }
-        timer = new Thread(this::timer, "bigqueue-timer-" + name);
-        timer.setDaemon(true);
-        timer.start();
+        thread = new Thread(this::runOnSchedule, "bigqueue-maint-" + name);
+        thread.setDaemon(true);
+        thread.start();
     }
 
-    /** Stops both threads and waits until they have ended; the work in progress finishes first. */
+    /** Stops the thread and waits until it has ended; the work in progress finishes first. */
     void stop() {
         stopped = true;
-        join(flusherThread);
-        join(timer);
-    }
-
-    private static void join(Thread t) {
+        Thread t = thread;
         if (t == null) {
             return;
         }
@@ -102,58 +90,32 @@ final class Maintenance {
         }
     }
 
-    /** The first due time of the periodic flush after {@code now}. */
-    private long nextDue(long now) {
-        long k = (now - startNs) / flushNs + 1;
-        return startNs + k * flushNs;
-    }
-
-    /** The idle-class flusher: a flush at every due time it gets a core for. */
-    private void flushOnSchedule() {
+    private void runOnSchedule() {
         NativeIO.makeCurrentThreadBackground();
-        long next = nextDue(System.nanoTime());
+        long startNs = System.nanoTime();
+        long nextFlush = flushNs > 0 ? startNs + flushNs : Long.MAX_VALUE;
+        long nextGc = gcNs > 0 ? startNs + gcNs : Long.MAX_VALUE;
         while (!stopped) {
-            long wait = next - System.nanoTime();
+            long wait = Math.min(nextFlush, nextGc) - System.nanoTime();
             if (wait > 0) {
                 LockSupport.parkNanos(this, wait);
                 continue;
             }
-            periodicFlush(false);
-            next = nextDue(System.nanoTime());
-        }
-    }
-
-    /** The normal-class timer: overdue flushes, and the arena collection. */
-    private void timer() {
-        long checkFlush = flushNs > 0 ? nextDue(System.nanoTime()) + flushNs / 2 : Long.MAX_VALUE;
-        long nextGc = gcNs > 0 ? System.nanoTime() + gcNs : Long.MAX_VALUE;
-        while (!stopped) {
-            long now = System.nanoTime();
-            if (now - checkFlush >= 0) {
-                long due = checkFlush - flushNs / 2;
-                if (coveredFromNs.get() - due < 0) {
-                    // No flush that started after the due time has completed: the flusher has no core.
-                    LOG.debug("queue {}: the periodic flush is overdue; the timer thread runs it", name);
-                    periodicFlush(true);
-                }
-                checkFlush = nextDue(System.nanoTime() - flushNs / 2) + flushNs / 2;
+            if (System.nanoTime() - nextFlush >= 0) {
+                run("periodic flush", flusher::flushInBackground);
+                nextFlush = nextDue(nextFlush, flushNs);
             }
-            if (now - nextGc >= 0) {
+            if (System.nanoTime() - nextGc >= 0) {
                 run("arena garbage collection", gc::collect);
-                nextGc = System.nanoTime() + gcNs;
-            }
-            long wait = Math.min(checkFlush, nextGc) - System.nanoTime();
-            if (wait > 0 && !stopped) {
-                LockSupport.parkNanos(this, wait);
+                nextGc = nextDue(nextGc, gcNs);
             }
         }
     }
 
-    private void periodicFlush(boolean fromWatchdog) {
-        long startedNs = System.nanoTime();
-        if (run(fromWatchdog ? "overdue periodic flush" : "periodic flush", flusher::flushInBackground)) {
-            coveredFromNs.accumulateAndGet(startedNs, (a, b) -> a - b >= 0 ? a : b);
-        }
+    /** The first time on the schedule {@code due + k * period} that is still ahead. */
+    private static long nextDue(long due, long period) {
+        long late = System.nanoTime() - due;
+        return late < 0 ? due : due + (late / period + 1) * period;
     }
 
     private interface IoAction {

@@ -32,10 +32,7 @@ public final class NativeIO {
     private static final long PAGE = 4096;
     private static volatile boolean populateSupported = true;
     private static volatile boolean backgroundPrioritySupported = true;
-    /** The nice value of the queue's background threads: the lowest priority. */
-    static final int BACKGROUND_NICE = 19;
-    private static final int SCHED_OTHER = 0;
-    private static final int SCHED_IDLE = 5;
+    private static final int SCHED_BATCH = 3;
     private static final LibC LIBC = loadLibC();
     private static final AtomicBoolean FALLOCATE_FALLBACK_LOGGED = new AtomicBoolean();
 
@@ -54,9 +51,6 @@ public final class NativeIO {
 
         @IgnoreError
         int gettid();
-
-        @IgnoreError
-        int setpriority(int which, int who, int prio);
 
         @IgnoreError
         int sched_setscheduler(int pid, int policy, @jnr.ffi.annotations.In int[] param);
@@ -187,18 +181,20 @@ public final class NativeIO {
     }
 
     /**
-     * Makes the calling thread a background thread for the rest of its life: idle scheduling
-     * ({@code SCHED_IDLE}) at nice {@value #BACKGROUND_NICE}. Linux only; nothing elsewhere or where
-     * refused. For the queue's own threads (flush, collection, pretouch).
+     * Makes the calling thread a background thread for the rest of its life: batch scheduling
+     * ({@code SCHED_BATCH}) at nice 0. Linux only; nothing elsewhere or where refused. For the
+     * queue's own threads (maintenance, pretouch).
      *
-     * <p>Why: on a machine with few cores, a background thread that wakes up at normal priority
-     * takes a core from an application thread for as long as its work takes (a periodic flush of
-     * 10 MB is milliseconds of CPU), and the application sees a latency spike. Measured with
-     * {@code bigqueue bench} at 100k msg/s on 2 cores: p99 270–550 µs at normal priority and at
-     * nice 19 alone, 20–30 µs as an idle-class thread (Chronicle Queue, which has no background
-     * threads: 11–23 µs). An idle-class thread runs at once on a free core and otherwise in the
-     * gaps; its work is delayed, never dropped. Where a delay must be bounded (the periodic
-     * flush), the caller raises the thread back with {@link #setCurrentThreadIdle} for a while.
+     * <p>Why batch: a normal thread that wakes preempts the application thread on its core at
+     * once, for as long as its work lasts (a flush of 10 MB is milliseconds of CPU), which the
+     * application sees as a latency spike on a machine with few cores. A batch thread does not
+     * preempt on wake-up: it runs on a free core, or when the running thread's slice ends. Yet it
+     * keeps its fair share of a busy machine, so its work is delayed by a few slices at most.
+     *
+     * <p>Why not the idle class (or a high nice value), which would disturb the application even
+     * less: such a thread can be starved for seconds while every core is busy, and the queue's
+     * threads hold things others wait for, kernel ones included (pages under an msync, the
+     * process's mapping lock during a page-populating madvise). See {@link Maintenance}.
      */
     public static void makeCurrentThreadBackground() {
         if (LIBC == null || !backgroundPrioritySupported) {
@@ -206,30 +202,13 @@ public final class NativeIO {
         }
         try {
             int tid = LIBC.gettid();
-            if (tid <= 0 || LIBC.setpriority(0 /* PRIO_PROCESS: one thread, by tid */, tid, BACKGROUND_NICE) != 0) {
+            if (tid <= 0 || LIBC.sched_setscheduler(tid, SCHED_BATCH, new int[] {0}) != 0) {
                 backgroundPrioritySupported = false;
-                return;
             }
-            setCurrentThreadIdle(true);
         } catch (LinkageError e) {
             // gettid needs glibc 2.30+
             backgroundPrioritySupported = false;
-            LOG.debug("background threads keep normal priority: {}", e.toString());
-        }
-    }
-
-    /**
-     * Moves the calling background thread into the idle scheduling class, or back to the normal
-     * class (still at nice {@value #BACKGROUND_NICE}) when its work is overdue.
-     */
-    public static void setCurrentThreadIdle(boolean idle) {
-        if (LIBC == null || !backgroundPrioritySupported) {
-            return;
-        }
-        try {
-            LIBC.sched_setscheduler(LIBC.gettid(), idle ? SCHED_IDLE : SCHED_OTHER, new int[] {0});
-        } catch (LinkageError e) {
-            backgroundPrioritySupported = false;
+            LOG.debug("background threads keep normal scheduling: {}", e.toString());
         }
     }
 

@@ -13,8 +13,9 @@
  * kept between appends) is given back on request ({@link dev.bigqueue.internal.WriterLock}).
  *
  * <p><b>Threads</b> are started only as the last step of a successful open and joined by close:
- * the flusher (idle class), the timer (normal class: overdue flushes, arena collection) in
- * {@link dev.bigqueue.internal.Maintenance}, and the pretoucher. A failed open starts none.
+ * the maintenance thread (periodic flush, arena collection: {@link dev.bigqueue.internal.Maintenance})
+ * and the pretoucher, both in the batch scheduling class, never the idle one (a starved thread
+ * must hold nothing others wait for). A failed open starts none.
  *
  * <p><b>Locks</b>, in the only order they are ever nested (a thread holding one may take the ones
  * after it, never one before): a consumer's lock ({@link dev.bigqueue.internal.ConsumerLock}) →
