@@ -52,20 +52,28 @@ final class Children {
     /**
      * Waits for {@code child} to exit and returns its stdout lines.
      *
-     * @throws AssertionError if it exits with anything but 0, or is still running after
-     *     {@code hangTimeout} (then with a thread dump of it).
+     * @throws AssertionError if it exits with anything but 0, or runs on without printing a line
+     *     for {@code hangTimeout} (then with a thread dump of it).
      */
     static List<String> runToEnd(ChildJvm child, Duration hangTimeout, Path errorDir, String context)
             throws InterruptedException {
+        // A hang is silence, not slowness: the deadline moves with every line the child prints, so a
+        // child that keeps reporting rounds on a crowded machine is never called hung.
         long deadline = System.nanoTime() + hangTimeout.toNanos();
+        int seen = 0;
         while (child.isAlive() && System.nanoTime() - deadline < 0) {
             Thread.sleep(50);
+            int now = child.lines().size();
+            if (now != seen) {
+                seen = now;
+                deadline = System.nanoTime() + hangTimeout.toNanos();
+            }
         }
         if (child.isAlive()) {
             String dump = threadDumpOf(child);
             child.kill();
-            throw new AssertionError("HANG: " + context + ": the child (pid " + child.pid() + ") was still running"
-                    + " after " + hangTimeout + "; its thread dump (jcmd Thread.print -l) before it was killed:\n"
+            throw new AssertionError("HANG: " + context + ": the child (pid " + child.pid() + ") printed nothing"
+                    + " for " + hangTimeout + "; its thread dump (jcmd Thread.print -l) before it was killed:\n"
                     + dump + "\nits output:" + report(child.lines()) + "\nits stderr:\n" + child.stderr());
         }
         int exit = child.waitFor(Duration.ofSeconds(30));

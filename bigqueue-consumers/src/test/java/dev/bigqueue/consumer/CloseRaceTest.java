@@ -19,10 +19,10 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>Each test runs {@link CloseRaceChild} in a child JVM, so that a crash (SIGSEGV on an unmapped
  * buffer) or a deadlock fails the test with the child's report instead of taking the build down:
  * the child checks each round itself and prints {@code ROUND n ok}; a stall inside it prints a
- * thread dump; a hang past {@code bigqueue.closeRace.hangMinutes} (default 5, a hang detector,
- * not a time limit) is dumped with {@code jcmd} and killed. Seeds are printed in every failure;
- * {@code -Dbigqueue.closeRace.seed=S} replays one, {@code -Dbigqueue.closeRace.rounds=N} sets the
- * rounds of the random mix (default 200).
+ * thread dump; a child silent for {@code bigqueue.closeRace.hangMinutes} (default 5: a hang
+ * detector, not a time limit; every round prints a line) is dumped with {@code jcmd} and killed.
+ * Seeds are printed in every failure; {@code -Dbigqueue.closeRace.seed=S} replays one,
+ * {@code -Dbigqueue.closeRace.rounds=N} sets the rounds of the random mix (default 200).
  */
 class CloseRaceTest {
     private static final int ROUNDS = Children.intProperty("bigqueue.closeRace.rounds", 200);
