@@ -11,8 +11,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * Makes written records durable: {@link #flush()} msyncs the arena bytes written since the last
  * flush, then the queue's positions (index, consumer files), and records the new durable point.
  * Callers are the periodic flush ({@code flushInterval}), {@code flushEveryOps}, an explicit
- * {@code flush()}, and {@code syncOnWrite} producers through {@link #awaitDurable(long)}, which
- * shares one sync among every producer waiting at the time (group commit).
+ * {@code flush()}, {@code syncOnWrite} producers through {@link #awaitDurable(long)}, which
+ * shares one sync among every producer waiting at the time (group commit), and the sync thread of
+ * {@code whenDurable} ({@link DurableFutures}) through {@link #syncTo}. Besides the durable
+ * position it keeps the durable offset, moved only by syncs whose target is an exact pair of
+ * offset and position (the tail read under the writer lock, or a checkpoint).
  *
  * <p><b>No lock is held across a sync.</b> Flushes may run at the same time, each syncing from the
  * durable point it read to its own target and then moving the durable point up to that target if
