@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * A persistent FIFO queue of byte-array messages in one directory, stored in fixed-size
@@ -240,6 +241,50 @@ public final class BigQueue implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("flush of queue " + engine.directory() + " failed: " + e.getMessage(), e);
         }
+    }
+
+    /**
+     * Every offset below this one is on disk now: it survives an OS crash or power loss. It only
+     * grows; {@link #flush()}, the periodic flush, {@code syncOnWrite} and {@link #whenDurable}
+     * move it. At most {@link #tailOffset()}.
+     */
+    public long durableOffset() {
+        engine.log().checkOpen();
+        return engine.flusher().durableOffset();
+    }
+
+    /**
+     * A future that completes, with {@link #durableOffset()} (above {@code offset}), once the
+     * message at {@code offset} is on disk: {@code syncOnWrite}'s guarantee without waiting in the
+     * enqueue. Concurrent callers share one sync (group commit): a sync covers every message
+     * enqueued before it started, so a producer that enqueues a batch needs to wait only on the
+     * future of its last message. An offset already durable completes at once; otherwise the
+     * queue's sync thread ({@code bigqueue-sync-DIR}, started by the first call that has to wait,
+     * ended by {@link #close()}) syncs as soon as a future waits, never on a timer. Futures
+     * complete in offset order, never before the sync that covers them is on disk.
+     *
+     * <p>Dependent stages added without {@code Async} run on the thread that completes the future:
+     * the sync thread, or the one calling {@link #close()}. Keep them short; they may call the
+     * queue (close included), but must not wait there for another of these futures (use the
+     * {@code Async} variants for work that waits).
+     *
+     * <p>If a sync fails, the futures it was to cover complete exceptionally with its
+     * {@link UncheckedIOException}. On {@link #close()}, pending futures complete normally if its
+     * final flush made them durable (it does unless it fails), else exceptionally with a
+     * {@link QueueClosedException} caused by the flush's error.
+     *
+     * @param offset an offset returned by an enqueue: in [0, {@link #tailOffset()}).
+     * @throws IllegalArgumentException if {@code offset} is not below the tail (names the range).
+     * @throws QueueClosedException if the queue is closed.
+     */
+    public CompletableFuture<Long> whenDurable(long offset) {
+        engine.log().checkOpen();
+        long tail = engine.log().tailOffset();
+        if (offset < 0 || offset >= tail) {
+            throw new IllegalArgumentException("offset " + offset + " of " + engine.directory() + " is not a message"
+                    + " enqueued so far: whenDurable takes an offset in [0, " + tail + "), 0 to tailOffset()-1");
+        }
+        return engine.whenDurable(offset);
     }
 
     /** Deletes the arena files that every consumer has read past, now. */

@@ -11,8 +11,11 @@ import java.util.concurrent.locks.ReentrantLock;
  * Makes written records durable: {@link #flush()} msyncs the arena bytes written since the last
  * flush, then the queue's positions (index, consumer files), and records the new durable point.
  * Callers are the periodic flush ({@code flushInterval}), {@code flushEveryOps}, an explicit
- * {@code flush()}, and {@code syncOnWrite} producers through {@link #awaitDurable(long)}, which
- * shares one sync among every producer waiting at the time (group commit).
+ * {@code flush()}, {@code syncOnWrite} producers through {@link #awaitDurable(long)}, which
+ * shares one sync among every producer waiting at the time (group commit), and the sync thread of
+ * {@code whenDurable} ({@link DurableFutures}) through {@link #syncTo}. Besides the durable
+ * position it keeps the durable offset, moved only by syncs whose target is an exact pair of
+ * offset and position (the tail read under the writer lock, or a checkpoint).
  *
  * <p><b>No lock is held across a sync.</b> Flushes may run at the same time, each syncing from the
  * durable point it read to its own target and then moving the durable point up to that target if
@@ -37,6 +40,14 @@ public final class Flusher {
     private final List<ConsumerState> consumers;
     /** Every record before this stream position is on disk; only grows. */
     private final AtomicLong durable = new AtomicLong();
+    /**
+     * Every record with an offset below this one is on disk; only grows, and only once the bytes
+     * of a sync whose target was read as an exact pair (or a checkpoint) are on disk. May lag
+     * {@link #durable}: a sync to the published tail position alone knows no offset.
+     */
+    private final AtomicLong durableOffset = new AtomicLong();
+    /** Syncs of record bytes that reached the disk (tests count group commits with it). */
+    private final AtomicLong syncs = new AtomicLong();
     /** Held by the one thread writing the durable slot (the slot has one writer at a time). */
     private final ReentrantLock slotLock = new ReentrantLock();
     /** The highest point waiting to be written to the durable slot. */
@@ -51,15 +62,16 @@ public final class Flusher {
     private int waitersThisGroup;
     private int waitersLastGroup;
 
-    Flusher(RecordLog log, Appender appender, Index index, long flushEveryOps, long durablePosition,
+    Flusher(RecordLog log, Appender appender, Index index, long flushEveryOps, StreamPoint durablePoint,
             List<ConsumerState> consumers) {
         this.consumers = consumers;
         this.log = log;
         this.appender = appender;
         this.index = index;
         this.everyOps = flushEveryOps;
-        this.durable.set(durablePosition);
-        this.slotPosition = durablePosition;
+        this.durable.set(durablePoint.position());
+        this.durableOffset.set(durablePoint.offset());
+        this.slotPosition = durablePoint.position();
     }
 
     /** Counts {@code n} enqueues or dequeues for {@code flushEveryOps}, flushing when the count is reached. */
@@ -72,9 +84,20 @@ public final class Flusher {
 
     /** Everything written and committed so far is on disk when this returns. */
     public void flush() throws IOException {
-        StreamPoint tail = appender.tail();
-        syncRecords(tail.position());
+        StreamPoint tail = syncTo(appender.tail());
         syncPositions(tail);
+    }
+
+    /**
+     * Syncs the record bytes up to {@code point} (an exact pair of offset and position, read under
+     * the writer lock or recorded at a record boundary), then moves the durable offset up to it.
+     *
+     * @return {@code point}.
+     */
+    StreamPoint syncTo(StreamPoint point) throws IOException {
+        syncRecords(point.position());
+        durableOffset.accumulateAndGet(point.offset(), Math::max);
+        return point;
     }
 
     /**
@@ -96,6 +119,8 @@ public final class Flusher {
         for (long from = durable.get(); from < target; from = durable.get()) {
             syncRecords(Math.min(target, Math.max(from, log.earliestPosition()) + piece));
         }
+        // The checkpoint is at or before the target: its records are on disk now.
+        durableOffset.accumulateAndGet(slot.offset(), Math::max);
         syncPositions(slot);
     }
 
@@ -158,7 +183,9 @@ public final class Flusher {
                     if (hadCompany) {
                         letSiblingsAppend();
                     }
-                    syncRecords(log.tailPosition());
+                    // The exact pair (the writer lock, once per group): the sync then also tells
+                    // whenDurable waiters which offsets it made durable.
+                    syncTo(appender.tail());
                 } finally {
                     groupLock.lock();
                     groupSyncRunning = false;
@@ -189,6 +216,16 @@ public final class Flusher {
         return durable.get();
     }
 
+    /** Every offset below this one is on disk (survives power loss). */
+    public long durableOffset() {
+        return durableOffset.get();
+    }
+
+    /** How many syncs of record bytes reached the disk since open. */
+    public long syncCount() {
+        return syncs.get();
+    }
+
     /** msync of the arena bytes from the durable point to {@code target}, then the durable point moves up. */
     private void syncRecords(long target) throws IOException {
         long from = Math.max(durable.get(), log.earliestPosition());
@@ -210,6 +247,7 @@ public final class Flusher {
             arenas.force(id, start, end - start);
         }
         durable.accumulateAndGet(target, Math::max);
+        syncs.incrementAndGet();
         event.end();
         if (event.shouldCommit()) {
             event.directory = log.directory().toString();

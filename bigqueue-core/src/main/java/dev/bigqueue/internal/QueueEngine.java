@@ -45,12 +45,15 @@ public final class QueueEngine implements AutoCloseable {
     private final GarbageCollector gc;
     private final ConsumerState own;
     private final Maintenance maintenance;
+    private final DurableFutures durableFutures;
     private final Pretoucher pretoucher;
     private final List<Runnable> closeHooks = new CopyOnWriteArrayList<>();
     /** Every open consumer, the own one included: flush, close and the full-queue check walk it. */
     private final List<ConsumerState> consumers = new CopyOnWriteArrayList<>();
     private final ConsumerStore consumerStore;
     private final AtomicBoolean closing = new AtomicBoolean();
+    /** The thread running the first close: a dependent stage of a future it completes may call close again. */
+    private volatile Thread closer;
     private final CountDownLatch closed = new CountDownLatch(1);
 
     QueueEngine(Parts p) {
@@ -63,7 +66,7 @@ public final class QueueEngine implements AutoCloseable {
         this.appender = p.appender;
         this.reader = p.reader;
         this.diskSpace = p.diskSpace;
-        this.flusher = new Flusher(log, appender, index, config.flushEveryOps(), p.durablePosition, consumers);
+        this.flusher = new Flusher(log, appender, index, config.flushEveryOps(), p.durablePoint, consumers);
         // With ownConsumer off, only named consumers hold arenas on disk, and the head follows the start.
         this.gc = new GarbageCollector(log, index,
                 config.ownConsumer() ? this::ownCommittedPosition : () -> Long.MAX_VALUE, config.ownConsumer());
@@ -77,6 +80,7 @@ public final class QueueEngine implements AutoCloseable {
         this.consumerStore = new ConsumerStore(this);
         String name = dir.getFileName().toString();
         this.maintenance = new Maintenance(name, config.flushInterval(), config.gcInterval(), flusher, gc, log);
+        this.durableFutures = new DurableFutures(name, flusher, appender, log.closedMessage());
         if (config.pretouch() && NativeIO.nativeAvailable()) {
             long maxArenas = config.maxDiskBytes() == 0 ? 0 : config.maxDiskBytes() / config.arenaSize();
             this.pretoucher = new Pretoucher(log, appender, maxArenas, config.maxInMemoryArenas(),
@@ -97,7 +101,7 @@ public final class QueueEngine implements AutoCloseable {
         Appender appender;
         RecordReader reader;
         DiskSpace diskSpace;
-        long durablePosition;
+        StreamPoint durablePoint;
     }
 
     /**
@@ -180,6 +184,14 @@ public final class QueueEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * A future completing, with the durable offset, once {@code offset} (below the tail) is on
+     * disk; see {@link DurableFutures}.
+     */
+    public java.util.concurrent.CompletableFuture<Long> whenDurable(long offset) {
+        return durableFutures.whenDurable(offset);
+    }
+
     /** The exact tail, offset and position together. */
     public StreamPoint tail() {
         return appender.tail();
@@ -207,6 +219,11 @@ public final class QueueEngine implements AutoCloseable {
 
     public GarbageCollector gc() {
         return gc;
+    }
+
+    /** The append path (tests hold its writer lock to keep a sync from starting). */
+    Appender appender() {
+        return appender;
     }
 
     public ConsumerState own() {
@@ -243,14 +260,19 @@ public final class QueueEngine implements AutoCloseable {
     @Override
     public void close() throws IOException {
         if (!closing.compareAndSet(false, true)) {
-            awaitClosed();
+            if (closer != Thread.currentThread()) {
+                awaitClosed();
+            }
             return;
         }
+        closer = Thread.currentThread();
         List<Throwable> errors = new ArrayList<>();
+        Throwable flushError = null;
         try {
             log.markClosed();
             diskSpace.wakeWaiters();
             attempt(errors, maintenance::stop);
+            attempt(errors, durableFutures::stopSyncing);
             if (pretoucher != null) {
                 attempt(errors, pretoucher::stop);
             }
@@ -267,6 +289,7 @@ public final class QueueEngine implements AutoCloseable {
                     throw new UncheckedIOException(e);
                 }
             });
+            flushError = flushed ? null : errors.get(errors.size() - 1);
             if (flushed) {
                 // Clean only if everything is on disk: a clean state vouches for the tail.
                 attempt(errors, () -> appender.underWriteLock(() -> {
@@ -287,6 +310,10 @@ public final class QueueEngine implements AutoCloseable {
                 }
             });
         } finally {
+            // Last, whatever failed before: dependent stages of the futures run here and may call
+            // the queue, which is closed by now (a nested close returns at once).
+            Throwable finalFlushError = flushError;
+            attempt(errors, () -> durableFutures.finish(finalFlushError));
             closed.countDown();
         }
         throwFirst(errors);

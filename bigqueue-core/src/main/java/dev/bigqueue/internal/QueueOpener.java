@@ -167,8 +167,8 @@ final class QueueOpener {
         parts.appender = appender;
         parts.reader = reader;
         parts.diskSpace = diskSpace;
-        parts.durablePosition = clean ? tail.position()
-                : durable != null && durable.position() >= start.position() ? durable.position() : start.position();
+        parts.durablePoint = clean ? tail
+                : durable != null && durable.position() >= start.position() ? durable : start;
         engine = new QueueEngine(parts);
         if (!clean) {
             // What recovery found is durable before anything new is written on top of it.

@@ -15,7 +15,10 @@
  * <p><b>Threads</b> are started only as the last step of a successful open and joined by close:
  * the maintenance thread (periodic flush, arena collection: {@link dev.bigqueue.internal.Maintenance})
  * and the pretoucher, both in the batch scheduling class, never the idle one (a starved thread
- * must hold nothing others wait for). A failed open starts none.
+ * must hold nothing others wait for). A failed open starts none. The third, the sync thread of
+ * {@code whenDurable} ({@link dev.bigqueue.internal.DurableFutures}), is started by the first
+ * future that has to wait, never once close has begun, and ended by close, which waits for its
+ * sync but not for the application code its futures' dependent stages run.
  *
  * <p><b>Locks</b>, in the only order they are ever nested (a thread holding one may take the ones
  * after it, never one before): a consumer's lock ({@link dev.bigqueue.internal.ConsumerLock}) →

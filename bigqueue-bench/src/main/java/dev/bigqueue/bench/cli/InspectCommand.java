@@ -48,11 +48,14 @@ final class InspectCommand implements Callable<Integer> {
         long head;
         long tail;
         long size;
+        long durable;
         try (BigQueue queue = queueDir.open()) {
             earliest = queue.earliestOffset();
             head = queue.headOffset();
             tail = queue.tailOffset();
             size = queue.size();
+            // After open: it makes what it recovered durable, so this is the tail unless a sync failed.
+            durable = queue.durableOffset();
             Consumers all = Consumers.of(queue);
             for (String name : new TreeSet<>(all.names())) {
                 try (Consumer consumer = all.open(name)) {
@@ -66,8 +69,8 @@ final class InspectCommand implements Callable<Integer> {
         long diskBytes = queueDir.diskBytes();
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
-            out.println(toJson(queueDir.path(), arenaSize, arenas, arenaBytes, diskBytes, earliest, head, tail, size,
-                    consumers));
+            out.println(toJson(queueDir.path(), arenaSize, arenas, arenaBytes, diskBytes, earliest, head, tail, durable,
+                    size, consumers));
             return 0;
         }
         out.println("queue      " + queueDir.path());
@@ -76,7 +79,8 @@ final class InspectCommand implements Callable<Integer> {
         out.println("arenas     " + arenas.size() + (arenas.isEmpty() ? "" : " (ids " + arenas.get(0).id() + ".."
                 + arenas.get(arenas.size() - 1).id() + ")") + ", " + Units.bytesApprox(arenaBytes));
         out.println("disk use   " + Units.bytesApprox(diskBytes) + " in all (" + Units.count(diskBytes) + " bytes)");
-        out.println("offsets    earliest " + earliest + ", head " + head + ", tail " + tail);
+        out.println("offsets    earliest " + earliest + ", head " + head + ", tail " + tail + ", durable below "
+                + durable);
         out.println("messages   " + Units.count(tail - earliest) + " on disk, " + Units.count(size)
                 + " not yet dequeued by the queue's own consumer");
         out.println("consumers  " + consumers.size());
@@ -104,7 +108,7 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     private static String toJson(Path dir, long arenaSize, List<QueueDirectory.ArenaFile> arenas, long arenaBytes,
-                                 long diskBytes, long earliest, long head, long tail, long size,
+                                 long diskBytes, long earliest, long head, long tail, long durable, long size,
                                  List<ConsumerState> consumers) {
         StringBuilder out = new StringBuilder("{");
         out.append("\"directory\":").append(quote(dir.toString()));
@@ -112,6 +116,7 @@ final class InspectCommand implements Callable<Integer> {
         out.append(",\"earliestOffset\":").append(earliest);
         out.append(",\"headOffset\":").append(head);
         out.append(",\"tailOffset\":").append(tail);
+        out.append(",\"durableOffset\":").append(durable);
         out.append(",\"size\":").append(size);
         out.append(",\"arenaBytes\":").append(arenaBytes);
         out.append(",\"diskBytes\":").append(diskBytes);

@@ -68,14 +68,14 @@ class MainTest {
         Path dir = produce("a\nb\nc\n");
         Result text = run("inspect", dir.toString());
         assertEquals(0, text.exitCode(), text.err());
-        assertTrue(text.out().contains("tail 3"), text.out());
+        assertTrue(text.out().contains("tail 3, durable below 3"), text.out());
         assertTrue(text.out().contains("arena-000000000000.dat"), text.out());
         assertTrue(text.out().contains("64 KiB"), text.out());
 
         Result json = run("inspect", dir.toString(), "--json");
         assertEquals(0, json.exitCode(), json.err());
         assertTrue(json.out().startsWith("{\"directory\":"), json.out());
-        assertTrue(json.out().contains("\"tailOffset\":3"), json.out());
+        assertTrue(json.out().contains("\"tailOffset\":3,\"durableOffset\":3"), json.out());
         assertTrue(json.out().contains("\"arenaSize\":65536"), json.out());
     }
 
