@@ -147,6 +147,26 @@ public final class QueueEngine implements AutoCloseable {
         return offset;
     }
 
+    /** Appends a record with {@code flags} and timestamp {@code millis} (Long.MIN_VALUE: now). */
+    public long append(byte[] src, int off, int len, int flags, long millis) {
+        long offset = appender.append(src, off, len, flags, millis);
+        afterAppend();
+        return offset;
+    }
+
+    /**
+     * The first offset whose timestamp is at least {@code millis} by the largest timestamp seen so
+     * far; the tail offset if none is.
+     */
+    public long offsetForTime(long millis) {
+        log.checkOpen();
+        try {
+            return reader.timeIndex().offsetForTime(millis, appender.tail());
+        } catch (IOException e) {
+            throw new UncheckedIOException("time index lookup in " + dir + " failed: " + e.getMessage(), e);
+        }
+    }
+
     public long append(ByteBuffer src) {
         long offset = appender.append(src);
         afterAppend();
