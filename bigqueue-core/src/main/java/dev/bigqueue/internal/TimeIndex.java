@@ -93,13 +93,20 @@ final class TimeIndex {
     private ByteBuffer readIndex(long id, int count) throws IOException {
         Path file = FileFormat.arenaFile(log.directory(), id);
         ByteBuffer b = ByteBuffer.allocate(count * FileFormat.TIME_ENTRY_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            while (b.hasRemaining()) {
-                if (ch.read(b, FileFormat.TIME_INDEX_OFFSET + b.position()) < 0) {
-                    break;
+        // Uninterruptible: an interrupted caller must not close the channel under the read.
+        boolean found = Uninterruptible.call(() -> {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                while (b.hasRemaining()) {
+                    if (ch.read(b, FileFormat.TIME_INDEX_OFFSET + b.position()) < 0) {
+                        break;
+                    }
                 }
+                return true;
+            } catch (NoSuchFileException e) {
+                return false;
             }
-        } catch (NoSuchFileException e) {
+        });
+        if (!found) {
             return null;
         }
         b.clear();
