@@ -537,7 +537,8 @@ public final class ConsumerState {
                     + earliest.offset() + " and no rule dropped the ones between: the arena file holding them is"
                     + " missing or was deleted by hand");
         }
-        LOG.warn("{} was behind the earliest message on disk (arenas dropped at maxDiskBytes by DROP_OLDEST): {}"
+        LOG.warn("{} was behind the earliest message on disk (arenas dropped by a rule: retention, or DROP_OLDEST at"
+                + " maxDiskBytes): {}"
                 + " message(s), offsets {}..{}, were not read; continuing at offset {}", label,
                 earliest.offset() - cursor.offset, cursor.offset, earliest.offset() - 1, earliest.offset());
         cursor.moveTo(earliest);

@@ -66,7 +66,8 @@ public final class QueueEngine implements AutoCloseable {
         this.flusher = new Flusher(log, appender, index, config.flushEveryOps(), p.durablePosition, consumers);
         // With ownConsumer off, only named consumers hold arenas on disk, and the head follows the start.
         this.gc = new GarbageCollector(log, index,
-                config.ownConsumer() ? this::ownCommittedPosition : () -> Long.MAX_VALUE, config.ownConsumer());
+                config.ownConsumer() ? this::ownCommittedPosition : () -> Long.MAX_VALUE, config.ownConsumer(),
+                reader.timeIndex(), config.retention(), System::currentTimeMillis);
         diskSpace.setCollector(gc);
         appender.setRoomCheck(this::checkMayWaitForRoom);
         this.own = new ConsumerState(this, "the queue's own consumer of " + dir, new IndexHeadStore(index), false);

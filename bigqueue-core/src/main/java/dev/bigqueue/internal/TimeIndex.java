@@ -114,7 +114,7 @@ final class TimeIndex {
     }
 
     /** The first valid entry of arena {@code id} (reading entry 0 alone first), or null. */
-    private Entry firstEntry(long id, StreamPoint earliest, long tailOffset, long tailPosition) throws IOException {
+    Entry firstEntry(long id, StreamPoint earliest, long tailOffset, long tailPosition) throws IOException {
         ByteBuffer one = readIndex(id, 1);
         if (one == null) {
             return null;
