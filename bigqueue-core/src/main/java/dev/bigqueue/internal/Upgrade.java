@@ -75,6 +75,7 @@ public final class Upgrade {
             throw new IllegalArgumentException(dir + " is not a queue directory (no " + FileFormat.META_FILE + ")");
         }
         try (DirectoryLock lock = DirectoryLock.acquire(dir)) {
+            pauseAt("begin");
             int version = metaVersion(dir);
             if (version == FileFormat.VERSION) {
                 Path kept = null;
@@ -96,9 +97,11 @@ public final class Upgrade {
             }
             Upgrade u = new Upgrade(dir, meta.getLong(FileFormat.META_ARENA_SIZE_OFFSET));
             UpgradeReport report = u.build(meta, building);
+            pauseAt("built");
             Path kept;
             if (NativeIO.exchange(dir, building)) {
                 NativeIO.syncDirectory(dir.getParent());
+                pauseAt("exchanged");
                 kept = keepAside(dir, building);
             } else {
                 kept = keptName(dir);
@@ -108,6 +111,25 @@ public final class Upgrade {
             }
             LOG.info("queue {}: upgraded from format version 1 to 2; the version-1 files are in {}", dir, kept);
             return new UpgradeReport(dir, kept, report.messages(), report.firstOffset(), report.consumers());
+        }
+    }
+
+    /**
+     * For the crash test only: with the system property {@code bigqueue.upgrade.pauseAt} equal to
+     * {@code step}, says "PAUSED step" on stdout and waits to be killed.
+     */
+    private static void pauseAt(String step) {
+        if (step.equals(System.getProperty("bigqueue.upgrade.pauseAt"))) {
+            System.out.println("PAUSED " + step);
+            System.out.flush();
+            for (;;) {
+                try {
+                    Thread.sleep(Long.MAX_VALUE);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
         }
     }
 
@@ -227,7 +249,9 @@ public final class Upgrade {
                             + " became offset " + offset);
                 }
                 v2Position += FileFormat.recordBytes(payload.length);
-                count++;
+                if (count++ == 0) {
+                    pauseAt("building");
+                }
             }
             if (positions.containsKey(tail.offset())) {
                 positions.put(tail.offset(), v2Position);
