@@ -100,7 +100,7 @@ import java.util.regex.Pattern;
  * publishes the tail past it.
  *
  * <p>A position in the record stream maps to arena {@code position / dataBytes} at byte
- * {@code 64 + position % dataBytes}.
+ * {@code H + position % dataBytes}, H = {@link #arenaDataStart}(arenaSize).
  */
 public final class FileFormat {
     public static final int VERSION = 2;
