@@ -2,6 +2,7 @@ package dev.bigqueue;
 
 import dev.bigqueue.internal.ConsumerState;
 import dev.bigqueue.internal.Engines;
+import dev.bigqueue.internal.MessageCodec;
 import dev.bigqueue.internal.QueueEngine;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -9,6 +10,7 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
@@ -111,6 +113,29 @@ public final class BigQueue implements AutoCloseable {
     }
 
     /**
+     * Rewrites the format-1 queue in {@code dir} (closed, not open anywhere) as format 2, the one
+     * this bigqueue reads: same messages at the same offsets, the queue's own consumer and every
+     * named consumer at the same offsets. Version 1 had no timestamps: each message gets the
+     * modification time of the version-1 arena file it started in (at or after when it was
+     * written). The version-1 files are kept in {@code DIR.v1-yyyyMMdd'T'HHmmss'Z'} beside it until
+     * you delete them. Crash-safe: killed at any moment, {@code dir} holds either the version-1
+     * queue (run the upgrade again) or the version-2 one. A queue already in version 2 is left as
+     * it is. The command line does the same: {@code bigqueue upgrade DIR}.
+     *
+     * @throws IllegalStateException if the queue is open somewhere, was not closed cleanly, or has
+     *     an unknown version.
+     * @throws QueueCorruptedException if a version-1 record fails its checks (nothing is changed).
+     */
+    public static UpgradeReport upgrade(Path dir) {
+        Objects.requireNonNull(dir, "dir must not be null");
+        try {
+            return dev.bigqueue.internal.Upgrade.upgrade(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot upgrade queue " + dir.toAbsolutePath() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
      * Appends a message.
      *
      * @return its offset.
@@ -134,6 +159,24 @@ public final class BigQueue implements AutoCloseable {
         return engine.append(message);
     }
 
+    /**
+     * Appends a message with its key, headers and timestamp (the time now if it has none).
+     * A message with neither key nor headers costs what a {@code byte[]} enqueue costs.
+     *
+     * @return its offset.
+     * @throws QueueFullException at {@code maxDiskBytes} with {@link WhenFull#FAIL}.
+     */
+    public long enqueue(Message message) {
+        Objects.requireNonNull(message, "message must not be null");
+        long millis = message.millisOr(Long.MIN_VALUE);
+        if (message.isPlain()) {
+            byte[] v = message.valueNoCopy();
+            return engine.append(v, 0, v.length, 0, millis);
+        }
+        byte[] encoded = message.encode();
+        return engine.append(encoded, 0, encoded.length, message.flags(), millis);
+    }
+
     /** Appends {@code message} encoded as UTF-8. */
     public long enqueueString(String message) {
         Objects.requireNonNull(message, "message must not be null; an empty string is a valid message");
@@ -144,6 +187,44 @@ public final class BigQueue implements AutoCloseable {
     /** The next message for the queue's own consumer, consumed; null when the queue is empty. */
     public byte[] dequeue() {
         return own().dequeue();
+    }
+
+    /**
+     * The next message for the queue's own consumer, with its offset, timestamp, key and headers,
+     * consumed; null when the queue is empty. A plain {@code byte[]} message has no key and no
+     * headers, and the timestamp of its enqueue.
+     */
+    public Message dequeueMessage() {
+        return own().dequeue(MessageCodec.MESSAGES);
+    }
+
+    /** {@link #dequeueMessage()}, waiting up to {@code timeout} for one; null if none came in time. */
+    public Message dequeueMessage(Duration timeout) throws InterruptedException {
+        return own().dequeue(timeout, MessageCodec.MESSAGES);
+    }
+
+    /** {@link #dequeueMessage()}, waiting as long as it takes. */
+    public Message takeMessage() throws InterruptedException {
+        return own().take(MessageCodec.MESSAGES);
+    }
+
+    /** The next message with its key, headers and timestamp, without consuming it; null when empty. */
+    public Message peekMessage() {
+        return own().peek(MessageCodec.MESSAGES);
+    }
+
+    /**
+     * The first offset whose timestamp is at least {@code time}, judged by the largest timestamp
+     * seen so far (Kafka's offsetsForTimes rule: explicit timestamps may go backwards, and a
+     * message older than one before it does not count as "at or after" on its own);
+     * {@link #tailOffset()} if there is none. Only messages still on disk count: a time before
+     * them all gives {@link #earliestOffset()}. Costs O(log n) small reads of the sparse time index
+     * and a scan of at most about 64 KiB of records, never a scan of the queue.
+     */
+    public long offsetForTime(Instant time) {
+        Objects.requireNonNull(time, "time must not be null");
+        long millis = MessageCodec.millisAtOrAfter(time);
+        return engine.offsetForTime(millis);
     }
 
     /** {@link #dequeue()} decoded as UTF-8; null when empty. */

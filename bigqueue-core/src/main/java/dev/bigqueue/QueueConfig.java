@@ -38,9 +38,11 @@ public final class QueueConfig {
     private final boolean arenaSizeSet;
     private final boolean pretouch;
     private final boolean ownConsumer;
+    private final Duration retention;
 
     private QueueConfig(Builder b) {
         this.ownConsumer = b.ownConsumer;
+        this.retention = b.retention;
         this.pretouch = b.pretouch;
         this.arenaSizeSet = b.arenaSizeSet;
         this.arenaSize = b.arenaSize;
@@ -75,7 +77,8 @@ public final class QueueConfig {
                 .maxDiskBytes(maxDiskBytes)
                 .whenFull(whenFull)
                 .pretouch(pretouch)
-                .ownConsumer(ownConsumer);
+                .ownConsumer(ownConsumer)
+                .retention(retention);
         b.arenaSizeSet = arenaSizeSet;
         return b;
     }
@@ -128,6 +131,9 @@ public final class QueueConfig {
         if ((v = value(p, Key.MAX_DISK_BYTES)) != null) {
             b.maxDiskBytes(parseSize(Key.MAX_DISK_BYTES, v));
         }
+        if ((v = value(p, Key.RETENTION)) != null) {
+            b.retention(parseDuration(Key.RETENTION, v));
+        }
         if ((v = value(p, Key.OWN_CONSUMER)) != null) {
             b.ownConsumer(parseBoolean(Key.OWN_CONSUMER, v));
         }
@@ -157,8 +163,9 @@ public final class QueueConfig {
         static final String WHEN_FULL = "whenFull";
         static final String PRETOUCH = "pretouch";
         static final String OWN_CONSUMER = "ownConsumer";
+        static final String RETENTION = "retention";
         private static final String[] ALL = {ARENA_SIZE, MAX_IN_MEMORY_ARENAS, FLUSH_EVERY_OPS,
-            FLUSH_INTERVAL, SYNC_ON_WRITE, GC_INTERVAL, MAX_DISK_BYTES, WHEN_FULL, PRETOUCH, OWN_CONSUMER};
+            FLUSH_INTERVAL, SYNC_ON_WRITE, GC_INTERVAL, MAX_DISK_BYTES, WHEN_FULL, PRETOUCH, OWN_CONSUMER, RETENTION};
 
         static boolean isKnown(String name) {
             for (String k : ALL) {
@@ -293,6 +300,14 @@ public final class QueueConfig {
         return ownConsumer;
     }
 
+    /**
+     * How long messages are kept at least; {@link Duration#ZERO} (the default) keeps them until
+     * every consumer has read them. See {@link Builder#retention(Duration)}.
+     */
+    public Duration retention() {
+        return retention;
+    }
+
     /** Whether a background thread pre-faults pages and creates arenas ahead of the writer. */
     public boolean pretouch() {
         return pretouch;
@@ -304,7 +319,7 @@ public final class QueueConfig {
                 + ", flushEveryOps=" + flushEveryOps + ", flushInterval=" + flushInterval
                 + ", syncOnWrite=" + syncOnWrite + ", gcInterval=" + gcInterval
                 + ", maxDiskBytes=" + maxDiskBytes + ", whenFull=" + whenFull + ", pretouch=" + pretouch
-                + ", ownConsumer=" + ownConsumer + "}";
+                + ", ownConsumer=" + ownConsumer + ", retention=" + retention + "}";
     }
 
     @Override
@@ -317,13 +332,13 @@ public final class QueueConfig {
                 && flushEveryOps == c.flushEveryOps && flushInterval.equals(c.flushInterval)
                 && syncOnWrite == c.syncOnWrite && gcInterval.equals(c.gcInterval)
                 && maxDiskBytes == c.maxDiskBytes && whenFull == c.whenFull && pretouch == c.pretouch
-                && ownConsumer == c.ownConsumer;
+                && ownConsumer == c.ownConsumer && retention.equals(c.retention);
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(arenaSize, maxInMemoryArenas, flushEveryOps, flushInterval, syncOnWrite,
-                gcInterval, maxDiskBytes, whenFull, pretouch, ownConsumer);
+                gcInterval, maxDiskBytes, whenFull, pretouch, ownConsumer, retention);
     }
 
     /** Collects options; {@link #build()} validates them all at once. */
@@ -339,6 +354,7 @@ public final class QueueConfig {
         private boolean arenaSizeSet;
         private boolean pretouch = true;
         private boolean ownConsumer = true;
+        private Duration retention = Duration.ZERO;
 
         private Builder() {
         }
@@ -433,6 +449,19 @@ public final class QueueConfig {
             return this;
         }
 
+        /**
+         * Time-based retention, Kafka's {@code retention.ms} (default {@link Duration#ZERO}, off):
+         * the garbage collector ({@code gcInterval}, {@link BigQueue#gc()}) deletes every arena
+         * whose newest message (by timestamp) is older than {@code d}, even if a consumer has not
+         * read it. Such a consumer continues at {@code earliestOffset()}, and a WARN names it and
+         * how many messages it missed. Whole arenas go, so a message may outlive {@code d} by up
+         * to the time an arena takes to fill. Not persisted: each open applies its own value.
+         */
+        public Builder retention(Duration d) {
+            this.retention = d;
+            return this;
+        }
+
         /** What an enqueue does at {@code maxDiskBytes} (default {@link WhenFull#BLOCK}). */
         public Builder whenFull(WhenFull policy) {
             this.whenFull = policy;
@@ -464,6 +493,9 @@ public final class QueueConfig {
             if (maxDiskBytes < 0 || (maxDiskBytes > 0 && maxDiskBytes < 2 * arenaSize)) {
                 throw invalid(Key.MAX_DISK_BYTES, maxDiskBytes, "0 (unbounded) or at least two arenas ("
                         + 2 * arenaSize + " bytes with arenaSize " + arenaSize + ")");
+            }
+            if (retention == null || retention.isNegative()) {
+                throw invalid(Key.RETENTION, retention, "ZERO (off) or a positive duration");
             }
             if (whenFull == null) {
                 throw invalid(Key.WHEN_FULL, null, "BLOCK, FAIL or DROP_OLDEST");

@@ -7,15 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import dev.bigqueue.internal.ConsumerFile;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * A queue directory captured with format version 1 (src/test/resources/golden/v1-queue: arenaSize
  * 4096, ten messages, one spanning three arenas, two dequeued, a consumer "billing" at offset 3)
- * must open and read the same with today's code. If this fails, the on-disk format changed: bump
- * FileFormat.VERSION and keep reading version 1.
+ * is refused by format 2 (never misread) and, once upgraded with {@link BigQueue#upgrade}, reads
+ * exactly as captured.
  */
 class GoldenFileTest {
     @TempDir
@@ -25,9 +24,19 @@ class GoldenFileTest {
     void version1Queue_opensAndReadsAsCaptured() throws IOException {
         Path golden = Path.of("src", "test", "resources", "golden", "v1-queue");
         dev.bigqueue.testing.QueueFiles.copyTree(golden, dir);
-        Map<String, long[]> consumers = ConsumerFile.readAll(dir.resolve("consumers"));
-        assertEquals(3, consumers.get("billing")[0]);
-        assertEquals(9032, consumers.get("billing")[1]);
+        // The version-1 consumer file, read raw: slot A at byte 16 holds offset 3, position 9032.
+        java.nio.ByteBuffer v1 = java.nio.ByteBuffer.wrap(java.nio.file.Files.readAllBytes(
+                dir.resolve("consumers/billing.consumer"))).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        assertEquals(1, v1.getInt(8));
+        assertEquals(3, v1.getLong(16));
+        assertEquals(9032, v1.getLong(24));
+        QueueFormatException refused = org.junit.jupiter.api.Assertions.assertThrows(QueueFormatException.class,
+                () -> BigQueue.open(dir));
+        assertEquals(1, refused.foundVersion());
+        UpgradeReport report = BigQueue.upgrade(dir);
+        assertEquals(10, report.messages());
+        assertEquals(1, report.consumers());
+        assertEquals(3, ConsumerFile.readAll(dir.resolve("consumers")).get("billing")[0], "same offset after upgrade");
         try (BigQueue q = BigQueue.open(dir)) {
             assertEquals(4096, q.config().arenaSize(), "the persisted arena size is adopted");
             assertEquals(2, q.headOffset());

@@ -30,7 +30,7 @@ class QueueConfigTest {
         try (Reader r = Files.newBufferedReader(documentedDefaults())) {
             p.load(r);
         }
-        assertEquals(10, p.size(), "config/bigqueue.properties must list every option once");
+        assertEquals(11, p.size(), "config/bigqueue.properties must list every option once (retention: the 11th)");
         QueueConfig fromFile = QueueConfig.fromProperties(p);
         QueueConfig defaults = QueueConfig.defaults();
         assertEquals(defaults, fromFile);

@@ -1,10 +1,13 @@
 package dev.bigqueue.consumer;
 
+import dev.bigqueue.Message;
 import dev.bigqueue.QueueClosedException;
 import dev.bigqueue.internal.ConsumerState;
 import dev.bigqueue.internal.ConsumerStore;
+import dev.bigqueue.internal.MessageCodec;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Collection;
 import java.util.Objects;
 import java.util.function.Function;
@@ -151,6 +154,53 @@ public final class Consumer implements AutoCloseable {
                 return n;
             }
         }
+    }
+
+    /**
+     * The next message with its offset, timestamp, key and headers, consumed; null if there is
+     * none now. Commits as {@link #dequeue()} does.
+     */
+    public Message dequeueMessage() {
+        return state.dequeue(MessageCodec.MESSAGES);
+    }
+
+    /** {@link #dequeueMessage()}, waiting up to {@code timeout} for one; null if none came in time. */
+    public Message dequeueMessage(Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "timeout must not be null; use takeMessage() to wait without a limit");
+        long timeoutNs = timeout.isNegative() ? 0 : ConsumerState.saturatedNanos(timeout);
+        long deadline = System.nanoTime() + timeoutNs;
+        for (;;) {
+            long leftNs = Math.max(0, deadline - System.nanoTime());
+            Message m = state.dequeue(Duration.ofNanos(Math.min(leftNs, WAIT_SLICE_NS)), MessageCodec.MESSAGES);
+            if (m != null || leftNs <= WAIT_SLICE_NS) {
+                return m;
+            }
+        }
+    }
+
+    /** {@link #dequeueMessage()}, waiting as long as it takes. */
+    public Message takeMessage() throws InterruptedException {
+        for (;;) {
+            Message m = state.dequeue(Duration.ofNanos(WAIT_SLICE_NS), MessageCodec.MESSAGES);
+            if (m != null) {
+                return m;
+            }
+        }
+    }
+
+    /** The next message with its offset, timestamp, key and headers, without consuming it; null if none. */
+    public Message peekMessage() {
+        return state.peek(MessageCodec.MESSAGES);
+    }
+
+    /**
+     * {@link #seek} to {@code queue.offsetForTime(time)}: the first message whose timestamp is at
+     * least {@code time} by the largest timestamp seen so far, or the tail if there is none. Found
+     * through the sparse time index, not by reading the queue.
+     */
+    public void seekToTime(Instant time) {
+        Objects.requireNonNull(time, "time must not be null");
+        state.seekToTime(MessageCodec.millisAtOrAfter(time));
     }
 
     /** The next message without consuming it; null if there is none now. */

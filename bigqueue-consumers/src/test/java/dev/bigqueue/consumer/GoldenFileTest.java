@@ -25,6 +25,9 @@ class GoldenFileTest {
     @Test
     void version1Consumers_resumeWhereTheyWereCaptured() throws IOException {
         dev.bigqueue.testing.QueueFiles.copyTree(Path.of("src", "test", "resources", "golden", "v1-consumers"), dir);
+        org.junit.jupiter.api.Assertions.assertThrows(dev.bigqueue.QueueFormatException.class,
+                () -> BigQueue.open(dir));
+        assertEquals(3, BigQueue.upgrade(dir).consumers());
         try (BigQueue q = BigQueue.open(dir)) {
             Consumers consumers = Consumers.of(q);
             assertEquals(Set.of("billing", "idle.v2-x_y", "ledger"), consumers.names());

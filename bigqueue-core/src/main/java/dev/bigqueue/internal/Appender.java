@@ -1,10 +1,11 @@
 package dev.bigqueue.internal;
 
-import static dev.bigqueue.internal.FileFormat.ARENA_HEADER_SIZE;
-import static dev.bigqueue.internal.FileFormat.RECORD_HEADER_SIZE;
 import static dev.bigqueue.internal.FileFormat.recordBytes;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.util.function.Supplier;
 import java.util.zip.CRC32C;
@@ -28,6 +29,10 @@ import java.util.zip.CRC32C;
 final class Appender {
     /** Appends that pin per record after the lease was asked back, before leasing again. */
     private static final int LEASE_BACKOFF_APPENDS = 1024;
+    private static final VarHandle LONG_LE =
+            MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    /** The timestamp argument that means "now, read under the writer lock". */
+    static final long NOW = Long.MIN_VALUE;
 
     private final RecordLog log;
     private final ArenaManager arenas;
@@ -36,6 +41,14 @@ final class Appender {
     private final WriterLock writeLock = new WriterLock(this::giveUpLease);
     /** Writer-owned, under {@link #writeLock}. */
     private final CRC32C crc = new CRC32C();
+    /** The stamp's 8 bytes, for the checksum; writer-owned. */
+    private final byte[] stampBytes = new byte[8];
+    private final int dataStart;
+    private final int timeEntries;
+    /** Largest timestamp of every record so far (the time index's "max so far"); under the lock. */
+    private long maxMillis = Long.MIN_VALUE;
+    /** arenaId * timeEntries + entry of the last time-index entry written; under the lock. */
+    private long lastEntryKey = -1;
     private long tailOffset;
     private long tailPosition;
     /** The leased tail arena (pinned once, kept across appends); under the lock. */
@@ -69,11 +82,15 @@ final class Appender {
         this.arenas = log.arenas();
         this.diskSpace = diskSpace;
         this.dataBytes = log.dataBytesPerArena();
+        this.dataStart = log.dataStart();
+        this.timeEntries = FileFormat.timeEntries(log.arenaSize());
         arenas.setLeaseRevoker(this::revokeLease);
     }
 
     /** Sets the tail after recovery; before any append. */
-    void initTail(StreamPoint tail) {
+    void initTail(StreamPoint tail, long maxTimestamp) {
+        maxMillis = maxTimestamp;
+        lastEntryKey = -1;
         tailOffset = tail.offset();
         tailPosition = tail.position();
         readyArena = -1;
@@ -119,12 +136,25 @@ final class Appender {
      * @return its offset.
      */
     long append(byte[] src, int off, int len) {
+        return append(src, off, len, 0, NOW);
+    }
+
+    /**
+     * Appends one record with {@code flags} (see {@link MessageCodec}) and the timestamp
+     * {@code millis}, or the time now ({@link #NOW}), read under the writer lock.
+     *
+     * @return its offset.
+     */
+    long append(byte[] src, int off, int len, int flags, long millis) {
         long recordBytes = recordBytes(len);
         long position = lockAndReserve(recordBytes);
         try {
+            long stamp = MessageCodec.stamp(millis == NOW ? System.currentTimeMillis() : millis, flags);
             crc.reset();
+            LONG_LE.set(stampBytes, 0, stamp);
+            crc.update(stampBytes, 0, 8);
             crc.update(src, off, len);
-            writeRecord(position, len, (int) crc.getValue(), src, off, null);
+            writeRecord(position, len, (int) crc.getValue(), stamp, src, off, null);
             return publish(recordBytes);
         } finally {
             afterWrite();
@@ -140,10 +170,13 @@ final class Appender {
         long position = lockAndReserve(recordBytes);
         try {
             int start = src.position();
+            long stamp = MessageCodec.stamp(System.currentTimeMillis(), 0);
             crc.reset();
+            LONG_LE.set(stampBytes, 0, stamp);
+            crc.update(stampBytes, 0, 8);
             crc.update(src);
             src.position(start);
-            writeRecord(position, len, (int) crc.getValue(), null, 0, src);
+            writeRecord(position, len, (int) crc.getValue(), stamp, null, 0, src);
             src.position(start);
             return publish(recordBytes);
         } finally {
@@ -212,11 +245,16 @@ final class Appender {
         return offset;
     }
 
-    private void writeRecord(long position, int len, int payloadCrc, byte[] array, int off, ByteBuffer buf) {
+    private void writeRecord(long position, int len, int bodyCrc, long stamp, byte[] array, int off,
+            ByteBuffer buf) {
         long arenaId = log.arenaOf(position);
         // The first piece goes through the writer's lease: no pin per record.
         MappedByteBuffer m = leaseFor(arenaId).buffer();
         int at = log.indexInArena(position);
+        long millis = MessageCodec.millisOf(stamp);
+        if (millis > maxMillis) {
+            maxMillis = millis;
+        }
         if (arenaId > firstRecordArena) {
             if (arenas.firstRecord(arenaId) == null) {
                 StreamPoint first = new StreamPoint(tailOffset, position);
@@ -225,13 +263,44 @@ final class Appender {
             }
             firstRecordArena = arenaId;
         }
-        RecordFormat.writeHeader(m, at, len, RecordFormat.storedChecksum(payloadCrc, tailOffset, len));
-        at += RECORD_HEADER_SIZE;
-        int n = Math.min(log.arenaEnd() - at, len);
-        put(m, at, array, off, buf, n);
-        off += n;
-        int remaining = len - n;
-        long p = position + RECORD_HEADER_SIZE + n;
+        int entry = (at - dataStart) / FileFormat.TIME_INDEX_INTERVAL;
+        long entryKey = arenaId * timeEntries + entry;
+        if (entryKey > lastEntryKey) {
+            // The first record of this 64 KiB of the arena: a time-index entry, before the record.
+            TimeIndex.writeEntry(m, entry, maxMillis, tailOffset, position);
+            lastEntryKey = entryKey;
+        }
+        RecordFormat.writeHeader(m, at, len, RecordFormat.storedChecksum(bodyCrc, tailOffset, len));
+        at += FileFormat.RECORD_STAMP_OFFSET;
+        int end = log.arenaEnd();
+        long p = position + FileFormat.RECORD_STAMP_OFFSET;
+        Arena next = null;
+        int remaining;
+        try {
+            if (at == end) {
+                // The first 8 bytes filled this arena: the stamp starts the next one.
+                dropLease();
+                next = arenas.acquire(log.arenaOf(p));
+                if (next == null) {
+                    throw new IllegalStateException("arena " + log.arenaOf(p) + " of " + log.directory()
+                            + " vanished while being written");
+                }
+                m = next.buffer();
+                at = dataStart;
+            }
+            m.putLong(at, stamp);
+            at += 8;
+            p += 8;
+            int n = Math.min(end - at, len);
+            put(m, at, array, off, buf, n);
+            off += n;
+            remaining = len - n;
+            p += n;
+        } finally {
+            if (next != null) {
+                arenas.release(next);
+            }
+        }
         if (remaining > 0) {
             // Mapping the next arenas may wait for a slot: give the lease back first.
             dropLease();
@@ -243,15 +312,20 @@ final class Appender {
                         + " vanished while being written");
             }
             try {
-                n = (int) Math.min(remaining, dataBytes);
-                put(a.buffer(), ARENA_HEADER_SIZE, array, off, buf, n);
+                int n = (int) Math.min(remaining, dataBytes);
+                put(a.buffer(), dataStart, array, off, buf, n);
+                off += n;
+                remaining -= n;
+                p += n;
             } finally {
                 arenas.release(a);
             }
-            off += n;
-            remaining -= n;
-            p += n;
         }
+    }
+
+    /** Largest timestamp of every record so far; under the lock (or before the first append). */
+    long maxTimestampLocked() {
+        return maxMillis;
     }
 
     private static void put(MappedByteBuffer m, int at, byte[] array, int off, ByteBuffer buf, int n) {

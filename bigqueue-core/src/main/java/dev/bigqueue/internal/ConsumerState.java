@@ -124,17 +124,23 @@ public final class ConsumerState {
         manual = on;
     }
 
-    /** The next message, consumed; null if there is none now. */
+    /** The next message's value, consumed; null if there is none now. */
     public byte[] dequeue() {
-        byte[] m;
+        return dequeue(MessageCodec.VALUES);
+    }
+
+    /** The next message, consumed, as {@code decoder} makes it of the record; null if there is none now. */
+    public <T> T dequeue(MessageCodec.Decoder<T> decoder) {
+        T m;
         lock.lock();
         try {
             checkOpen();
-            m = readNext();
-            if (m == null) {
+            byte[] raw = readNext();
+            if (raw == null) {
                 commitHandedOut();
                 return null;
             }
+            m = decoder.decode(readOffset, cursor.stamp, raw);
             CURSOR_OFFSET.setRelease(this, cursor.offset);
             if (!manual) {
                 storeCommit(readOffset, readPosition);
@@ -168,10 +174,11 @@ public final class ConsumerState {
         try {
             checkOpen();
             while (n < max) {
-                byte[] m = readNext();
-                if (m == null) {
+                byte[] raw = readNext();
+                if (raw == null) {
                     break;
                 }
+                byte[] m = MessageCodec.VALUES.decode(readOffset, cursor.stamp, raw);
                 // Copied before the sink runs: a sink that reads this consumer again (the lock is
                 // reentrant) moves readOffset on.
                 long offset = readOffset;
@@ -261,22 +268,32 @@ public final class ConsumerState {
 
     /** The next message, waiting up to {@code timeout} for one; null if none came. */
     public byte[] dequeue(Duration timeout) throws InterruptedException {
+        return dequeue(timeout, MessageCodec.VALUES);
+    }
+
+    /** The next message as {@code decoder} makes it, waiting up to {@code timeout}; null if none came. */
+    public <T> T dequeue(Duration timeout, MessageCodec.Decoder<T> decoder) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout must not be null; use take() to wait without a limit");
-        return dequeueWaiting(timeout.isNegative() ? 0 : saturatedNanos(timeout));
+        return dequeueWaiting(timeout.isNegative() ? 0 : saturatedNanos(timeout), decoder);
     }
 
     /** The next message, waiting as long as it takes. */
     public byte[] take() throws InterruptedException {
-        return dequeueWaiting(-1);
+        return dequeueWaiting(-1, MessageCodec.VALUES);
     }
 
-    private byte[] dequeueWaiting(long timeoutNs) throws InterruptedException {
+    /** The next message as {@code decoder} makes it, waiting as long as it takes. */
+    public <T> T take(MessageCodec.Decoder<T> decoder) throws InterruptedException {
+        return dequeueWaiting(-1, decoder);
+    }
+
+    private <T> T dequeueWaiting(long timeoutNs, MessageCodec.Decoder<T> decoder) throws InterruptedException {
         long deadline = System.nanoTime() + timeoutNs;
         for (;;) {
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
-            byte[] m = dequeue();
+            T m = dequeue(decoder);
             if (m != null) {
                 return m;
             }
@@ -305,14 +322,22 @@ public final class ConsumerState {
 
     /** The next message without consuming it; null if there is none. */
     public byte[] peek() {
+        return peek(MessageCodec.VALUES);
+    }
+
+    /** The next message as {@code decoder} makes it, without consuming it; null if there is none. */
+    public <T> T peek(MessageCodec.Decoder<T> decoder) {
         lock.lock();
         try {
             checkOpen();
             for (;;) {
                 skipDropped();
                 byte[] m = reader.read(cursor, false);
-                if (m != null || cursor.position >= log.earliestPosition()) {
-                    return m;
+                if (m != null) {
+                    return decoder.decode(cursor.offset, cursor.stamp, m);
+                }
+                if (cursor.position >= log.earliestPosition()) {
+                    return null;
                 }
             }
         } finally {
@@ -374,6 +399,22 @@ public final class ConsumerState {
     }
 
     /** Moves to the earliest message kept. */
+    /** Seeks to the first offset whose timestamp is at least {@code millis} (see QueueEngine.offsetForTime). */
+    public void seekToTime(long millis) {
+        for (;;) {
+            long offset = engine.offsetForTime(millis);
+            try {
+                seek(offset);
+                return;
+            } catch (IllegalArgumentException e) {
+                if (offset >= log.earliestOffset()) {
+                    throw e;
+                }
+                // Collected between the lookup and the seek: look again.
+            }
+        }
+    }
+
     public void seekToBeginning() {
         lock.lock();
         try {
@@ -457,10 +498,11 @@ public final class ConsumerState {
             }
             long offset = cursor.offset;
             long position = cursor.position;
+            byte[] value = MessageCodec.VALUES.decode(offset, cursor.stamp, m);
             byte[] result;
             IN_CALLBACK.setRelease(this, true);
             try {
-                result = step.apply(m);
+                result = step.apply(value);
             } finally {
                 IN_CALLBACK.setRelease(this, false);
             }
@@ -495,7 +537,8 @@ public final class ConsumerState {
                     + earliest.offset() + " and no rule dropped the ones between: the arena file holding them is"
                     + " missing or was deleted by hand");
         }
-        LOG.warn("{} was behind the earliest message on disk (arenas dropped at maxDiskBytes by DROP_OLDEST): {}"
+        LOG.warn("{} was behind the earliest message on disk (arenas dropped by a rule: retention, or DROP_OLDEST at"
+                + " maxDiskBytes): {}"
                 + " message(s), offsets {}..{}, were not read; continuing at offset {}", label,
                 earliest.offset() - cursor.offset, cursor.offset, earliest.offset() - 1, earliest.offset());
         cursor.moveTo(earliest);

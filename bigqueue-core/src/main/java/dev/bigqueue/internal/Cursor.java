@@ -12,6 +12,10 @@ public final class Cursor {
     /** The arena last read, as a hint for the next read: never pinned between reads. */
     Arena arena;
     final CRC32C crc = new CRC32C();
+    /** Scratch for the stamp's bytes in the checksum. */
+    final byte[] stampBytes = new byte[8];
+    /** The stamp (timestamp and flags) of the record the last successful read returned. */
+    long stamp;
     /**
      * The arena of the last read ({@link #spanArena}) and the stream position of its first data
      * byte ({@link #spanStart}): positions inside it map to an arena and an index without a 64-bit
@@ -24,6 +28,11 @@ public final class Cursor {
 
     public long offset() {
         return offset;
+    }
+
+    /** The stamp of the record the last read returned: timestamp in bits 63..8, flags in 7..0. */
+    public long stamp() {
+        return stamp;
     }
 
     public long position() {

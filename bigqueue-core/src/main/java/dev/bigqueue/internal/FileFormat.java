@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  *
  * queue.meta (4096 bytes)
  *   0   8  magic "BIGQMETA"
- *   8   4  version (1)
+ *   8   4  version (2; a version-1 queue is refused, see "Version 1" below)
  *  12   4  state: 1 = closed cleanly (tail slot is exact), 0 = open, or died while open
  *  16   8  arenaSize
  *  24   8  created, epoch millis
@@ -33,8 +33,8 @@ import java.util.regex.Pattern;
  * 224  64  start slots A, B   the earliest record kept: arenas before its arena are deleted, and
  *                             this is written (and synced) before they are
  * 288  64  dropped slots A, B the start as it was after unread records were last dropped by a
- *                             rule (DROP_OLDEST): a consumer before it missed them by that rule;
- *                             one before the start but not before this points at damage
+ *                             rule (DROP_OLDEST, retention): a consumer before it missed them by
+ *                             that rule; one before the start but not before this points at damage
  * 352 ...  reserved (zeros)
  *
  * Slot pairs that are all zeros were never written (a queue made before the slot existed, or
@@ -48,27 +48,50 @@ import java.util.regex.Pattern;
  *
  * arena-NNNNNNNNNNNN.dat (arenaSize bytes)
  *   0   8  magic "BIGQAREN"
- *   8   4  version (1)
+ *   8   4  version (2)
  *  12   4  reserved
  *  16   8  arena id
  *  24   8  arenaSize
  *  32  32  first-record slot: offset and position of the first record that starts in this
- *          arena (sequence 1 once set, all zeros before); the sparse index used by seek
- *  64 ...  data: the record stream continues from the previous arena's last data byte.
- *          Data bytes per arena: (arenaSize - 64) rounded down to a multiple of 8.
+ *          arena (sequence 1 once set, all zeros before); the sparse offset index
+ *  64  32*E  time index, E = ceil(arenaSize / 65536) entries; entry k describes the first record
+ *          that starts in data bytes [k*64 KiB, (k+1)*64 KiB) of this arena, all zeros if none
+ *          does (yet). Derived data: written by the appender with the record, checked before use,
+ *          an entry that fails its check or points past the tail is ignored.
+ *     entry (32 bytes)
+ *       0   8  max timestamp   largest timestamp (ms) of every record up to and including this one
+ *       8   8  offset
+ *      16   8  position        in the record stream
+ *      24   8  check           mix(max timestamp, offset, position), never 0
+ *  H ...   data, H = 64 + 32*E: the record stream continues from the previous arena's last data
+ *          byte. Data bytes per arena: (arenaSize - H) rounded down to a multiple of 8.
  *
- * record (in the record stream, starting at a multiple of 8; may span arenas)
+ * record (in the record stream, starting at a multiple of 8; may span arenas; its first 8
+ *         bytes never do, its stamp may start the next arena)
  *   0   4  length      payload bytes, 0 .. 2^31-1
- *   4   4  checksum    CRC32C(payload) XOR recordSalt(offset, length), never 0 for a real record
- *   8   n  payload
- * 8+n   p  zero padding to the next multiple of 8
+ *   4   4  checksum    CRC32C(stamp, payload) XOR recordSalt(offset, length), never 0 for a real record
+ *   8   8  stamp       timestamp (epoch ms, signed) in bits 63..8, flags in bits 7..0:
+ *                      1 = key, 2 = headers, 4 = tombstone (no value); others must be 0
+ *  16   n  payload     flags 0: the value. Otherwise, in this order:
+ *                        if key:     varint key length, key bytes
+ *                        if headers: varint count, then per header varint name length,
+ *                                    UTF-8 name, varint value length, value bytes
+ *                        the value (the rest of the payload; none for a tombstone)
+ *                      (varint: unsigned LEB128, 7 bits a byte, low bits first)
+ * 16+n  p  zero padding to the next multiple of 8
  *
  * consumers/NAME.consumer (128 bytes)
  *   0   8  magic "BIGQCONS"
- *   8   4  version (1)
+ *   8   4  version (2)
  *  12   4  commit mode the consumer was last opened with (0 = AUTO, 1 = MANUAL)
  *  16  64  slots A, B: committed offset / position
  *  80  48  reserved (zeros)
+ *
+ * Version 1 (what changed in 2): the version fields said 1; arena data began at byte 64 (no
+ * time index); the record header was 8 bytes [length][checksum], CRC32C over the payload only,
+ * no stamp, the payload always the plain message. Consumer files are the same but for the
+ * version. A version-1 queue is refused by open, never read as version 2; BigQueue.upgrade
+ * (bigqueue upgrade DIR) rewrites it.
  * </pre>
  *
  * <p><b>The commit rule:</b> a record exists only if its checksum matches; the checksum mixes in
@@ -77,10 +100,12 @@ import java.util.regex.Pattern;
  * publishes the tail past it.
  *
  * <p>A position in the record stream maps to arena {@code position / dataBytes} at byte
- * {@code 64 + position % dataBytes}.
+ * {@code H + position % dataBytes}, H = {@link #arenaDataStart}(arenaSize).
  */
 public final class FileFormat {
-    public static final int VERSION = 1;
+    public static final int VERSION = 2;
+    /** The version before: refused by open, rewritten by BigQueue.upgrade. */
+    public static final int VERSION_1 = 1;
 
     public static final String META_FILE = "queue.meta";
     public static final String LOCK_FILE = "queue.lock";
@@ -113,16 +138,26 @@ public final class FileFormat {
     public static final int SLOT_SEQUENCE = 16;
     public static final int SLOT_CHECK = 24;
 
+    /** The fixed part of an arena header: identity and first-record slot. */
     public static final int ARENA_HEADER_SIZE = 64;
+    public static final int TIME_INDEX_OFFSET = 64;
+    public static final int TIME_ENTRY_SIZE = 32;
+    public static final int TIME_ENTRY_MAX_TIMESTAMP = 0;
+    public static final int TIME_ENTRY_OFFSET = 8;
+    public static final int TIME_ENTRY_POSITION = 16;
+    public static final int TIME_ENTRY_CHECK = 24;
+    /** Data bytes between two time-index entries of an arena. */
+    public static final int TIME_INDEX_INTERVAL = 64 * 1024;
     public static final long ARENA_MAGIC = magic("BIGQAREN");
     public static final int ARENA_VERSION_OFFSET = 8;
     public static final int ARENA_ID_OFFSET = 16;
     public static final int ARENA_SIZE_OFFSET = 24;
     public static final int ARENA_FIRST_RECORD_SLOT = 32;
 
-    public static final int RECORD_HEADER_SIZE = 8;
+    public static final int RECORD_HEADER_SIZE = 16;
     public static final int RECORD_LENGTH_OFFSET = 0;
     public static final int RECORD_CHECKSUM_OFFSET = 4;
+    public static final int RECORD_STAMP_OFFSET = 8;
     public static final int RECORD_ALIGNMENT = 8;
 
     public static final int CONSUMER_FILE_SIZE = 128;
@@ -136,9 +171,24 @@ public final class FileFormat {
     private FileFormat() {
     }
 
+    /** Entries in the time index of an arena of {@code arenaSize} bytes. */
+    public static int timeEntries(long arenaSize) {
+        return (int) ((arenaSize + TIME_INDEX_INTERVAL - 1) / TIME_INDEX_INTERVAL);
+    }
+
+    /** Where the data of an arena of {@code arenaSize} bytes begins: after the header and its time index. */
+    public static int arenaDataStart(long arenaSize) {
+        return TIME_INDEX_OFFSET + TIME_ENTRY_SIZE * timeEntries(arenaSize);
+    }
+
     /** Data bytes per arena of {@code arenaSize} bytes. */
     public static long dataBytes(long arenaSize) {
-        return (arenaSize - ARENA_HEADER_SIZE) & ~(long) (RECORD_ALIGNMENT - 1);
+        return (arenaSize - arenaDataStart(arenaSize)) & ~(long) (RECORD_ALIGNMENT - 1);
+    }
+
+    /** The check word of a time-index entry; never 0. */
+    public static long timeEntryCheck(long maxTimestamp, long offset, long position) {
+        return mix64(mix64(maxTimestamp ^ 0x54494D45_494E4458L) + offset * 31 + position) | 1;
     }
 
     /** Bytes a record of {@code payloadBytes} takes in the stream, header and padding included. */

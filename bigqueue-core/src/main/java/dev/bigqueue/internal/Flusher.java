@@ -243,7 +243,7 @@ public final class Flusher {
             StreamPoint first = arenas.firstRecord(id);
             int start = id == firstArena && (first == null || first.position() < from) ? log.indexInArena(from) : 0;
             int end = id == lastArena ? log.indexInArena(target - 1) + 1
-                    : (int) (FileFormat.ARENA_HEADER_SIZE + log.dataBytesPerArena());
+                    : log.arenaEnd();
             arenas.force(id, start, end - start);
         }
         durable.accumulateAndGet(target, Math::max);

@@ -32,12 +32,20 @@ public final class GarbageCollector {
     private final boolean headFollowsStart;
     private final Object lock = new Object();
     private volatile long collected;
+    /** Retention in ms; 0 = off. */
+    private final long retentionMillis;
+    private final TimeIndex timeIndex;
+    private final java.util.function.LongSupplier clock;
 
     /**
      * @param ownHeadPosition the queue's own consumer's committed position, or MAX_VALUE when it
      *     is off; then the head slot belongs to this collector, which keeps it at the start.
      */
-    GarbageCollector(RecordLog log, Index index, LongSupplier ownHeadPosition, boolean ownConsumer) {
+    GarbageCollector(RecordLog log, Index index, LongSupplier ownHeadPosition, boolean ownConsumer,
+            TimeIndex timeIndex, java.time.Duration retention, LongSupplier clock) {
+        this.timeIndex = timeIndex;
+        this.retentionMillis = retention.isZero() ? 0 : Math.max(1, saturatedMillis(retention));
+        this.clock = clock;
         this.log = log;
         this.index = index;
         this.ownHeadPosition = ownHeadPosition;
@@ -63,7 +71,7 @@ public final class GarbageCollector {
                         + " arena is kept. {}", log.directory(), e.getMessage());
                 return 0;
             }
-            if (min == Long.MAX_VALUE) {
+            if (min == Long.MAX_VALUE && retentionMillis == 0) {
                 return 0; // no consumer at all (ownConsumer off, no named ones): nobody has read anything
             }
             ArenaManager arenas = log.arenas();
@@ -81,18 +89,31 @@ public final class GarbageCollector {
             }
             long firstKept = -1;
             for (long id : arenas.ids()) {
-                if (id >= lastStart || log.arenaStart(id + 1) > min) {
+                if (min == Long.MAX_VALUE || id >= lastStart || log.arenaStart(id + 1) > min) {
                     break;
                 }
                 firstKept = id + 1;
             }
+            long byRetention = retentionMillis == 0 || lastStart < 0 ? -1 : expiredBelow(lastStart);
+            boolean byRule = byRetention > firstKept;
+            if (byRule) {
+                firstKept = byRetention;
+            }
             if (firstKept < 0) {
                 return 0;
             }
+            long before = log.earliestOffset();
             // lastStart >= firstKept has a first record, so there is one.
-            int deleted = deleteBelow(firstKept, arenas.earliestRecordFrom(firstKept), false);
+            StreamPoint start = arenas.earliestRecordFrom(firstKept);
+            int deleted = deleteBelow(firstKept, start, byRule);
             collected += deleted;
-            LOG.debug("deleted {} consumed arena file(s) in {}", deleted, log.directory());
+            if (byRule) {
+                LOG.info("queue {}: retention {} ms deleted {} arena file(s), offsets {}..{}, including messages not"
+                        + " every consumer had read", log.directory(), retentionMillis, deleted, before,
+                        start.offset() - 1);
+            } else {
+                LOG.debug("deleted {} consumed arena file(s) in {}", deleted, log.directory());
+            }
             return deleted;
         }
     }
@@ -116,6 +137,45 @@ public final class GarbageCollector {
             StreamPoint start = next == null || next.position() >= tail.position() ? tail : next;
             deleteBelow(id + 1, start, true);
             return start.offset() - before;
+        }
+    }
+
+    /**
+     * The lowest arena to keep under the retention rule: arenas below it hold only messages older
+     * than the retention. An arena's newest message is judged by the time-index entry of the first
+     * record of a later arena (the largest timestamp so far there covers every record before it),
+     * so an arena goes only once a later one has started and everything before that is expired.
+     * Never at or past {@code lastStart}, the arena of the last record start.
+     */
+    private long expiredBelow(long lastStart) throws IOException {
+        long horizon = clock.getAsLong() - retentionMillis;
+        ArenaManager arenas = log.arenas();
+        StreamPoint earliest = log.earliest();
+        long tailOffset = log.tailOffset();
+        long tailPosition = log.tailPosition();
+        long keep = -1;
+        for (long id : arenas.ids()) {
+            if (id >= lastStart) {
+                break;
+            }
+            TimeIndex.Entry next = null;
+            for (long n = id + 1; n <= lastStart && next == null; n++) {
+                next = timeIndex.firstEntry(n, earliest, tailOffset, tailPosition);
+            }
+            // next.maxTimestamp covers every record before it, its own included: conservative.
+            if (next == null || next.maxTimestamp() >= horizon) {
+                break;
+            }
+            keep = id + 1;
+        }
+        return keep;
+    }
+
+    private static long saturatedMillis(java.time.Duration d) {
+        try {
+            return d.toMillis();
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE / 2;
         }
     }
 

@@ -85,12 +85,27 @@ public final class Index implements AutoCloseable {
                         + " (truncated or foreign file)");
             }
         });
+        int version = mapping.buffer().getInt(FileFormat.META_VERSION_OFFSET);
+        if (mapping.buffer().getLong(0) == FileFormat.META_MAGIC && version == FileFormat.VERSION_1) {
+            mapping.discard();
+            throw versionOne(file.getParent());
+        }
         String problem = problem(mapping.buffer());
         if (problem != null) {
             mapping.discard();
             throw new QueueCorruptedException(file, 0, problem);
         }
         return new Index(file, mapping);
+    }
+
+    /** The refusal of a version-1 queue: names both versions and the two ways to upgrade. */
+    public static dev.bigqueue.QueueFormatException versionOne(Path dir) {
+        Path abs = dir.toAbsolutePath();
+        return new dev.bigqueue.QueueFormatException(abs, FileFormat.VERSION_1, FileFormat.VERSION, "queue " + abs
+                + " is in on-disk format version 1; this bigqueue reads format version 2 (messages with key,"
+                + " headers and timestamp) and never reads version 1 as 2. Nothing was changed. Upgrade it once,"
+                + " with the queue closed everywhere: 'bigqueue upgrade " + abs + "' or BigQueue.upgrade(Path.of(\""
+                + abs + "\")) from Java; the version-1 files are kept aside until you delete them");
     }
 
     private static String problem(ByteBuffer b) {

@@ -60,6 +60,28 @@ public final class NativeIO {
 
         /** Linux fallocate(2): unlike posix_fallocate it never emulates; errors come back through errno. */
         int fallocate(int fd, int mode, long offset, long length);
+
+        @IgnoreError
+        int renameat2(int olddirfd, String oldpath, int newdirfd, String newpath, int flags);
+    }
+
+    private static final int AT_FDCWD = -100;
+    private static final int RENAME_EXCHANGE = 2;
+
+    /**
+     * Swaps two paths in one atomic step (Linux renameat2 RENAME_EXCHANGE): a crash leaves either
+     * both as they were or both swapped. False if the system or file system cannot.
+     */
+    public static boolean exchange(Path a, Path b) {
+        if (LIBC == null) {
+            return false;
+        }
+        try {
+            return LIBC.renameat2(AT_FDCWD, a.toAbsolutePath().toString(), AT_FDCWD, b.toAbsolutePath().toString(),
+                    RENAME_EXCHANGE) == 0;
+        } catch (UnsatisfiedLinkError | RuntimeException e) {
+            return false;
+        }
     }
 
     private NativeIO() {

@@ -213,7 +213,7 @@ final class Pretoucher implements Runnable {
         }
         try {
             int from = log.indexInArena(touchedUpTo);
-            int arenaEnd = (int) (FileFormat.ARENA_HEADER_SIZE + log.dataBytesPerArena());
+            int arenaEnd = log.arenaEnd();
             int length = Math.min(CHUNK_BYTES, arenaEnd - from);
             if (!NativeIO.populateWrite(a.buffer(), from, length)) {
                 stopped = true;

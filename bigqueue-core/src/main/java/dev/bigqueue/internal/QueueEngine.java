@@ -69,7 +69,8 @@ public final class QueueEngine implements AutoCloseable {
         this.flusher = new Flusher(log, appender, index, config.flushEveryOps(), p.durablePoint, consumers);
         // With ownConsumer off, only named consumers hold arenas on disk, and the head follows the start.
         this.gc = new GarbageCollector(log, index,
-                config.ownConsumer() ? this::ownCommittedPosition : () -> Long.MAX_VALUE, config.ownConsumer());
+                config.ownConsumer() ? this::ownCommittedPosition : () -> Long.MAX_VALUE, config.ownConsumer(),
+                reader.timeIndex(), config.retention(), System::currentTimeMillis);
         diskSpace.setCollector(gc);
         appender.setRoomCheck(this::checkMayWaitForRoom);
         this.own = new ConsumerState(this, "the queue's own consumer of " + dir, new IndexHeadStore(index), false);
@@ -149,6 +150,26 @@ public final class QueueEngine implements AutoCloseable {
         long offset = appender.append(src, off, len);
         afterAppend();
         return offset;
+    }
+
+    /** Appends a record with {@code flags} and timestamp {@code millis} (Long.MIN_VALUE: now). */
+    public long append(byte[] src, int off, int len, int flags, long millis) {
+        long offset = appender.append(src, off, len, flags, millis);
+        afterAppend();
+        return offset;
+    }
+
+    /**
+     * The first offset whose timestamp is at least {@code millis} by the largest timestamp seen so
+     * far; the tail offset if none is.
+     */
+    public long offsetForTime(long millis) {
+        log.checkOpen();
+        try {
+            return reader.timeIndex().offsetForTime(millis, appender.tail());
+        } catch (IOException e) {
+            throw new UncheckedIOException("time index lookup in " + dir + " failed: " + e.getMessage(), e);
+        }
     }
 
     public long append(ByteBuffer src) {

@@ -149,7 +149,8 @@ final class QueueOpener {
             tail = Recovery.recover(log, reader, start, durable, !sameBoot);
             clampConsumers(tail);
         }
-        appender.initTail(tail);
+        // The largest timestamp so far, for the time index: from its last entry and what follows it.
+        appender.initTail(tail, reader.timeIndex().maxTimestamp(log.earliest(), tail));
         wasClean = clean;
         markedOpen = true;
         index.setState(FileFormat.STATE_OPEN);

@@ -8,7 +8,7 @@ import java.util.zip.CRC32C;
 
 /**
  * Writes and checks the header of one record (drawn in {@link FileFormat}). <b>The commit rule:</b>
- * a record exists only if its stored checksum equals CRC32C of its payload mixed with
+ * a record exists only if its stored checksum equals CRC32C of its stamp and payload mixed with
  * {@link FileFormat#recordSalt} of its own offset and length; zeros, a torn write, or a stale record
  * of another offset never pass.
  */
@@ -35,9 +35,15 @@ final class RecordFormat {
         return arena.getInt(at + RECORD_CHECKSUM_OFFSET);
     }
 
-    /** Whether {@code payload} with the stored checksum is the record of {@code offset}. */
-    static boolean matches(CRC32C crc, byte[] payload, int length, long offset, int stored) {
+    private static final java.lang.invoke.VarHandle LONG_LE = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
+            long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
+
+    /** Whether {@code stamp} and {@code payload} with the stored checksum are the record of {@code offset}. */
+    static boolean matches(CRC32C crc, byte[] scratch, long stamp, byte[] payload, int length, long offset,
+            int stored) {
         crc.reset();
+        LONG_LE.set(scratch, 0, stamp);
+        crc.update(scratch, 0, 8);
         crc.update(payload, 0, length);
         return storedChecksum((int) crc.getValue(), offset, length) == stored;
     }

@@ -1,7 +1,5 @@
 package dev.bigqueue.internal;
 
-import static dev.bigqueue.internal.FileFormat.ARENA_HEADER_SIZE;
-
 import dev.bigqueue.QueueClosedException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
@@ -39,6 +37,9 @@ public final class RecordLog {
 
     private final Path dir;
     private final long dataBytes;
+    /** Where data begins in an arena file: after its header and time index. */
+    private final int dataStart;
+    private final long arenaSize;
     private final ArenaManager arenas;
     private final String closedMessage;
 
@@ -56,6 +57,8 @@ public final class RecordLog {
     RecordLog(Path dir, long arenaSize, ArenaManager arenas) {
         this.dir = dir;
         this.dataBytes = FileFormat.dataBytes(arenaSize);
+        this.dataStart = FileFormat.arenaDataStart(arenaSize);
+        this.arenaSize = arenaSize;
         this.arenas = arenas;
         this.closedMessage = "queue " + dir.toAbsolutePath() + " is closed; open it again with BigQueue.open(..)";
     }
@@ -71,7 +74,7 @@ public final class RecordLog {
     }
 
     int indexInArena(long position) {
-        return (int) (ARENA_HEADER_SIZE + position % dataBytes);
+        return (int) (dataStart + position % dataBytes);
     }
 
     /** First stream position held by arena {@code id}. */
@@ -81,7 +84,16 @@ public final class RecordLog {
 
     /** One past the last data byte of an arena, as an index in the arena file. */
     int arenaEnd() {
-        return (int) (ARENA_HEADER_SIZE + dataBytes);
+        return (int) (dataStart + dataBytes);
+    }
+
+    /** Where data begins in an arena file (after the header and its time index). */
+    public int dataStart() {
+        return dataStart;
+    }
+
+    public long arenaSize() {
+        return arenaSize;
     }
 
     public ArenaManager arenas() {

@@ -1,7 +1,5 @@
 package dev.bigqueue.internal;
 
-import static dev.bigqueue.internal.FileFormat.ARENA_HEADER_SIZE;
-import static dev.bigqueue.internal.FileFormat.RECORD_HEADER_SIZE;
 import static dev.bigqueue.internal.FileFormat.recordBytes;
 
 import dev.bigqueue.QueueCorruptedException;
@@ -19,12 +17,20 @@ public final class RecordReader {
     private final ArenaManager arenas;
     private final Appender appender;
     private final long dataBytes;
+    private final int dataStart;
+    private final TimeIndex timeIndex;
 
     RecordReader(RecordLog log, Appender appender) {
         this.log = log;
         this.arenas = log.arenas();
         this.appender = appender;
         this.dataBytes = log.dataBytesPerArena();
+        this.dataStart = log.dataStart();
+        this.timeIndex = new TimeIndex(log, this);
+    }
+
+    TimeIndex timeIndex() {
+        return timeIndex;
     }
 
     /**
@@ -66,9 +72,10 @@ public final class RecordReader {
         byte[] out;
         int len;
         int stored;
+        long stamp;
         try {
             MappedByteBuffer m = a.buffer();
-            int at = (int) (ARENA_HEADER_SIZE + position - cursor.spanStart);
+            int at = (int) (dataStart + position - cursor.spanStart);
             len = RecordFormat.length(m, at);
             stored = RecordFormat.storedChecksum(m, at);
             if (len == 0 && stored == 0 && !throwOnDamage) {
@@ -79,12 +86,33 @@ public final class RecordReader {
                         ? "record at offset " + cursor.offset + " has a negative length (" + len + ")"
                         : "record length " + len + " at offset " + cursor.offset + " runs past the end of the log");
             }
+            int end = log.arenaEnd();
+            at += FileFormat.RECORD_STAMP_OFFSET;
+            long p = position + FileFormat.RECORD_STAMP_OFFSET;
+            if (at == end) {
+                // The stamp starts the next arena. At most one pin at a time.
+                arenas.release(a);
+                a = null;
+                long next = log.arenaOf(p);
+                a = arenas.acquire(next);
+                if (a == null) {
+                    if (position < log.earliestPosition()) {
+                        return null;
+                    }
+                    return damaged(cursor, throwOnDamage, FileFormat.arenaFile(log.directory(), next), 0,
+                            "arena file is missing in the middle of the record at offset " + cursor.offset);
+                }
+                m = a.buffer();
+                at = dataStart;
+            }
+            stamp = m.getLong(at);
+            at += 8;
+            p += 8;
             out = new byte[len];
-            at += RECORD_HEADER_SIZE;
-            int n = Math.min(log.arenaEnd() - at, len);
+            int n = Math.min(end - at, len);
             m.get(at, out, 0, n);
             int done = n;
-            long p = position + RECORD_HEADER_SIZE + n;
+            p += n;
             while (done < len) {
                 // At most one pin at a time: let go of this arena before the next.
                 arenas.release(a);
@@ -99,7 +127,7 @@ public final class RecordReader {
                             "arena file is missing in the middle of the record at offset " + cursor.offset);
                 }
                 n = (int) Math.min(len - done, dataBytes);
-                a.buffer().get(ARENA_HEADER_SIZE, out, done, n);
+                a.buffer().get(dataStart, out, done, n);
                 done += n;
                 p += n;
             }
@@ -108,10 +136,11 @@ public final class RecordReader {
                 arenas.release(a);
             }
         }
-        if (!RecordFormat.matches(cursor.crc, out, len, cursor.offset, stored)) {
+        if (!RecordFormat.matches(cursor.crc, cursor.stampBytes, stamp, out, len, cursor.offset, stored)) {
             return damaged(cursor, throwOnDamage, FileFormat.arenaFile(log.directory(), arenaId),
                     log.indexInArena(position), "record checksum mismatch for offset " + cursor.offset);
         }
+        cursor.stamp = stamp;
         if (advance) {
             cursor.offset++;
             cursor.position = position + recordBytes(len);
@@ -215,12 +244,16 @@ public final class RecordReader {
             }
         }
         StreamPoint floor = arenas.floorRecord(offset);
-        Cursor c = new Cursor();
         if (floor == null || floor.offset() < first.offset()) {
-            c.moveTo(first.offset(), first.position());
-        } else {
-            c.moveTo(floor.offset(), floor.position());
+            floor = first;
         }
+        // The time index has an entry every 64 KiB: start the scan at the last one at or before offset.
+        StreamPoint indexed = timeIndex.floorByOffset(offset, first, log.tailOffset(), log.tailPosition());
+        if (indexed != null && indexed.offset() > floor.offset() && indexed.offset() <= offset) {
+            floor = indexed;
+        }
+        Cursor c = new Cursor();
+        c.moveTo(floor.offset(), floor.position());
         while (c.offset < offset && skip(c)) {
             // next header
         }

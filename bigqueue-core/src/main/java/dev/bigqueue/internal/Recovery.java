@@ -165,6 +165,7 @@ final class Recovery {
                     arenas.forgetFirstRecord(arenaId);
                     ArenaHeader.clearFirstRecord(m);
                 }
+                TimeIndex.clearFrom(m, log.arenaSize(), position);
                 // Zeros, so that a later recovery never takes bytes of a cut record for a new one.
                 for (int at = log.indexInArena(position); at < log.arenaEnd(); at += 8) {
                     if (m.getLong(at) != 0) {

@@ -41,7 +41,7 @@ public final class QueueFiles {
 
     /** The byte within its arena file of stream position {@code position}. */
     public static long indexInArena(long arenaSize, long position) {
-        return FileFormat.ARENA_HEADER_SIZE + position % FileFormat.dataBytes(arenaSize);
+        return FileFormat.arenaDataStart(arenaSize) + position % FileFormat.dataBytes(arenaSize);
     }
 
     public static byte readByte(Path file, long at) throws IOException {

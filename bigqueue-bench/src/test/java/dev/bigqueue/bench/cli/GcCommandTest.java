@@ -52,12 +52,17 @@ class GcCommandTest {
         }
     }
 
-    /** 2,000 lines of 100 characters in 64 KiB arenas: four arenas or more. */
+    /**
+     * 2,000 lines of 91 digits in 64 KiB arenas: four arenas or more. 91, not 99 as with format 1:
+     * a format-2 record has an 8-byte stamp more, and 91-byte messages keep each record at 112
+     * bytes, so the tail again sits before the middle of its arena, where the pretoucher has not
+     * yet made the next one (which "gc" would rightly keep too).
+     */
     private Path producedQueue() throws IOException {
         Path dir = tmp.resolve("q");
         StringBuilder lines = new StringBuilder();
         for (int i = 0; i < 2000; i++) {
-            lines.append(String.format("%099d", i)).append('\n');
+            lines.append(String.format("%091d", i)).append('\n');
         }
         Result produced = run(lines.toString(), "produce", dir.toString(), "--arena-size", "64KB");
         assertEquals(0, produced.exitCode(), produced.err());
@@ -88,7 +93,7 @@ class GcCommandTest {
         // What is left still reads, and the own consumer moved up with the start: the queue opens as before.
         Result late = run("", "consume", dir.toString(), "-c", "late");
         assertEquals(0, late.exitCode(), late.err());
-        assertTrue(late.stdout().endsWith(String.format("%099d", 1999) + "\n"));
+        assertTrue(late.stdout().endsWith(String.format("%091d", 1999) + "\n"));
         assertEquals(0, run("more\n", "produce", dir.toString()).exitCode());
         try (BigQueue queue = BigQueue.open(dir, QueueConfig.builder().arenaSize(64 * 1024).build())) {
             assertEquals(queue.earliestOffset(), queue.headOffset());
