@@ -415,7 +415,7 @@ public final class ConsumerState {
     private void moveTo(StreamPoint target) {
         boolean back = target.position() < committedPosition;
         if (back) {
-            synchronized (engine.gc().passLock()) {
+            engine.whileCollectionHeld(() -> {
                 StreamPoint earliest = log.earliest();
                 if (target.position() < earliest.position()) {
                     throw new IllegalArgumentException("offset " + target.offset() + " is outside the queue: earliest"
@@ -423,7 +423,8 @@ public final class ConsumerState {
                             + earliest.offset() + ", " + log.tailOffset() + "]");
                 }
                 storeCommit(target.offset(), target.position());
-            }
+                return null;
+            });
         } else if (!manual) {
             storeCommit(target.offset(), target.position());
         }
@@ -466,6 +467,7 @@ public final class ConsumerState {
             }
             checkOpen();
             if (result != null) {
+                engine.checkWritable("requeue (which appends the step's result)");
                 engine.append(result, 0, result.length);
             }
             cursor.moveTo(offset + 1, position + FileFormat.recordBytes(m.length));
