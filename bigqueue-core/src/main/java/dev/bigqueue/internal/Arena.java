@@ -14,20 +14,13 @@ public final class Arena {
     final long id;
     final Path file;
     private final Mapping mapping;
-    /**
-     * The file's identity (inode) when it was mapped, or null if not asked for: a read-only queue
-     * compares it with the file under the same name now, to notice an arena that the writer's
-     * recovery deleted and made again while this mapping still showed the old one.
-     */
-    final Object fileKey;
     /** Approximate last-use clock for LRU eviction; written under the ArenaManager's lock. */
     long lastUse;
 
-    private Arena(long id, Path file, Mapping mapping, Object fileKey) {
+    private Arena(long id, Path file, Mapping mapping) {
         this.id = id;
         this.file = file;
         this.mapping = mapping;
-        this.fileKey = fileKey;
     }
 
     /**
@@ -40,11 +33,8 @@ public final class Arena {
         return map(file, id, arenaSize, false);
     }
 
-    /** {@link #map(Path, long, long)}; {@code readOnly}: mapped read-only, its file identity kept. */
+    /** {@link #map(Path, long, long)}; {@code readOnly}: opened and mapped read-only. */
     static Arena map(Path file, long id, long arenaSize, boolean readOnly) throws IOException {
-        // Read before the mapping: if the file is replaced in between, the key is the old one and
-        // the next check remaps (harmless); the other order could keep a stale mapping for good.
-        Object fileKey = readOnly ? fileKey(file) : null;
         Mapping mapping = Mapping.map(file, size -> {
             if (size != arenaSize) {
                 throw new QueueCorruptedException(file, size, "arena file is " + size + " bytes, expected "
@@ -56,17 +46,7 @@ public final class Arena {
             mapping.discard();
             throw new QueueCorruptedException(file, 0, problem);
         }
-        return new Arena(id, file, mapping, fileKey);
-    }
-
-    /** The identity (inode) of the file now under {@code file}'s name; null if there is none. */
-    static Object fileKey(Path file) throws IOException {
-        try {
-            return java.nio.file.Files.readAttributes(file, java.nio.file.attribute.BasicFileAttributes.class)
-                    .fileKey();
-        } catch (java.nio.file.NoSuchFileException gone) {
-            return null;
-        }
+        return new Arena(id, file, mapping);
     }
 
     /** Pins the mapping for use; false if it was retired (then ask the ArenaManager again). */

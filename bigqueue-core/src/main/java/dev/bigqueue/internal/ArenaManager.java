@@ -43,8 +43,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * Arenas are mapped read-only and registered when first asked for and found on disk
  * ({@link #acquire}); one whose file is gone when it is to be mapped is forgotten (null, as for a
  * deleted arena). A mapping of a file the writer has since deleted stays readable (Linux keeps an
- * unlinked file's pages while it is mapped); one whose name now holds another file (the writer's
- * recovery deleted an arena made ahead and made it again) is replaced by {@link #remapIfReplaced}.
+ * unlinked file's pages while it is mapped); those after the reader's tail, which the writer's
+ * recovery may have deleted and made again, are dropped now and then ({@link #unmapAbove}).
  */
 public final class ArenaManager {
     /** The value of an arena in {@link #onDisk} in which no record starts (yet). */
@@ -397,42 +397,30 @@ public final class ArenaManager {
     }
 
     /**
-     * Read-only queues: if arena {@code id} is mapped but its name now holds another file (or
-     * none), drops the mapping so that the next {@link #acquire} maps what is there now. The
-     * caller holds no pin; the wait is for the pins in progress, which are short.
-     *
-     * @return whether a stale mapping was dropped.
+     * Read-only queues: drops every mapping of an arena above {@code id}, and forgets those
+     * arenas, so that the next {@link #acquire} maps whatever file has their name now. The writer's
+     * recovery after a crash deletes the arenas after its recovered tail and makes them again
+     * (the same inode number may come back, so no file identity check can tell); a reader's
+     * verified tail is never after the recovered one, so only arenas above its tail's can be such
+     * stale mappings, and nothing verified is read from them. A mapping pinned right now is
+     * unmapped when its pin is released.
      */
-    boolean remapIfReplaced(long id) throws IOException {
-        Arena a = mapped.get(id);
-        if (a == null || a.fileKey == null) {
-            return false;
-        }
-        Object now = Arena.fileKey(FileFormat.arenaFile(dir, id));
-        if (a.fileKey.equals(now)) {
-            return false;
-        }
+    void unmapAbove(long id) {
         lock.lock();
         try {
-            if (mapped.get(id) != a) {
-                return false;
+            for (Long above : new ArrayList<>(onDisk.tailMap(id, false).keySet())) {
+                forget(above);
             }
-            mapped.remove(id, a);
-            if (now == null) {
-                forget(id);
-            } else {
-                StreamPoint first = onDisk.get(id);
-                if (first != null && first != NO_RECORD) {
-                    firstRecords.remove(first.offset(), first.position());
-                    onDisk.put(id, NO_RECORD);
+            for (Arena a : new ArrayList<>(mapped.values())) {
+                if (a.id > id) {
+                    mapped.remove(a.id, a);
+                    a.mapping().retire();
                 }
             }
+            released.signalAll();
         } finally {
             lock.unlock();
         }
-        a.mapping().retireAndAwait();
-        signalReleased();
-        return true;
     }
 
     /** Unmaps the least recently used arena nobody has pinned; false if every mapped arena is pinned. */

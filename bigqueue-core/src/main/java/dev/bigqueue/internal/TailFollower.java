@@ -3,8 +3,6 @@ package dev.bigqueue.internal;
 import static dev.bigqueue.internal.FileFormat.ARENA_HEADER_SIZE;
 import static dev.bigqueue.internal.FileFormat.RECORD_HEADER_SIZE;
 
-import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.MappedByteBuffer;
 import java.util.concurrent.locks.LockSupport;
 import java.util.concurrent.locks.ReentrantLock;
@@ -26,9 +24,10 @@ import java.util.zip.CRC32C;
  * <p><b>Waiting</b> is a parked back-off over the mapped tail, not a disk poll: a waiting thread
  * checks the next record's bytes in the page cache, then parks 20 µs, doubling up to 1 ms; so a
  * new record is seen within about 1 ms (plus scheduling) of its append, and an idle reader costs
- * about a thousand cheap checks a second. After {@link #STALE_CHECK_NS} of nothing new it also asks
- * the file system (one {@code stat}) whether the arena under the tail was replaced: a writer
- * restarted after a crash deletes arenas made ahead of its recovered tail and makes them again.
+ * about a thousand cheap checks a second. After {@link #STALE_CHECK_NS} of nothing new it also maps
+ * the arenas after the tail's again from their files: a writer restarted after a crash deletes the
+ * arenas after its recovered tail (made ahead, or holding the rest of a torn record) and makes them
+ * again, and an old mapping would never show the new records.
  *
  * <p><b>Threads.</b> One thread advances at a time ({@link #advancing}, taken with {@code tryLock}
  * only: a thread that finds it busy parks and looks again, so nobody waits on it). The verified tail
@@ -227,16 +226,18 @@ final class TailFollower {
         }
     }
 
-    /** The slow look of an idle reader: the writer's start, and arena files replaced under the tail. */
+    /**
+     * The slow look of an idle reader: the writer's start, and the arenas after the tail's mapped
+     * again from their files, in case the writer's recovery replaced them.
+     */
     private void checkReplaced() {
         refreshStart();
-        long arena = log.arenaOf(log.tailPosition());
-        try {
-            arenas.remapIfReplaced(arena);
-            arenas.remapIfReplaced(arena + 1);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot check the arena files of " + log.directory() + ": "
-                    + e.getMessage(), e);
+        if (advancing.tryLock()) {
+            try {
+                arenas.unmapAbove(log.arenaOf(log.tailPosition()));
+            } finally {
+                advancing.unlock();
+            }
         }
     }
 }
