@@ -77,7 +77,14 @@ public final class ReadOnlyChild {
         System.out.println("READY");
         System.out.flush();
         for (;;) {
-            byte[] m = c.take();
+            byte[] m;
+            try {
+                m = c.take();
+            } catch (RuntimeException e) {
+                log.line("X " + e); // a damaged record, or anything else: the parent fails at once
+                System.exit(1);
+                return;
+            }
             long offset;
             try {
                 offset = offsetOf(m);

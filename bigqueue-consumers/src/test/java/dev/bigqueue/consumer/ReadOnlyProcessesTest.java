@@ -183,6 +183,11 @@ class ReadOnlyProcessesTest {
             if (lines.contains("H " + offset)) {
                 return;
             }
+            for (String line : lines) {
+                if (line.startsWith("X")) {
+                    fail(name + ": " + line + "; " + context);
+                }
+            }
             assertTrue(System.nanoTime() < deadline, name + " never got offset " + offset + " (last line "
                     + (lines.isEmpty() ? "none" : lines.get(lines.size() - 1)) + "); " + context);
             Thread.sleep(10);

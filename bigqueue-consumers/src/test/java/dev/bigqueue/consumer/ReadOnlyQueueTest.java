@@ -216,8 +216,12 @@ class ReadOnlyQueueTest {
         try (BigQueue w = BigQueue.open(dir, writer())) {
             try (BigQueue r = BigQueue.open(dir, reader())) {
                 Consumer lagging = Consumers.of(r).open("lagging");
+                Consumer done = Consumers.of(w).open("done"); // reads everything: only "lagging" holds arenas
                 for (int i = 0; i < 400; i++) {
                     w.enqueueString(payload(i));
+                }
+                while (done.dequeue() != null) {
+                    // to the tail
                 }
                 long arenas = Fixtures.arenaFiles(dir);
                 assertTrue(arenas > 5, "only " + arenas + " arenas");

@@ -322,6 +322,7 @@ public final class ConsumerState {
 
     public boolean isEmpty() {
         checkOpen();
+        log.refreshTail(); // a read-only queue: what the writer appended since
         return Math.max(cursorOffset, log.earliestOffset()) >= log.tailOffset();
     }
 
@@ -334,6 +335,7 @@ public final class ConsumerState {
     /** Messages after {@link #position()}. */
     public long lag() {
         checkOpen();
+        log.refreshTail();
         return Math.max(0, log.tailOffset() - Math.max(cursorOffset, log.earliestOffset()));
     }
 
