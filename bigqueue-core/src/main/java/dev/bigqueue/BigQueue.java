@@ -34,6 +34,12 @@ import java.util.concurrent.CompletableFuture;
  * holds arenas on disk: {@link #gc()} deletes only arenas every consumer, this one included, has
  * read past.
  *
+ * <p><b>Read-only opens</b> ({@link QueueConfig.Builder#readOnly(boolean)}) read a queue that one
+ * writer process appends to, from any number of other processes: they see its messages as they
+ * are appended, through named consumers; enqueue, {@link #gc()} and the queue's own consumer
+ * throw {@link IllegalStateException} there, and {@link #flush()} syncs only the positions of the
+ * named consumers this process has open.
+ *
  * <p><b>Errors.</b> I/O failures (a full disk, a vanished file) throw
  * {@link UncheckedIOException}, never a checked exception; damaged files throw
  * {@link QueueCorruptedException} (an UncheckedIOException) naming file and offset. Misuse throws
@@ -54,6 +60,13 @@ public final class BigQueue implements AutoCloseable {
     }
 
     private ConsumerState own() {
+        if (engine.isReadOnly()) {
+            engine.log().checkOpen();
+            throw new IllegalStateException("queue " + engine.directory() + " was opened read-only (QueueConfig"
+                    + " readOnly=true): the queue's own consumer (dequeue, take, peek, drainTo, size, headOffset)"
+                    + " belongs to its writer; read through a named consumer instead, Consumers.of(queue).open(name),"
+                    + " which works on a read-only queue and commits its offset as usual");
+        }
         if (!ownConsumer) {
             engine.log().checkOpen();
             throw new IllegalStateException("the queue's own consumer of " + engine.directory() + " is off"
@@ -299,15 +312,20 @@ public final class BigQueue implements AutoCloseable {
         return own().position();
     }
 
-    /** The offset the next enqueue gets. */
+    /**
+     * The offset the next enqueue gets. On a read-only queue: one past the last message that
+     * another process appended and this one has verified, looked at afresh.
+     */
     public long tailOffset() {
         engine.log().checkOpen();
+        engine.log().refreshTail();
         return engine.log().tailOffset();
     }
 
     /** The oldest message still on disk (equals {@link #tailOffset()} when none is). */
     public long earliestOffset() {
         engine.log().checkOpen();
+        engine.log().refreshStart();
         return engine.log().earliestOffset();
     }
 
@@ -317,6 +335,11 @@ public final class BigQueue implements AutoCloseable {
      */
     public void flush() {
         engine.log().checkOpen();
+        if (engine.isReadOnly()) {
+            // Nothing of the queue's is written here: only this process's consumers' positions.
+            engine.syncConsumers();
+            return;
+        }
         try {
             engine.flusher().flush();
         } catch (IOException e) {
@@ -371,6 +394,7 @@ public final class BigQueue implements AutoCloseable {
     /** Deletes the arena files that every consumer has read past, now. */
     public void gc() {
         engine.log().checkOpen();
+        engine.checkWritable("gc()");
         try {
             engine.gc().collect();
         } catch (IOException e) {

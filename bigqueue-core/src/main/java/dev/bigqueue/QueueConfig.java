@@ -39,10 +39,12 @@ public final class QueueConfig {
     private final boolean pretouch;
     private final boolean ownConsumer;
     private final Duration retention;
+    private final boolean readOnly;
 
     private QueueConfig(Builder b) {
         this.ownConsumer = b.ownConsumer;
         this.retention = b.retention;
+        this.readOnly = b.readOnly;
         this.pretouch = b.pretouch;
         this.arenaSizeSet = b.arenaSizeSet;
         this.arenaSize = b.arenaSize;
@@ -78,7 +80,8 @@ public final class QueueConfig {
                 .whenFull(whenFull)
                 .pretouch(pretouch)
                 .ownConsumer(ownConsumer)
-                .retention(retention);
+                .retention(retention)
+                .readOnly(readOnly);
         b.arenaSizeSet = arenaSizeSet;
         return b;
     }
@@ -137,6 +140,9 @@ public final class QueueConfig {
         if ((v = value(p, Key.OWN_CONSUMER)) != null) {
             b.ownConsumer(parseBoolean(Key.OWN_CONSUMER, v));
         }
+        if ((v = value(p, Key.READ_ONLY)) != null) {
+            b.readOnly(parseBoolean(Key.READ_ONLY, v));
+        }
         if ((v = value(p, Key.PRETOUCH)) != null) {
             b.pretouch(parseBoolean(Key.PRETOUCH, v));
         }
@@ -164,8 +170,10 @@ public final class QueueConfig {
         static final String PRETOUCH = "pretouch";
         static final String OWN_CONSUMER = "ownConsumer";
         static final String RETENTION = "retention";
+        static final String READ_ONLY = "readOnly";
         private static final String[] ALL = {ARENA_SIZE, MAX_IN_MEMORY_ARENAS, FLUSH_EVERY_OPS,
-            FLUSH_INTERVAL, SYNC_ON_WRITE, GC_INTERVAL, MAX_DISK_BYTES, WHEN_FULL, PRETOUCH, OWN_CONSUMER, RETENTION};
+            FLUSH_INTERVAL, SYNC_ON_WRITE, GC_INTERVAL, MAX_DISK_BYTES, WHEN_FULL, PRETOUCH, OWN_CONSUMER,
+            RETENTION, READ_ONLY};
 
         static boolean isKnown(String name) {
             for (String k : ALL) {
@@ -308,6 +316,14 @@ public final class QueueConfig {
         return retention;
     }
 
+    /**
+     * Whether this open only reads a queue that one writer process (or none) owns: see
+     * {@link Builder#readOnly(boolean)}.
+     */
+    public boolean readOnly() {
+        return readOnly;
+    }
+
     /** Whether a background thread pre-faults pages and creates arenas ahead of the writer. */
     public boolean pretouch() {
         return pretouch;
@@ -319,7 +335,7 @@ public final class QueueConfig {
                 + ", flushEveryOps=" + flushEveryOps + ", flushInterval=" + flushInterval
                 + ", syncOnWrite=" + syncOnWrite + ", gcInterval=" + gcInterval
                 + ", maxDiskBytes=" + maxDiskBytes + ", whenFull=" + whenFull + ", pretouch=" + pretouch
-                + ", ownConsumer=" + ownConsumer + ", retention=" + retention + "}";
+                + ", ownConsumer=" + ownConsumer + ", retention=" + retention + ", readOnly=" + readOnly + "}";
     }
 
     @Override
@@ -332,13 +348,13 @@ public final class QueueConfig {
                 && flushEveryOps == c.flushEveryOps && flushInterval.equals(c.flushInterval)
                 && syncOnWrite == c.syncOnWrite && gcInterval.equals(c.gcInterval)
                 && maxDiskBytes == c.maxDiskBytes && whenFull == c.whenFull && pretouch == c.pretouch
-                && ownConsumer == c.ownConsumer && retention.equals(c.retention);
+                && ownConsumer == c.ownConsumer && retention.equals(c.retention) && readOnly == c.readOnly;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(arenaSize, maxInMemoryArenas, flushEveryOps, flushInterval, syncOnWrite,
-                gcInterval, maxDiskBytes, whenFull, pretouch, ownConsumer, retention);
+                gcInterval, maxDiskBytes, whenFull, pretouch, ownConsumer, retention, readOnly);
     }
 
     /** Collects options; {@link #build()} validates them all at once. */
@@ -355,6 +371,7 @@ public final class QueueConfig {
         private boolean pretouch = true;
         private boolean ownConsumer = true;
         private Duration retention = Duration.ZERO;
+        private boolean readOnly;
 
         private Builder() {
         }
@@ -459,6 +476,21 @@ public final class QueueConfig {
          */
         public Builder retention(Duration d) {
             this.retention = d;
+            return this;
+        }
+
+        /**
+         * Opens a queue that another process writes (default false): any number of read-only
+         * opens, in any processes, beside the one writer, or with none. A read-only open maps the
+         * queue's files read-only, never writes its data or {@code queue.meta}, takes no directory
+         * lock and starts no thread; it sees records as the writer appends them, trusting only
+         * records whose checksum matches, so a writer killed mid-append never shows it a torn one.
+         * Named consumers work as usual (each open in one process at a time); enqueue, {@code gc()}
+         * and the queue's own consumer throw {@link IllegalStateException}. The queue must exist.
+         * Options that only a writer uses (flushing, collection, disk cap, pretouch) are ignored.
+         */
+        public Builder readOnly(boolean on) {
+            this.readOnly = on;
             return this;
         }
 

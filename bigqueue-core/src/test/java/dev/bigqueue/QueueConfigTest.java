@@ -30,10 +30,13 @@ class QueueConfigTest {
         try (Reader r = Files.newBufferedReader(documentedDefaults())) {
             p.load(r);
         }
-        assertEquals(11, p.size(), "config/bigqueue.properties must list every option once (retention: the 11th)");
+        assertEquals(12, p.size(), "config/bigqueue.properties must list every option once");
         QueueConfig fromFile = QueueConfig.fromProperties(p);
         QueueConfig defaults = QueueConfig.defaults();
         assertEquals(defaults, fromFile);
+        p.setProperty("bigqueue.readOnly", "true");
+        assertTrue(QueueConfig.fromProperties(p).readOnly());
+        assertTrue(!defaults.readOnly());
     }
 
     @Test

@@ -226,7 +226,7 @@ public final class CrashChild {
     }
 
     /** An append-only log; each line is one write(2), so a kill leaves at most a partial last line. */
-    private static final class Log {
+    static final class Log {
         private final FileOutputStream out;
 
         Log(Path file) throws IOException {

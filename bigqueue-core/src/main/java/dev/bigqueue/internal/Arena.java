@@ -30,12 +30,17 @@ public final class Arena {
      * @throws QueueCorruptedException if the file is not this arena.
      */
     static Arena map(Path file, long id, long arenaSize) throws IOException {
+        return map(file, id, arenaSize, false);
+    }
+
+    /** {@link #map(Path, long, long)}; {@code readOnly}: opened and mapped read-only. */
+    static Arena map(Path file, long id, long arenaSize, boolean readOnly) throws IOException {
         Mapping mapping = Mapping.map(file, size -> {
             if (size != arenaSize) {
                 throw new QueueCorruptedException(file, size, "arena file is " + size + " bytes, expected "
                         + arenaSize + " (truncated or foreign file)");
             }
-        });
+        }, readOnly);
         String problem = ArenaHeader.problem(mapping.buffer(), id, arenaSize);
         if (problem != null) {
             mapping.discard();

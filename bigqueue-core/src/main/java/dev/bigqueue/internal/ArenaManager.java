@@ -38,6 +38,13 @@ import java.util.concurrent.locks.ReentrantLock;
  *
  * <p>Also the sparse offset index: for each arena, the first record that starts in it (persisted
  * in the arena header), which lets a seek skip whole arenas.
+ *
+ * <p><b>Read-only queues</b> ({@link #readOnly}): another process creates and deletes the files.
+ * Arenas are mapped read-only and registered when first asked for and found on disk
+ * ({@link #acquire}); one whose file is gone when it is to be mapped is forgotten (null, as for a
+ * deleted arena). A mapping of a file the writer has since deleted stays readable (Linux keeps an
+ * unlinked file's pages while it is mapped); those after the reader's tail, which the writer's
+ * recovery may have deleted and made again, are dropped now and then ({@link #unmapAbove}).
  */
 public final class ArenaManager {
     /** The value of an arena in {@link #onDisk} in which no record starts (yet). */
@@ -46,6 +53,7 @@ public final class ArenaManager {
     private final Path dir;
     private final long arenaSize;
     private final int cap;
+    private final boolean readOnly;
     /** Arena files on disk, by id, with the first record that starts in each. */
     private final ConcurrentSkipListMap<Long, StreamPoint> onDisk = new ConcurrentSkipListMap<>();
     /** The same first records by offset: offset of the first record starting in an arena -> its position. */
@@ -66,9 +74,14 @@ public final class ArenaManager {
     private int peakMapped;
 
     ArenaManager(Path dir, long arenaSize, int maxInMemoryArenas) {
+        this(dir, arenaSize, maxInMemoryArenas, false);
+    }
+
+    ArenaManager(Path dir, long arenaSize, int maxInMemoryArenas, boolean readOnly) {
         this.dir = dir;
         this.arenaSize = arenaSize;
         this.cap = maxInMemoryArenas;
+        this.readOnly = readOnly;
     }
 
     /** Registers an arena file found and verified on open, with its first record (or null). */
@@ -305,11 +318,25 @@ public final class ArenaManager {
                 }
                 mapped.remove(id, a);
             }
-            if (!onDisk.containsKey(id)) {
+            if (!onDisk.containsKey(id) && !(readOnly && discover(id))) {
                 return null;
             }
             if (cap == 0 || mapped.size() < cap) {
-                a = Arena.map(FileFormat.arenaFile(dir, id), id, arenaSize);
+                try {
+                    a = Arena.map(FileFormat.arenaFile(dir, id), id, arenaSize, readOnly);
+                } catch (NoSuchFileException deletedByTheWriter) {
+                    if (!readOnly) {
+                        throw deletedByTheWriter;
+                    }
+                    forget(id);
+                    return null;
+                }
+                if (readOnly) {
+                    StreamPoint first = ArenaHeader.firstRecord(a.buffer());
+                    if (first != null) {
+                        noteFirstRecord(id, first);
+                    }
+                }
                 a.tryPin();
                 a.lastUse = ++clock;
                 mapped.put(id, a);
@@ -328,6 +355,71 @@ public final class ArenaManager {
             }
             released.awaitUninterruptibly();
             revoked = false;
+        }
+    }
+
+    /** Registers arena {@code id} if its file is on disk now (read-only queues); under the lock. */
+    private boolean discover(long id) {
+        if (!Files.exists(FileFormat.arenaFile(dir, id))) {
+            return false;
+        }
+        onDisk.putIfAbsent(id, NO_RECORD);
+        return true;
+    }
+
+    /** Forgets arena {@code id}, whose file another process deleted (read-only queues). */
+    private void forget(long id) {
+        StreamPoint first = onDisk.remove(id);
+        if (first != null && first != NO_RECORD) {
+            firstRecords.remove(first.offset(), first.position());
+        }
+    }
+
+    /**
+     * Read-only queues: forgets the arenas below {@code id}, which the writer has deleted (its
+     * start moved past them). A mapping of one of them in use stays readable until its last pin
+     * is released, then is unmapped.
+     */
+    void forgetBelow(long id) {
+        lock.lock();
+        try {
+            for (Long below : new ArrayList<>(onDisk.headMap(id).keySet())) {
+                forget(below);
+                Arena a = mapped.remove(below);
+                if (a != null) {
+                    a.mapping().retire();
+                }
+            }
+            released.signalAll();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Read-only queues: drops every mapping of an arena above {@code id}, and forgets those
+     * arenas, so that the next {@link #acquire} maps whatever file has their name now. The writer's
+     * recovery after a crash deletes the arenas after its recovered tail and makes them again
+     * (the same inode number may come back, so no file identity check can tell); a reader's
+     * verified tail is never after the recovered one, so only arenas above its tail's can be such
+     * stale mappings, and nothing verified is read from them. A mapping pinned right now is
+     * unmapped when its pin is released.
+     */
+    void unmapAbove(long id) {
+        lock.lock();
+        try {
+            for (Long above : new ArrayList<>(onDisk.tailMap(id, false).keySet())) {
+                forget(above);
+            }
+            for (Arena a : new ArrayList<>(mapped.values())) {
+                if (a.id > id) {
+                    mapped.remove(a.id, a);
+                    a.mapping().retire();
+                }
+            }
+            released.signalAll();
+        } finally {
+            lock.unlock();
         }
     }
 

@@ -28,6 +28,8 @@ public final class ConsumerFile implements PositionStore, AutoCloseable {
     private final Mapping mapping;
     private final PositionSlots slots;
     private final String closedMessage;
+    /** The cross-process ownership of this consumer, released by close; null if none was attached. */
+    private volatile ConsumerOwnership owner;
 
     private ConsumerFile(Path file, Mapping mapping) {
         this.file = file;
@@ -195,10 +197,25 @@ public final class ConsumerFile implements PositionStore, AutoCloseable {
         }
     }
 
-    /** Syncs, then retires the mapping and waits until the accesses in progress have ended; idempotent. */
+    /** Hands this file the consumer's ownership, which {@link #close()} releases after the last access. */
+    void ownedBy(ConsumerOwnership ownership) {
+        this.owner = ownership;
+    }
+
+    /**
+     * Syncs, then retires the mapping and waits until the accesses in progress have ended, then
+     * releases the consumer's ownership (another process may open it from then on); idempotent.
+     */
     @Override
     public void close() {
-        force();
-        mapping.retireAndAwait();
+        try {
+            force();
+            mapping.retireAndAwait();
+        } finally {
+            ConsumerOwnership o = owner;
+            if (o != null) {
+                o.close();
+            }
+        }
     }
 }

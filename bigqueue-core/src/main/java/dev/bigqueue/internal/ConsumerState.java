@@ -347,6 +347,7 @@ public final class ConsumerState {
 
     public boolean isEmpty() {
         checkOpen();
+        log.refreshTail(); // a read-only queue: what the writer appended since
         return Math.max(cursorOffset, log.earliestOffset()) >= log.tailOffset();
     }
 
@@ -359,6 +360,7 @@ public final class ConsumerState {
     /** Messages after {@link #position()}. */
     public long lag() {
         checkOpen();
+        log.refreshTail();
         return Math.max(0, log.tailOffset() - Math.max(cursorOffset, log.earliestOffset()));
     }
 
@@ -456,7 +458,7 @@ public final class ConsumerState {
     private void moveTo(StreamPoint target) {
         boolean back = target.position() < committedPosition;
         if (back) {
-            synchronized (engine.gc().passLock()) {
+            engine.whileCollectionHeld(() -> {
                 StreamPoint earliest = log.earliest();
                 if (target.position() < earliest.position()) {
                     throw new IllegalArgumentException("offset " + target.offset() + " is outside the queue: earliest"
@@ -464,7 +466,8 @@ public final class ConsumerState {
                             + earliest.offset() + ", " + log.tailOffset() + "]");
                 }
                 storeCommit(target.offset(), target.position());
-            }
+                return null;
+            });
         } else if (!manual) {
             storeCommit(target.offset(), target.position());
         }
@@ -508,6 +511,7 @@ public final class ConsumerState {
             }
             checkOpen();
             if (result != null) {
+                engine.checkWritable("requeue (which appends the step's result)");
                 engine.append(result, 0, result.length);
             }
             cursor.moveTo(offset + 1, position + FileFormat.recordBytes(m.length));

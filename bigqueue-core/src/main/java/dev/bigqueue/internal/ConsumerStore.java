@@ -17,7 +17,8 @@ import java.util.function.LongSupplier;
  * creates a consumer's file so that no collection pass can delete the arena it starts in, opens
  * one as a {@link ConsumerState} that owns its file and is known to the queue (flushed with it,
  * closed with it), closes such a state, deletes a file, and lists them. Naming rules, commit
- * modes and one open instance per name are the module's business.
+ * modes and one open instance per name within one queue object are the module's business; one
+ * open per name across processes is this class's, through {@link ConsumerOwnership}.
  *
  * <p>Threads: every method may be called from any thread; the caller serialises the operations
  * on one name (the module holds its lock around them).
@@ -76,14 +77,38 @@ public final class ConsumerStore {
      */
     public ConsumerState open(String name, boolean manual, int modeCode, String label) {
         Path file = FileFormat.consumerFile(engine.directory(), name);
+        ConsumerOwnership owner = own(name);
         try {
+            // A read-only queue: what the writer appended and deleted since the last look, first.
+            engine.log().refreshStart();
+            engine.log().refreshTail();
             ConsumerFile f = Files.exists(file) ? ConsumerFile.open(file)
                     : createPinned(file, engine.log()::earliestOffset, modeCode);
+            f.ownedBy(owner);
+            owner = null;
             return start(f, manual, modeCode, label);
         } catch (QueueCorruptedException e) {
             throw e;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open consumer '" + name + "' file " + file.toAbsolutePath() + ": "
+                    + e.getMessage(), e);
+        } finally {
+            if (owner != null) {
+                owner.close();
+            }
+        }
+    }
+
+    /**
+     * Takes consumer {@code name} for this process (one open per name across processes).
+     *
+     * @throws IllegalStateException naming the holder's pid if it is open in another process.
+     */
+    private ConsumerOwnership own(String name) {
+        try {
+            return ConsumerOwnership.acquire(engine.directory(), name);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot lock consumer '" + name + "' of queue " + engine.directory() + ": "
                     + e.getMessage(), e);
         }
     }
@@ -94,11 +119,19 @@ public final class ConsumerStore {
      */
     public ConsumerState create(String name, LongSupplier start, boolean manual, int modeCode, String label) {
         Path file = FileFormat.consumerFile(engine.directory(), name);
+        ConsumerOwnership owner = own(name);
         try {
-            return start(createPinned(file, start, modeCode), manual, modeCode, label);
-        } catch (IOException e) {
+            ConsumerFile f = createPinned(file, start, modeCode);
+            f.ownedBy(owner);
+            owner = null;
+            return start(f, manual, modeCode, label);
+        } catch (UncheckedIOException e) {
             throw new UncheckedIOException("cannot create consumer '" + name + "' file " + file.toAbsolutePath()
-                    + ": " + e.getMessage(), e);
+                    + ": " + e.getCause().getMessage(), e.getCause());
+        } finally {
+            if (owner != null) {
+                owner.close();
+            }
         }
     }
 
@@ -137,7 +170,7 @@ public final class ConsumerStore {
      * pass lock, after checking that the arena is still there. The offset's position is looked up
      * outside the lock (reading an arena may wait for a mapping).
      */
-    private ConsumerFile createPinned(Path file, LongSupplier start, int modeCode) throws IOException {
+    private ConsumerFile createPinned(Path file, LongSupplier start, int modeCode) {
         RecordLog log = engine.log();
         for (;;) {
             long at = start.getAsLong();
@@ -147,11 +180,19 @@ public final class ConsumerStore {
             } catch (IllegalArgumentException collectedMeanwhile) {
                 continue; // the arena of the start was deleted since it was read; read it again
             }
-            synchronized (engine.gc().passLock()) {
-                if (position >= log.earliestPosition()) {
-                    // Written to a temporary file and renamed: a crash leaves no half-made consumer.
-                    return ConsumerFile.create(file, at, position, modeCode);
+            ConsumerFile made = engine.whileCollectionHeld(() -> {
+                if (position < log.earliestPosition()) {
+                    return null;
                 }
+                // Written to a temporary file and renamed: a crash leaves no half-made consumer.
+                try {
+                    return ConsumerFile.create(file, at, position, modeCode);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+            if (made != null) {
+                return made;
             }
         }
     }
@@ -164,7 +205,8 @@ public final class ConsumerStore {
      */
     public boolean delete(String name) {
         Path file = FileFormat.consumerFile(engine.directory(), name);
-        try {
+        // Not while another process has it open: it would go on committing to a file nobody lists.
+        try (ConsumerOwnership owner = own(name)) {
             boolean existed = Files.deleteIfExists(file);
             if (existed) {
                 // The deletion survives a power loss only once the directory is synced.

@@ -16,6 +16,9 @@ import java.util.regex.Pattern;
  *   arena-000000000000.dat     arena 0, exactly arenaSize bytes, reserved on creation
  *   arena-000000000001.dat     ...
  *   consumers/NAME.consumer    one per named consumer: its committed position       (128 bytes)
+ *   consumers/NAME.lock        held with an OS file lock while the consumer is open in some process
+ *                              (writer or read-only open); text: that process's pid; never deleted
+ *   consumers/.gc.lock         held by a collection pass, or by a read-only open creating a consumer
  *
  * queue.meta (4096 bytes)
  *   0   8  magic "BIGQMETA"

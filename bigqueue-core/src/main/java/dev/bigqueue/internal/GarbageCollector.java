@@ -10,7 +10,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Deletes arena files that every consumer has read past: the queue's own consumer and every named
  * consumer persisted in {@code consumers/}, whether or not it is open in this run (its file is
- * read on each pass). An arena is deleted only when the lowest committed position is at or after
+ * read on each pass, never cached, so consumers that read-only opens in other processes created or
+ * moved are honoured by the next pass; such moves and a pass exclude each other through
+ * {@link GcFence}). An arena is deleted only when the lowest committed position is at or after
  * the first byte of the next arena. Also the {@code DROP_OLDEST} policy's tool:
  * {@link #dropOldest} deletes the oldest arena regardless of consumers, and records that it did.
  *
@@ -60,6 +62,21 @@ public final class GarbageCollector {
     public int collect() throws IOException {
         synchronized (lock) {
             log.checkOpen();
+            // Read-only opens in other processes move consumers under this fence (GcFence).
+            try (GcFence fence = GcFence.tryHold(log.directory())) {
+                if (fence == null) {
+                    LOG.debug("queue {}: collection pass skipped: a read-only open in another process is creating"
+                            + " or moving back a consumer; the next pass collects", log.directory());
+                    return 0;
+                }
+                return collectFenced();
+            }
+        }
+    }
+
+    /** One pass, under the pass lock and the fence. */
+    private int collectFenced() throws IOException {
+        {
             long min = ownHeadPosition.getAsLong();
             try {
                 for (Map.Entry<String, long[]> c

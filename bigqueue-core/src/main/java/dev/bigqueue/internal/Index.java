@@ -79,12 +79,17 @@ public final class Index implements AutoCloseable {
      *     damaged.
      */
     static Index open(Path file) throws IOException {
+        return open(file, false);
+    }
+
+    /** {@link #open(Path)}, mapped read-only for a read-only queue: every write method then throws. */
+    static Index open(Path file, boolean readOnly) throws IOException {
         Mapping mapping = Mapping.map(file, size -> {
             if (size != META_SIZE) {
                 throw new QueueCorruptedException(file, size, "queue.meta is " + size + " bytes, expected " + META_SIZE
                         + " (truncated or foreign file)");
             }
-        });
+        }, readOnly);
         int version = mapping.buffer().getInt(FileFormat.META_VERSION_OFFSET);
         if (mapping.buffer().getLong(0) == FileFormat.META_MAGIC && version == FileFormat.VERSION_1) {
             mapping.discard();
@@ -231,6 +236,21 @@ public final class Index implements AutoCloseable {
     /** The earliest record kept, or null if never recorded (a queue made before the slot existed). */
     StreamPoint start() {
         return start.point();
+    }
+
+    /**
+     * The start and the drop mark as another process (the writer) last wrote them, for a
+     * read-only queue: {@code [start, dropped]}, either null if never written.
+     */
+    StreamPoint[] startAndDroppedNow() {
+        pin();
+        try {
+            ByteBuffer b = mapping.buffer();
+            return new StreamPoint[] {PositionSlots.readNow(b, FileFormat.META_START_SLOTS),
+                PositionSlots.readNow(b, FileFormat.META_DROPPED_SLOTS)};
+        } finally {
+            mapping.unpin();
+        }
     }
 
     /** Whether the start slots hold neither a valid value nor zeros: damage. */

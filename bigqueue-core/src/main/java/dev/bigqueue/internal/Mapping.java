@@ -60,11 +60,21 @@ public final class Mapping {
      * @param check throws (a {@code QueueCorruptedException} naming the file) if the size is wrong.
      */
     static Mapping map(Path file, SizeCheck check) throws IOException {
+        return map(file, check, false);
+    }
+
+    /**
+     * Maps {@code file} whole, after {@code check} has seen its size; with {@code readOnly} the
+     * file is opened for reading only and mapped read-only (a read-only queue: a store into it
+     * throws instead of changing the file).
+     */
+    static Mapping map(Path file, SizeCheck check, boolean readOnly) throws IOException {
         MappedByteBuffer b = Uninterruptible.call(() -> {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            try (FileChannel ch = readOnly ? FileChannel.open(file, StandardOpenOption.READ)
+                    : FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
                 long size = ch.size();
                 check.check(size);
-                return ch.map(FileChannel.MapMode.READ_WRITE, 0, size);
+                return ch.map(readOnly ? FileChannel.MapMode.READ_ONLY : FileChannel.MapMode.READ_WRITE, 0, size);
             }
         });
         return new Mapping(file, b);

@@ -28,6 +28,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * background threads finish a bounded step. A second concurrent {@code close()} waits for the first
  * to finish, so that whenever {@code close()} returns, the queue is really closed.
  *
+ * <p><b>Read-only</b> ({@code QueueConfig.readOnly}): built by {@link QueueOpener#openReadOnly}
+ * over read-only mappings, with no directory lock, no appender, no queue's own consumer and no
+ * thread; a {@link TailFollower} publishes the tail as it verifies what the writer (another
+ * process) appends. Its named consumers commit to their files as usual. Close marks the log
+ * closed, closes the consumers (each syncs its file) and unmaps everything; it writes nothing of
+ * the queue's.
+ *
  * <p>Design note: {@code BigQueue} is the public face and stays thin; this class is what the
  * named-consumer module shares.
  */
@@ -55,8 +62,11 @@ public final class QueueEngine implements AutoCloseable {
     /** The thread running the first close: a dependent stage of a future it completes may call close again. */
     private volatile Thread closer;
     private final CountDownLatch closed = new CountDownLatch(1);
+    /** The tail of a read-only queue; null for the writer. */
+    private final TailFollower follower;
 
     QueueEngine(Parts p) {
+        this.follower = p.follower;
         this.dir = p.dir;
         this.config = p.config;
         this.lock = p.lock;
@@ -72,9 +82,14 @@ public final class QueueEngine implements AutoCloseable {
                 config.ownConsumer() ? this::ownCommittedPosition : () -> Long.MAX_VALUE, config.ownConsumer(),
                 reader.timeIndex(), config.retention(), System::currentTimeMillis);
         diskSpace.setCollector(gc);
-        appender.setRoomCheck(this::checkMayWaitForRoom);
-        this.own = new ConsumerState(this, "the queue's own consumer of " + dir, new IndexHeadStore(index), false);
-        if (config.ownConsumer()) {
+        if (follower != null) {
+            // A reader has no queue's own consumer: its head belongs to the writer (BigQueue says so).
+            this.own = null;
+        } else {
+            appender.setRoomCheck(this::checkMayWaitForRoom);
+            this.own = new ConsumerState(this, "the queue's own consumer of " + dir, new IndexHeadStore(index), false);
+        }
+        if (own != null && config.ownConsumer()) {
             // Off, it is never used, and its slot belongs to the collector: close must not commit it.
             consumers.add(own);
         }
@@ -103,6 +118,7 @@ public final class QueueEngine implements AutoCloseable {
         RecordReader reader;
         DiskSpace diskSpace;
         StreamPoint durablePoint;
+        TailFollower follower;
     }
 
     /**
@@ -137,7 +153,9 @@ public final class QueueEngine implements AutoCloseable {
         if (pretoucher != null) {
             pretoucher.stop();
         }
-        appender.closeLease();
+        if (appender != null) {
+            appender.closeLease();
+        }
     }
 
     private long ownCommittedPosition() {
@@ -147,6 +165,7 @@ public final class QueueEngine implements AutoCloseable {
     // ------------------------------------------------------------------ operations
 
     public long append(byte[] src, int off, int len) {
+        checkWritable("enqueue");
         long offset = appender.append(src, off, len);
         afterAppend();
         return offset;
@@ -173,6 +192,7 @@ public final class QueueEngine implements AutoCloseable {
     }
 
     public long append(ByteBuffer src) {
+        checkWritable("enqueue");
         long offset = appender.append(src);
         afterAppend();
         return offset;
@@ -207,15 +227,65 @@ public final class QueueEngine implements AutoCloseable {
 
     /**
      * A future completing, with the durable offset, once {@code offset} (below the tail) is on
-     * disk; see {@link DurableFutures}.
+     * disk; see {@link DurableFutures}. A read-only queue cannot sync the writer's records.
      */
     public java.util.concurrent.CompletableFuture<Long> whenDurable(long offset) {
+        checkWritable("whenDurable");
         return durableFutures.whenDurable(offset);
     }
 
-    /** The exact tail, offset and position together. */
+    /** The exact tail, offset and position together (read-only: the verified tail, looked at afresh). */
     public StreamPoint tail() {
+        if (follower != null) {
+            follower.advance();
+            return follower.tail();
+        }
         return appender.tail();
+    }
+
+    public boolean isReadOnly() {
+        return follower != null;
+    }
+
+    /**
+     * Throws the read-only error for {@code what} (enqueue, gc, ...) on a read-only queue.
+     *
+     * @throws IllegalStateException saying why and what to use instead.
+     */
+    public void checkWritable(String what) {
+        if (follower != null) {
+            log.checkOpen();
+            throw new IllegalStateException("queue " + dir + " was opened read-only (QueueConfig readOnly=true): "
+                    + what + " is for the queue's one writer, the process that opened it without readOnly; read"
+                    + " through named consumers (Consumers.of(queue).open(name)), which commit their offsets as usual");
+        }
+    }
+
+    /**
+     * Runs {@code step} while no collection pass can run: under the collector's pass lock for the
+     * writer; for a read-only queue under the {@link GcFence}, the writer's start looked at afresh
+     * first. For steps that check that an arena is still kept and then commit a consumer there.
+     */
+    public <T> T whileCollectionHeld(java.util.function.Supplier<T> step) {
+        if (follower == null) {
+            synchronized (gc.passLock()) {
+                return step.get();
+            }
+        }
+        try (GcFence fence = GcFence.hold(dir)) {
+            log.refreshStart();
+            return step.get();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot take the collection fence of queue " + dir + ": " + e.getMessage(),
+                    e);
+        }
+    }
+
+    /** Read-only queues' flush: the open consumers' committed positions are on disk when it returns. */
+    public void syncConsumers() {
+        for (ConsumerState c : consumers) {
+            c.sync();
+        }
     }
 
     public Path directory() {
@@ -289,6 +359,15 @@ public final class QueueEngine implements AutoCloseable {
         closer = Thread.currentThread();
         List<Throwable> errors = new ArrayList<>();
         Throwable flushError = null;
+        if (follower != null) {
+            try {
+                closeReadOnly(errors);
+            } finally {
+                closed.countDown();
+            }
+            throwFirst(errors);
+            return;
+        }
         try {
             log.markClosed();
             diskSpace.wakeWaiters();
@@ -338,6 +417,19 @@ public final class QueueEngine implements AutoCloseable {
             closed.countDown();
         }
         throwFirst(errors);
+    }
+
+    /** Close of a read-only queue: nothing of the queue's is written, and it holds no directory lock. */
+    private void closeReadOnly(List<Throwable> errors) {
+        log.markClosed();
+        for (Runnable hook : closeHooks) {
+            attempt(errors, hook);
+        }
+        for (ConsumerState c : consumers) {
+            attempt(errors, () -> c.close("closed: the queue was closed"));
+        }
+        attempt(errors, arenas::close);
+        attempt(errors, index::close);
     }
 
     private void awaitClosed() {

@@ -54,6 +54,9 @@ final class QueueOpener {
     }
 
     static QueueEngine open(Path dir, QueueConfig config) throws IOException {
+        if (config.readOnly()) {
+            return openReadOnly(dir, config);
+        }
         if (Files.exists(dir) && !Files.isDirectory(dir)) {
             throw new IllegalArgumentException("queue path " + dir.toAbsolutePath() + " is a file, not a directory;"
                     + " give BigQueue.open a directory (it is created if missing)");
@@ -178,6 +181,81 @@ final class QueueOpener {
         lock.writePid();
         engine.start();
         return engine;
+    }
+
+    /**
+     * Opens a queue read-only, beside its one writer in another process or with none: no lock, no
+     * file created or changed, no recovery (it could not write its result), no thread. The tail is
+     * whatever verifies: from the durable point (or the exact tail of a clean close), every record
+     * is checked by its checksum and the first that fails ends what this open shows, for now (see
+     * {@link TailFollower}). Arena files are found as they are needed, so arenas the writer
+     * creates or deletes meanwhile need no care here.
+     */
+    static QueueEngine openReadOnly(Path dir, QueueConfig asked) throws IOException {
+        Path metaFile = dir.resolve(FileFormat.META_FILE);
+        if (!Files.isDirectory(dir) || !Files.exists(metaFile)) {
+            throw new IllegalArgumentException("no queue in " + dir.toAbsolutePath() + " (" + (Files.isDirectory(dir)
+                    ? "it has no " + FileFormat.META_FILE : "no such directory") + "): a read-only open"
+                    + " (readOnly=true) reads an existing queue and never creates one; open it once without"
+                    + " readOnly to create it, or check the path");
+        }
+        Index index = Index.open(metaFile, true);
+        ArenaManager arenas = null;
+        try {
+            long arenaSize = index.arenaSize();
+            if (asked.isArenaSizeSet() && arenaSize != asked.arenaSize()) {
+                throw new IllegalArgumentException("queue " + dir + " was created with arenaSize " + arenaSize
+                        + " bytes, but this read-only open asks for arenaSize " + asked.arenaSize() + " bytes;"
+                        + " leave arenaSize unset (a read-only open takes the queue's)");
+            }
+            if (index.startDamaged()) {
+                throw new QueueCorruptedException(metaFile, FileFormat.META_START_SLOTS, "queue.meta is damaged:"
+                        + " both slots of the start (the earliest message kept) fail their check");
+            }
+            // What only a writer does is off: no flush, collection, disk cap or pretouch thread.
+            QueueConfig config = asked.toBuilder().arenaSize(arenaSize).flushEveryOps(0).flushInterval(
+                    java.time.Duration.ZERO).syncOnWrite(false).gcInterval(java.time.Duration.ZERO).maxDiskBytes(0)
+                    .pretouch(false).build();
+            StreamPoint start = index.start();
+            if (start == null) {
+                start = StreamPoint.ZERO; // a queue made before the slot existed: reads show what verifies
+            }
+            StreamPoint from = start;
+            StreamPoint durable = index.durable();
+            if (durable != null && durable.position() > from.position()) {
+                from = durable;
+            }
+            StreamPoint cleanTail = index.closedCleanly() ? index.cleanTail() : null;
+            if (cleanTail != null && cleanTail.position() > from.position()) {
+                from = cleanTail;
+            }
+            arenas = new ArenaManager(dir, arenaSize, config.maxInMemoryArenas(), true);
+            RecordLog log = new RecordLog(dir, arenaSize, arenas);
+            log.setEarliest(start);
+            log.setDropped(index.dropped());
+            TailFollower follower = new TailFollower(log, index, from);
+            log.setFollower(follower);
+            RecordReader reader = new RecordReader(log, null);
+            follower.advance();
+
+            QueueEngine.Parts parts = new QueueEngine.Parts();
+            parts.dir = dir;
+            parts.config = config;
+            parts.index = index;
+            parts.arenas = arenas;
+            parts.log = log;
+            parts.reader = reader;
+            parts.diskSpace = new DiskSpace(arenaSize, 0, config.whenFull());
+            parts.durablePoint = from;
+            parts.follower = follower;
+            return new QueueEngine(parts);
+        } catch (RuntimeException | Error e) {
+            if (arenas != null) {
+                QueueEngine.attempt(new ArrayList<>(), arenas::close);
+            }
+            index.close();
+            throw e;
+        }
     }
 
     private static StreamPoint firstOf(StreamPoint... candidates) {

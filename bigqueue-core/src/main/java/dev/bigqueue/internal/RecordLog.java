@@ -53,6 +53,11 @@ public final class RecordLog {
     private final Condition appended = waitLock.newCondition();
     private volatile int waitingReaders;
     private volatile boolean closed;
+    /**
+     * A read-only queue's tail: set once by the opener before the log is shared (published with
+     * the engine's final fields); null for a writer.
+     */
+    private TailFollower follower;
 
     RecordLog(Path dir, long arenaSize, ArenaManager arenas) {
         this.dir = dir;
@@ -171,6 +176,35 @@ public final class RecordLog {
         return d != null && position < d.position();
     }
 
+    void setFollower(TailFollower f) {
+        follower = f;
+    }
+
+    /** The follower of a read-only queue, or null for a writer. */
+    TailFollower follower() {
+        return follower;
+    }
+
+    /** Read-only queues: verifies what the writer appended since the last look; nothing for a writer. */
+    public void refreshTail() {
+        TailFollower f = follower;
+        if (f != null) {
+            f.advance();
+        }
+    }
+
+    /** Read-only queues: takes the writer's start (earliest record kept) if it moved; nothing for a writer. */
+    public void refreshStart() {
+        TailFollower f = follower;
+        if (f != null) {
+            f.refreshStart();
+        }
+    }
+
+    public boolean isReadOnly() {
+        return follower != null;
+    }
+
     // ---------------------------------------------------------------- waiting
 
     /**
@@ -183,6 +217,10 @@ public final class RecordLog {
     public boolean awaitRecord(long position, long timeoutNs) throws InterruptedException {
         if (publishedTailPosition > position) {
             return true;
+        }
+        if (follower != null) {
+            // Another process appends: nobody here signals, so look at the mapped tail (parked back-off).
+            return follower.await(position, timeoutNs);
         }
         long start = System.nanoTime();
         long deadline = start + timeoutNs;

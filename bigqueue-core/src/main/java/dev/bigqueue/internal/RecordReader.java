@@ -20,10 +20,14 @@ public final class RecordReader {
     private final int dataStart;
     private final TimeIndex timeIndex;
 
+    /** The tail of a read-only queue, which has no appender; else null. */
+    private final TailFollower follower;
+
     RecordReader(RecordLog log, Appender appender) {
         this.log = log;
         this.arenas = log.arenas();
         this.appender = appender;
+        this.follower = log.follower();
         this.dataBytes = log.dataBytesPerArena();
         this.dataStart = log.dataStart();
         this.timeIndex = new TimeIndex(log, this);
@@ -44,6 +48,11 @@ public final class RecordReader {
         byte[] out = read(cursor, log.tailPosition(), advance, true);
         if (out == null && cursor.position >= log.tailPosition()) {
             log.checkOpen();
+            if (follower != null) {
+                // A read-only queue: look for what the writer appended since, then try once more.
+                follower.advance();
+                out = read(cursor, log.tailPosition(), advance, true);
+            }
         }
         return out;
     }
@@ -62,6 +71,9 @@ public final class RecordReader {
         }
         long arenaId = arenaOf(cursor, position);
         Arena a = pin(cursor, arenaId);
+        if (a == null && follower != null) {
+            follower.refreshStart(); // another process deleted it: take its new start
+        }
         if (a == null) {
             if (position < log.earliestPosition()) {
                 return null; // collected or dropped since the check above
@@ -238,7 +250,7 @@ public final class RecordReader {
                     + tail + "]");
         }
         if (offset == tail) {
-            StreamPoint exact = appender.tail();
+            StreamPoint exact = appender != null ? appender.tail() : follower.tail();
             if (exact.offset() == offset) {
                 return exact.position();
             }

@@ -103,7 +103,8 @@ public final class QueueMetrics implements AutoCloseable {
                 q -> q.tailOffset() - q.earliestOffset());
         counter("bigqueue.enqueued", "messages enqueued since the queue was created (its tail offset); its rate"
                 + " is the enqueue rate", q -> q.tailOffset());
-        if (queue.config().ownConsumer()) {
+        // A read-only open has no own consumer: it is the writer's (QueueConfig.readOnly).
+        if (queue.config().ownConsumer() && !queue.config().readOnly()) {
             gauge("bigqueue.head.offset", "offset the queue's own consumer (dequeue) returns next", null,
                     q -> q.headOffset());
             gauge("bigqueue.size", "messages the queue's own consumer has not dequeued", null, q -> q.size());

@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -27,9 +28,11 @@ import picocli.CommandLine.Parameters;
  * as after {@code | head -2}; a full disk; any I/O error), the consumer is committed at the first
  * message not written in full, so the next run starts exactly there, and the command exits with
  * code 1 and says so on stderr. A new consumer starts at the earliest message on disk.
- * {@code --follow} waits for more until interrupted (Ctrl-C). A queue is open in one process at a
- * time, so between reads it leaves the queue closed (looking again every 200 ms), and a producer
- * can open it meanwhile.
+ * {@code --follow} waits for more until interrupted (Ctrl-C), with the queue open read-only
+ * ({@code QueueConfig.readOnly}) beside its writer, which keeps producing meanwhile. Without it, a
+ * queue that another process holds is read read-only too; a free one is opened as usual. The
+ * consumer itself is open in one process at a time: a second consume of the same consumer fails
+ * naming the first one's pid.
  */
 @Command(name = "consume", mixinStandardHelpOptions = true,
         description = {"Print the messages a named consumer has not read yet, and commit its position.",
@@ -38,8 +41,8 @@ import picocli.CommandLine.Parameters;
                 + " first message not written, and this one exits with code 1."})
 final class ConsumeCommand implements Callable<Integer> {
     private static final int BATCH = 1024;
-    /** How long --follow leaves the queue closed between reads. */
-    private static final long FOLLOW_POLL_MS = 200;
+    /** How long one wait of --follow lasts before it looks again (an interrupt ends it at once). */
+    private static final Duration FOLLOW_WAIT = Duration.ofMillis(200);
 
     @Parameters(index = "0", paramLabel = "DIR", description = "The queue directory.")
     Path dir;
@@ -48,8 +51,8 @@ final class ConsumeCommand implements Callable<Integer> {
             description = "The consumer's name: letters, digits, '.', '_' and '-'.")
     String consumerName;
 
-    @Option(names = {"-f", "--follow"}, description = "Keep waiting for new messages until interrupted; between"
-            + " reads the queue is left closed, so that a producer (another process) can open it.")
+    @Option(names = {"-f", "--follow"}, description = "Keep waiting for new messages until interrupted; the queue"
+            + " is read read-only beside its writer, which may produce meanwhile.")
     boolean follow;
 
     @Option(names = {"-n", "--max"}, paramLabel = "N", description = "Stop after N messages.")
@@ -90,15 +93,19 @@ final class ConsumeCommand implements Callable<Integer> {
                 lengthPrefixed);
         long count = 0;
         try {
-            for (;;) {
-                // --follow holds the queue only while it reads, so that producers can open it in between.
-                try (BigQueue queue = follow ? queueDir.openWhenFree(null, false, null) : queueDir.open()) {
-                    count += drain(openConsumer(queue), out, limit - count);
+            if (follow) {
+                // Read-only, held open: the writer (a produce, an application) keeps its queue, and
+                // new messages are waited for in the queue (a parked back-off), not by reopening it.
+                try (BigQueue queue = queueDir.openReadOnly()) {
+                    Consumer consumer = openConsumer(queue);
+                    while (count < limit) {
+                        count += drain(consumer, out, limit - count, FOLLOW_WAIT);
+                    }
                 }
-                if (!follow || count >= limit) {
-                    break;
+            } else {
+                try (BigQueue queue = queueDir.openForReading()) {
+                    count += drain(openConsumer(queue), out, limit, null);
                 }
-                Thread.sleep(FOLLOW_POLL_MS);
             }
         } catch (InterruptedException e) {
             // Ctrl-C in --follow: everything written was committed, and nothing else.
@@ -130,10 +137,11 @@ final class ConsumeCommand implements Callable<Integer> {
      * @return how many were printed.
      * @throws InterruptedException if a write was interrupted (Ctrl-C); what was written is committed.
      */
-    private long drain(Consumer consumer, MessageOutput out, long max) throws InterruptedException {
+    private long drain(Consumer consumer, MessageOutput out, long max, Duration wait) throws InterruptedException {
         List<byte[]> batch = new ArrayList<>(BATCH);
         long count = 0;
-        while (count < max && consumer.drainTo(batch, (int) Math.min(BATCH, max - count)) > 0) {
+        while (count < max && (wait == null ? consumer.drainTo(batch, (int) Math.min(BATCH, max - count))
+                : consumer.drainTo(batch, (int) Math.min(BATCH, max - count), wait)) > 0) {
             // Counted back from where the batch ended: a batch is a run of consecutive offsets.
             long first = consumer.position() - batch.size();
             long writtenBefore = out.writtenMessages();

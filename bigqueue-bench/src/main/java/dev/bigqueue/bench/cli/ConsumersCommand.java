@@ -8,6 +8,7 @@ import dev.bigqueue.consumer.Consumer;
 import dev.bigqueue.consumer.Consumers;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -75,24 +76,15 @@ final class ConsumersCommand implements Callable<Integer> {
         }
         QueueDirectory queueDir = new QueueDirectory(dir).requireQueue();
         PrintWriter out = spec.commandLine().getOut();
+        if (action == Action.list) {
+            list(queueDir, out);
+            return 0;
+        }
         try (BigQueue queue = queueDir.open()) {
             Consumers consumers = Consumers.of(queue);
             Set<String> names = new TreeSet<>(consumers.names());
             switch (action) {
-                case list -> {
-                    Table table = new Table("name", ">position", ">committed", ">lag");
-                    for (String n : names) {
-                        try (Consumer c = consumers.open(n)) {
-                            table.row(n, Long.toString(c.position()), Long.toString(c.committedPosition()),
-                                    Units.count(c.lag()));
-                        }
-                    }
-                    if (names.isEmpty()) {
-                        out.println("no consumers in " + queueDir.path());
-                    } else {
-                        out.print(table.toText());
-                    }
-                }
+                case list -> throw new IllegalStateException("listed above");
                 case reset -> {
                     requireExists(names, queueDir);
                     Consumer c = consumers.open(name, CommitMode.MANUAL);
@@ -122,6 +114,41 @@ final class ConsumersCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * Lists the consumers: as the queue's owner when it is free; beside its writer, read-only,
+     * while another process has it open, each consumer as committed in its file (it may be open
+     * in that process, and a consumer is open in one process at a time).
+     */
+    private static void list(QueueDirectory queueDir, PrintWriter out) {
+        Table table = new Table("name", ">position", ">committed", ">lag");
+        int count = 0;
+        try (BigQueue queue = queueDir.openForReading()) {
+            if (queue.config().readOnly()) {
+                long tail = queue.tailOffset();
+                for (Map.Entry<String, long[]> c : PersistedConsumers.read(queueDir.path()).entrySet()) {
+                    long committed = c.getValue()[0];
+                    table.row(c.getKey(), Long.toString(committed), Long.toString(committed),
+                            Units.count(Math.max(0, tail - committed)));
+                    count++;
+                }
+            } else {
+                Consumers consumers = Consumers.of(queue);
+                for (String n : new TreeSet<>(consumers.names())) {
+                    try (Consumer c = consumers.open(n)) {
+                        table.row(n, Long.toString(c.position()), Long.toString(c.committedPosition()),
+                                Units.count(c.lag()));
+                        count++;
+                    }
+                }
+            }
+        }
+        if (count == 0) {
+            out.println("no consumers in " + queueDir.path());
+        } else {
+            out.print(table.toText());
+        }
     }
 
     private void requireExists(Set<String> names, QueueDirectory queueDir) {

@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -19,8 +20,10 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code bigqueue inspect DIR}: what a queue directory holds: arena files and their sizes, the
  * head, tail and earliest offsets, every named consumer with its position and lag, and disk use.
- * It opens the queue, so it fails with exit code 4 while another process has it open, and with 5
- * if this user may not read and write the directory and its files.
+ * It opens the queue, or, while another process (its writer) has it open, reads it beside that
+ * process read-only, changing nothing: then the queue's own consumer (head, size) is the writer's
+ * and not shown, and each named consumer is shown as committed in its file. It fails with 5 if
+ * this user may not read and write the directory and its files.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Show a queue's arenas, offsets, consumers (position, lag) and disk use.")
@@ -49,18 +52,32 @@ final class InspectCommand implements Callable<Integer> {
         long tail;
         long size;
         long durable;
-        try (BigQueue queue = queueDir.open()) {
+        boolean live;
+        try (BigQueue queue = queueDir.openForReading()) {
+            live = queue.config().readOnly();
             earliest = queue.earliestOffset();
-            head = queue.headOffset();
             tail = queue.tailOffset();
-            size = queue.size();
-            // After open: it makes what it recovered durable, so this is the tail unless a sync failed.
-            durable = queue.durableOffset();
-            Consumers all = Consumers.of(queue);
-            for (String name : new TreeSet<>(all.names())) {
-                try (Consumer consumer = all.open(name)) {
-                    consumers.add(new ConsumerState(name, consumer.position(), consumer.committedPosition(),
-                            consumer.lag()));
+            if (live) {
+                // Held by its writer: the queue's own consumer is the writer's, and every named consumer
+                // may be open there, so each is read from its file. What is durable only the writer knows.
+                head = -1;
+                size = -1;
+                durable = -1;
+                for (Map.Entry<String, long[]> c : PersistedConsumers.read(queueDir.path()).entrySet()) {
+                    long committed = c.getValue()[0];
+                    consumers.add(new ConsumerState(c.getKey(), committed, committed, Math.max(0, tail - committed)));
+                }
+            } else {
+                head = queue.headOffset();
+                size = queue.size();
+                // After open: it makes what it recovered durable, so this is the tail unless a sync failed.
+                durable = queue.durableOffset();
+                Consumers all = Consumers.of(queue);
+                for (String name : new TreeSet<>(all.names())) {
+                    try (Consumer consumer = all.open(name)) {
+                        consumers.add(new ConsumerState(name, consumer.position(), consumer.committedPosition(),
+                                consumer.lag()));
+                    }
                 }
             }
         }
@@ -79,12 +96,18 @@ final class InspectCommand implements Callable<Integer> {
         out.println("arenas     " + arenas.size() + (arenas.isEmpty() ? "" : " (ids " + arenas.get(0).id() + ".."
                 + arenas.get(arenas.size() - 1).id() + ")") + ", " + Units.bytesApprox(arenaBytes));
         out.println("disk use   " + Units.bytesApprox(diskBytes) + " in all (" + Units.count(diskBytes) + " bytes)");
-        out.println("offsets    earliest " + earliest + ", head " + head + ", tail " + tail + ", durable below "
-                + durable);
-        out.println("messages   " + Units.count(tail - earliest) + " on disk, " + Units.count(size)
-                + " not yet dequeued by the queue's own consumer");
+        if (live) {
+            out.println("writer     another process has the queue open; read beside it (read-only), as of now");
+            out.println("offsets    earliest " + earliest + ", tail " + tail + " (the head is the writer's)");
+            out.println("messages   " + Units.count(tail - earliest) + " on disk");
+        } else {
+            out.println("offsets    earliest " + earliest + ", head " + head + ", tail " + tail + ", durable below "
+                    + durable);
+            out.println("messages   " + Units.count(tail - earliest) + " on disk, " + Units.count(size)
+                    + " not yet dequeued by the queue's own consumer");
+        }
         out.println("consumers  " + consumers.size());
-        if (!consumers.isEmpty() && head < tail && consumers.stream().allMatch(c -> c.committed() > head)) {
+        if (!live && !consumers.isEmpty() && head < tail && consumers.stream().allMatch(c -> c.committed() > head)) {
             out.println("           the queue's own consumer (head " + head + ", read by BigQueue.dequeue) is behind"
                     + " every named one and holds their arenas on disk; if no application reads it: bigqueue gc "
                     + queueDir.path() + " --ignore-own-consumer");
@@ -114,10 +137,10 @@ final class InspectCommand implements Callable<Integer> {
         out.append("\"directory\":").append(quote(dir.toString()));
         out.append(",\"arenaSize\":").append(arenaSize);
         out.append(",\"earliestOffset\":").append(earliest);
-        out.append(",\"headOffset\":").append(head);
+        out.append(",\"headOffset\":").append(head < 0 ? "null" : Long.toString(head));
         out.append(",\"tailOffset\":").append(tail);
-        out.append(",\"durableOffset\":").append(durable);
-        out.append(",\"size\":").append(size);
+        out.append(",\"durableOffset\":").append(durable < 0 ? "null" : Long.toString(durable));
+        out.append(",\"size\":").append(size < 0 ? "null" : Long.toString(size));
         out.append(",\"arenaBytes\":").append(arenaBytes);
         out.append(",\"diskBytes\":").append(diskBytes);
         out.append(",\"arenas\":[");

@@ -188,6 +188,36 @@ final class QueueDirectory {
     }
 
     /**
+     * Opens the queue to read it: as its owner when it is free; while another process holds it
+     * (its writer: an application, a {@code produce}), read-only beside it
+     * ({@code QueueConfig.readOnly}), which never writes the queue's files and needs no lock.
+     *
+     * @return the queue, read-only or not ({@link dev.bigqueue.QueueConfig#readOnly()} says which).
+     */
+    BigQueue openForReading() {
+        try {
+            return open();
+        } catch (CliException e) {
+            if (e.exitCode() != CliException.LOCKED) {
+                throw e;
+            }
+            return openReadOnly();
+        }
+    }
+
+    /** Opens the existing queue read-only, beside its writer if it has one. */
+    BigQueue openReadOnly() {
+        try {
+            return BigQueue.open(dir, QueueConfig.builder().readOnly(true).build());
+        } catch (UncheckedIOException | IllegalStateException e) {
+            throw failure("cannot open the queue at " + dir + " read-only", e);
+        } catch (IllegalArgumentException e) {
+            throw new CliException(CliException.USAGE, "cannot open the queue at " + dir + " read-only: "
+                    + inCommandLineWords(e.getMessage()), e);
+        }
+    }
+
+    /**
      * Parses {@code --arena-size}: a size from {@link QueueConfig#MIN_ARENA_SIZE} to
      * {@link QueueConfig#MAX_ARENA_SIZE}; anything else, 0 included, is a usage error.
      */

@@ -1,0 +1,93 @@
+package dev.bigqueue.bench.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.bigqueue.testing.ChildJvm;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.channels.Channels;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code inspect}, {@code consumers list} and {@code consume} (with and without {@code --follow})
+ * on a queue that a writer in another process holds open and keeps writing: they read beside it,
+ * read-only, without stopping it.
+ */
+class LiveQueueCliTest {
+    private static final int N = 2000;
+
+    @TempDir
+    Path tmp;
+
+    record Result(int exitCode, String out, String err, String stdout) {
+    }
+
+    private static Result run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
+        var old = ConsumeCommand.output;
+        ConsumeCommand.output = Channels.newChannel(stdout);
+        try {
+            int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+            return new Result(code, out.toString(), err.toString(), stdout.toString(StandardCharsets.UTF_8));
+        } finally {
+            ConsumeCommand.output = old;
+        }
+    }
+
+    private static String lines(int from, int to) {
+        StringBuilder s = new StringBuilder();
+        for (int i = from; i < to; i++) {
+            s.append('m').append(i).append('\n');
+        }
+        return s.toString();
+    }
+
+    @Test
+    void inspectConsumersAndConsume_workBesideALiveWriterInAnotherProcess() throws Exception {
+        Path dir = tmp.resolve("q");
+        Path go = tmp.resolve("go");
+        try (ChildJvm writer = ChildJvm.start(LiveWriterChild.class, dir.toString(), Integer.toString(N),
+                go.toString())) {
+            writer.awaitLine("READY", Duration.ofMinutes(2));
+
+            Result inspect = run("inspect", dir.toString());
+            assertEquals(0, inspect.exitCode(), inspect.err());
+            assertTrue(inspect.out().contains("another process has the queue open"), inspect.out());
+            assertTrue(inspect.out().contains("tail " + N), inspect.out());
+
+            Result consume = run("consume", dir.toString(), "-c", "cli", "--max", "1500");
+            assertEquals(0, consume.exitCode(), consume.err());
+            assertEquals(lines(0, 1500), consume.stdout());
+
+            Result list = run("consumers", dir.toString());
+            assertEquals(0, list.exitCode(), list.err());
+            assertTrue(list.out().matches("(?s).*cli\\s+1500\\s+1500\\s+500.*"), list.out());
+            Result json = run("inspect", dir.toString(), "--json");
+            assertEquals(0, json.exitCode(), json.err());
+            assertTrue(json.out().contains("\"headOffset\":null"), json.out());
+
+            // --follow: the rest, then what the writer appends while it follows.
+            AtomicReference<Result> followed = new AtomicReference<>();
+            Thread follower = new Thread(() -> followed.set(run("consume", dir.toString(), "-c", "cli", "--follow",
+                    "--max", Integer.toString(2 * N - 1500))));
+            follower.start();
+            Files.createFile(go);
+            writer.awaitLine("MORE", Duration.ofMinutes(2));
+            follower.join(120_000);
+            assertTrue(!follower.isAlive(), "consume --follow did not get the writer's new messages");
+            assertEquals(0, followed.get().exitCode(), followed.get().err());
+            assertEquals(lines(1500, 2 * N), followed.get().stdout());
+            assertTrue(writer.isAlive(), "the writer had to stop");
+        }
+    }
+}
