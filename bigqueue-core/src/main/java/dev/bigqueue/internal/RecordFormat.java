@@ -38,6 +38,16 @@ final class RecordFormat {
     private static final java.lang.invoke.VarHandle LONG_LE = java.lang.invoke.MethodHandles.byteArrayViewVarHandle(
             long[].class, java.nio.ByteOrder.LITTLE_ENDIAN);
 
+    /**
+     * {@link #matches} for a record copied whole: its 8-byte stamp (as stored, little-endian) then its
+     * {@code length} payload bytes, from index 0 of {@code stampAndPayload}.
+     */
+    static boolean matchesStampAndPayload(CRC32C crc, byte[] stampAndPayload, int length, long offset, int stored) {
+        crc.reset();
+        crc.update(stampAndPayload, 0, 8 + length);
+        return storedChecksum((int) crc.getValue(), offset, length) == stored;
+    }
+
     /** Whether {@code stamp} and {@code payload} with the stored checksum are the record of {@code offset}. */
     static boolean matches(CRC32C crc, byte[] scratch, long stamp, byte[] payload, int length, long offset,
             int stored) {

@@ -1,7 +1,7 @@
 package dev.bigqueue.internal;
 
-import static dev.bigqueue.internal.FileFormat.ARENA_HEADER_SIZE;
 import static dev.bigqueue.internal.FileFormat.RECORD_HEADER_SIZE;
+import static dev.bigqueue.internal.FileFormat.RECORD_STAMP_OFFSET;
 
 import java.nio.MappedByteBuffer;
 import java.util.concurrent.locks.LockSupport;
@@ -141,23 +141,26 @@ final class TailFollower {
             if (stored == 0 || len < 0) {
                 return -1; // nothing written here yet (a real record's checksum is never 0)
             }
-            if (scratch.length < len) {
-                scratch = new byte[Math.max(len, scratch.length * 2)];
+            // The stamp and the payload, as the checksum covers them: the 8 bytes of length and
+            // checksum never span arenas, but the stamp may start the next one.
+            int covered = RECORD_HEADER_SIZE - RECORD_STAMP_OFFSET + len;
+            if (scratch.length < covered) {
+                scratch = new byte[Math.max(covered, scratch.length * 2)];
             }
-            at += RECORD_HEADER_SIZE;
-            int n = Math.min(log.arenaEnd() - at, len);
+            at += RECORD_STAMP_OFFSET;
+            int n = Math.min(log.arenaEnd() - at, covered);
             m.get(at, scratch, 0, n);
             int done = n;
-            long p = position + RECORD_HEADER_SIZE + n;
-            while (done < len) {
+            long p = position + RECORD_STAMP_OFFSET + n;
+            while (done < covered) {
                 arenas.release(a);
                 a = null;
                 a = arenas.acquire(log.arenaOf(p));
                 if (a == null) {
                     return -1; // the rest is in an arena not made yet
                 }
-                n = (int) Math.min(len - done, dataBytes);
-                a.buffer().get(ARENA_HEADER_SIZE, scratch, done, n);
+                n = (int) Math.min(covered - done, dataBytes);
+                a.buffer().get(log.dataStart(), scratch, done, n);
                 done += n;
                 p += n;
             }
@@ -166,7 +169,8 @@ final class TailFollower {
                 arenas.release(a);
             }
         }
-        return RecordFormat.matches(crc, scratch, len, offset, stored) ? FileFormat.recordBytes(len) : -1;
+        return RecordFormat.matchesStampAndPayload(crc, scratch, len, offset, stored) ? FileFormat.recordBytes(len)
+                : -1;
     }
 
     /**
