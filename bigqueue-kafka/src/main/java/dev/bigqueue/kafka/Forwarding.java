@@ -34,8 +34,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Threads.</b> One forwarder thread runs {@link #run} from {@code start()} to
  * {@code close()}; it alone uses the consumer and creates, uses and closes each producer (the
  * producer's own I/O thread lives and ends with it). Other threads read the counters through
- * volatile fields, and end the run through the {@code closing} latch (and an interrupt that cuts
- * short a wait inside the producer).
+ * volatile fields, and end the run through the {@code closing} latch, and an interrupt that cuts
+ * short a wait in the queue or the producer (given only while the thread is in such a wait, under
+ * {@code interruptLock}; never while it closes a producer).
  */
 final class Forwarding implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Forwarding.class);
@@ -56,6 +57,13 @@ final class Forwarding implements Runnable {
     private final InFlightWindow window;
     private final List<byte[]> batch = new ArrayList<>(BATCH);
 
+    /**
+     * Guards {@link #interruptible}: close() interrupts the thread only while it is in a wait that
+     * an interrupt may cut short, never while it closes a producer (KafkaProducer.close, when
+     * interrupted, gives up joining its I/O thread and leaves it running).
+     */
+    private final Object interruptLock = new Object();
+    private boolean interruptible;
     private volatile long committed;
     private volatile long forwarded;
     private volatile Exception lastError;
@@ -88,6 +96,24 @@ final class Forwarding implements Runnable {
 
     Exception lastError() {
         return lastError;
+    }
+
+    /** From close(), after the closing latch: cuts short a wait of the forwarder thread {@code t}. */
+    void interrupt(Thread t) {
+        synchronized (interruptLock) {
+            if (interruptible) {
+                t.interrupt();
+            }
+        }
+    }
+
+    private void setInterruptible(boolean on) {
+        synchronized (interruptLock) {
+            interruptible = on;
+        }
+        if (!on) {
+            Thread.interrupted(); // an interrupt that came before is spent: what follows must not see it
+        }
     }
 
     @Override
@@ -127,6 +153,7 @@ final class Forwarding implements Runnable {
             LOG.error("forwarding consumer '{}' to topic '{}' stopped at offset {}", consumer.name(), topic,
                     committed, e);
         } finally {
+            setInterruptible(false);
             closeConsumer();
         }
     }
@@ -137,10 +164,16 @@ final class Forwarding implements Runnable {
      * closeTimeout for what is in flight).
      */
     private Exception session() {
+        setInterruptible(true);
+        if (isClosing()) { // checked after: a close() from now on interrupts what follows
+            setInterruptible(false);
+            return null;
+        }
         Producer<byte[], byte[]> producer;
         try {
             producer = new KafkaProducer<>(producerProperties);
         } catch (KafkaException e) {
+            setInterruptible(false);
             return e;
         }
         Exception failure;
@@ -153,11 +186,15 @@ final class Forwarding implements Runnable {
         } catch (KafkaException e) {
             failure = e; // max.block.ms passed waiting for metadata or buffer space
         } catch (RuntimeException e) {
+            setInterruptible(false);
             producer.close(Duration.ZERO);
             throw e;
         }
+        setInterruptible(false);
+        if (failure == null && window.failure() != null) {
+            failure = window.failure(); // closing, but a send failed: nothing after it may go out
+        }
         if (failure == null) {
-            Thread.interrupted(); // close()'s interrupt did its job; the flush below must not see it
             producer.close(closeTimeout);
             commitAcknowledged();
             return null;
@@ -177,11 +214,7 @@ final class Forwarding implements Runnable {
 
     /** Closes {@code producer} failing what is pending, commits what was acknowledged, rewinds. */
     private void abandon(Producer<byte[], byte[]> producer) {
-        boolean interrupted = Thread.interrupted();
         producer.close(Duration.ZERO); // every callback has run when it returns
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
         commitAcknowledged();
         consumer.seek(committed);
         window.reset(committed);

@@ -109,7 +109,10 @@ public final class KafkaForwarder implements AutoCloseable {
         if (t == Thread.currentThread()) {
             return; // from an onCommit listener: the thread ends by itself when it returns
         }
-        t.interrupt(); // cuts short a wait in the queue or the producer; the latch says why
+        Forwarding f = work;
+        if (f != null) {
+            f.interrupt(t); // cuts short a wait in the queue or the producer; the latch says why
+        }
         boolean interrupted = false;
         while (t.isAlive()) {
             try {
