@@ -21,6 +21,7 @@ public final class BrokerMain {
         Path dir = Path.of(args[0]);
         int brokerPort = Integer.parseInt(args[1]);
         int controllerPort = Integer.parseInt(args[2]);
+        Files.createDirectories(dir);
         Path config = dir.resolve("server.properties");
         Files.writeString(config, String.join("\n",
                 "process.roles=broker,controller",
