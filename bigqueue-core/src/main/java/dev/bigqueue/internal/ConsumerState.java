@@ -378,10 +378,29 @@ public final class ConsumerState {
             if (offset == cursor.offset) {
                 storeCommit(cursor.offset, cursor.position);
             } else if (offset > from) {
-                storeCommit(offset, reader.positionOf(offset, new StreamPoint(from, committedPosition)));
+                commitDropAware(offset, from);
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Commits {@code offset}, whose record may have gone with arenas that DROP_OLDEST removed
+     * under this consumer: then the earliest record kept is committed instead, as the next read
+     * would (if the cursor is past it), since everything before it is gone by rule.
+     */
+    private void commitDropAware(long offset, long from) {
+        try {
+            storeCommit(offset, reader.positionOf(offset, new StreamPoint(from, committedPosition)));
+        } catch (IllegalArgumentException dropped) {
+            StreamPoint earliest = log.earliest();
+            if (offset >= earliest.offset()) {
+                throw dropped;
+            }
+            if (cursor.position >= earliest.position() && earliest.position() > committedPosition) {
+                storeCommit(earliest.offset(), earliest.position());
+            }
         }
     }
 
