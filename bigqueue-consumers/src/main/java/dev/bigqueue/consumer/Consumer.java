@@ -244,6 +244,22 @@ public final class Consumer implements AutoCloseable {
     }
 
     /**
+     * Commits the messages before {@code offset}, and not the ones after it: for an application
+     * that acknowledges what it handed out in order, but later than it dequeues (a forwarder with
+     * several messages in flight commits each acknowledged prefix). Meant for {@code MANUAL} mode;
+     * {@code commit(position())} is {@link #commit()}, and committing the committed position
+     * again does nothing. The cost grows with the number of messages committed.
+     *
+     * @throws IllegalArgumentException if {@code offset} is outside
+     *     [{@link #committedPosition()}, {@link #position()}]: an offset before the committed
+     *     position cannot be taken back by a commit ({@link #seek} back for that), and one after
+     *     the position was not handed out yet.
+     */
+    public void commit(long offset) {
+        state.commit(offset);
+    }
+
+    /**
      * Moves to {@code offset}, so that the next dequeue returns the message with that offset (or
      * waits for it, at the tail). Fast at any distance: found through the arenas' sparse offset
      * index, not by reading the queue. In {@code AUTO} mode the new position is also committed. In

@@ -189,7 +189,11 @@ final class CallMix {
                 c.drainTo(batch, 1 + r.nextInt(16), Duration.ofMillis(r.nextInt(3)));
                 break;
             case 7:
-                c.commit();
+                if (r.nextBoolean()) {
+                    c.commit();
+                } else {
+                    commitSomewhere(c, r);
+                }
                 break;
             case 8:
                 seekSomewhere(q, c, r);
@@ -254,6 +258,23 @@ final class CallMix {
         for (byte[] m : batch) {
             if (m != null) {
                 Messages.check(m, maxSize);
+            }
+        }
+    }
+
+    /**
+     * A commit of a prefix of what was handed out; another thread of the same consumer may seek
+     * or commit between the reads and the commit, so a refusal naming the range is fine.
+     */
+    static void commitSomewhere(Consumer c, Random r) {
+        long committed = c.committedPosition();
+        long position = c.position();
+        long target = committed + (long) (r.nextDouble() * (Math.max(0, position - committed) + 1));
+        try {
+            c.commit(target);
+        } catch (IllegalArgumentException e) {
+            if (!String.valueOf(e.getMessage()).contains("cannot commit offset " + target)) {
+                throw e;
             }
         }
     }

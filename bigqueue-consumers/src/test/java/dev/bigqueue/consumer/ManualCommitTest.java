@@ -5,6 +5,7 @@ import static dev.bigqueue.consumer.Fixtures.payload;
 import static dev.bigqueue.consumer.Fixtures.small;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
@@ -131,6 +132,66 @@ class ManualCommitTest {
             Consumer m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
             assertEquals(100, m.position());
             assertNull(m.dequeue());
+        }
+    }
+
+    @Test
+    void commitOffset_commitsExactlyThePrefixBeforeIt_andSurvivesReopen() {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 600); // several arenas, and records that span them (Fixtures.payload)
+            Consumer m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
+            expectRun(m, 0, 500);
+            m.commit(7);
+            assertEquals(7, m.committedPosition());
+            m.commit(7); // again: nothing moves
+            m.commit(219); // past the 9000-byte record at 218, which spans arenas
+            assertEquals(219, m.committedPosition());
+            assertEquals(500, m.position(), "a commit does not move the position");
+            m.commit(433);
+        }
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumer m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
+            assertEquals(433, m.position(), "a restart resumes at the committed offset");
+            expectRun(m, 433, 600);
+            m.commit(600);
+            assertNull(m.dequeue());
+        }
+    }
+
+    @Test
+    void commitOffset_outsideCommittedToPosition_isRefusedNamingTheRange() {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 30);
+            Consumer m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
+            expectRun(m, 0, 20);
+            m.commit(10);
+            IllegalArgumentException back = assertThrows(IllegalArgumentException.class, () -> m.commit(9));
+            assertTrue(back.getMessage().contains("cannot commit offset 9")
+                    && back.getMessage().contains("between the committed position 10 and the position 20"),
+                    back.getMessage());
+            IllegalArgumentException ahead = assertThrows(IllegalArgumentException.class, () -> m.commit(21));
+            assertTrue(ahead.getMessage().contains("cannot commit offset 21"), ahead.getMessage());
+            assertEquals(10, m.committedPosition(), "a refused commit changes nothing");
+            m.commit(20);
+            assertEquals(20, m.committedPosition());
+        }
+    }
+
+    @Test
+    void commitOffset_afterSeekBack_commitsFromTheNewPoint() {
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            enqueue(q, 300);
+            Consumer m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
+            expectRun(m, 0, 250);
+            m.commit(240);
+            m.seek(100); // back before the commit: committed at once
+            assertEquals(100, m.committedPosition());
+            expectRun(m, 100, 230);
+            m.commit(225);
+        }
+        try (BigQueue q = BigQueue.open(dir, small())) {
+            Consumer m = Consumers.of(q).open("ledger", CommitMode.MANUAL);
+            expectRun(m, 225, 300);
         }
     }
 

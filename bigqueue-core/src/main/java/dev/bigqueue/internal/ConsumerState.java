@@ -385,6 +385,53 @@ public final class ConsumerState {
     }
 
     /**
+     * Commits the messages before {@code offset}: a prefix of what was handed out, so that an
+     * application acknowledging messages in order (a forwarder whose sends complete in order)
+     * commits exactly what was done. The position is found by skipping record headers from the
+     * committed point, so the cost grows with the messages committed, not with the arena.
+     *
+     * @throws IllegalArgumentException if {@code offset} is outside [committed, position].
+     */
+    public void commit(long offset) {
+        lock.lock();
+        try {
+            checkOpen();
+            long from = committedOffset;
+            if (offset < from || offset > cursor.offset) {
+                throw new IllegalArgumentException(label + ": cannot commit offset " + offset + "; it must lie"
+                        + " between the committed position " + from + " and the position " + cursor.offset
+                        + " (what was handed out so far), both included");
+            }
+            if (offset == cursor.offset) {
+                storeCommit(cursor.offset, cursor.position);
+            } else if (offset > from) {
+                commitDropAware(offset, from);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Commits {@code offset}, whose record may have gone with arenas that DROP_OLDEST removed
+     * under this consumer: then the earliest record kept is committed instead, as the next read
+     * would (if the cursor is past it), since everything before it is gone by rule.
+     */
+    private void commitDropAware(long offset, long from) {
+        try {
+            storeCommit(offset, reader.positionOf(offset, new StreamPoint(from, committedPosition)));
+        } catch (IllegalArgumentException dropped) {
+            StreamPoint earliest = log.earliest();
+            if (offset >= earliest.offset()) {
+                throw dropped;
+            }
+            if (cursor.position >= earliest.position() && earliest.position() > committedPosition) {
+                storeCommit(earliest.offset(), earliest.position());
+            }
+        }
+    }
+
+    /**
      * Moves to {@code offset}; in AUTO mode that is also committed, in MANUAL mode only if it is
      * before the committed position.
      *

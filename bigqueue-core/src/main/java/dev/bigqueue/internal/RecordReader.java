@@ -227,10 +227,18 @@ public final class RecordReader {
      * @throws IllegalArgumentException if {@code offset} is outside [earliestOffset, tailOffset].
      */
     public long positionOf(long offset) {
+        return positionOf(offset, null);
+    }
+
+    /**
+     * {@link #positionOf(long)}, starting the scan from {@code hint} (a known record at or before
+     * {@code offset}, such as a consumer's committed point) when that is nearer than the index.
+     */
+    public long positionOf(long offset, StreamPoint hint) {
         for (;;) {
             StreamPoint earliestBefore = log.earliest();
             try {
-                return positionOfOnce(offset);
+                return positionOfOnce(offset, hint);
             } catch (QueueCorruptedException e) {
                 // A missing arena is damage only if the collector did not just delete it; if it
                 // did, look again (and throw IllegalArgumentException if offset went with it).
@@ -241,7 +249,7 @@ public final class RecordReader {
         }
     }
 
-    private long positionOfOnce(long offset) {
+    private long positionOfOnce(long offset, StreamPoint hint) {
         long tail = log.tailOffset();
         StreamPoint first = log.earliest();
         if (offset < first.offset() || offset > tail) {
@@ -266,6 +274,10 @@ public final class RecordReader {
         }
         Cursor c = new Cursor();
         c.moveTo(floor.offset(), floor.position());
+        boolean hintNearer = hint != null && hint.offset() <= offset && hint.offset() > c.offset;
+        if (hintNearer && hint.position() >= first.position()) {
+            c.moveTo(hint.offset(), hint.position());
+        }
         while (c.offset < offset && skip(c)) {
             // next header
         }

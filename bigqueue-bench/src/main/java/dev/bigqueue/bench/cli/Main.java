@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code bigqueue} command: {@code bench}, {@code inspect}, {@code produce}, {@code consume},
- * {@code consumers}, {@code gc}, {@code repair}, and {@code jmh} (the JMH suite in this jar). Run it through the
+ * {@code consumers}, {@code gc}, {@code repair}, {@code forward}, {@code forward-bench}, and {@code jmh}
+ * (the JMH suite in this jar). Run it through the
  * {@code ./bigqueue} launcher at the top of the repository, which builds this jar when needed and
  * passes the JVM flags Chronicle Queue needs.
  *
@@ -20,7 +21,7 @@ import picocli.CommandLine.Command;
                 + " a queue directory, produce and consume messages.",
         subcommands = {BenchCommand.class, InspectCommand.class, ProduceCommand.class, ConsumeCommand.class,
             ConsumersCommand.class, GcCommand.class, RepairCommand.class, WorkloadCommand.class, JmhCommand.class,
-            CommandLine.HelpCommand.class},
+            ForwardCommand.class, ForwardBenchCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 failed, 2 bad options, 3 not a queue directory, 4 queue in use,",
             "5 permission denied.",
             "Run the JMH suite: bigqueue jmh [JMH options], e.g. bigqueue jmh -h"})
@@ -33,6 +34,9 @@ public final class Main implements Runnable {
         // Before any logger exists: warnings only (Chronicle is chatty at INFO), unless asked otherwise.
         if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
             System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+            // forward runs for hours: its start, outages, recoveries and stop belong in its log.
+            System.setProperty("org.slf4j.simpleLogger.log.dev.bigqueue.kafka", "info");
+            System.setProperty("org.slf4j.simpleLogger.showDateTime", "true");
         }
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }

@@ -1,0 +1,329 @@
+package dev.bigqueue.kafka;
+
+import dev.bigqueue.QueueClosedException;
+import dev.bigqueue.consumer.Consumer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The forwarder thread's work: read the consumer ahead, send, commit the acknowledged prefix,
+ * and on a failure start over from the last commit with a new producer after a back-off.
+ *
+ * <p><b>Order through failures.</b> At the first failed send the producer is closed at once
+ * ({@code close(ZERO)} fails every record still pending, so nothing after the gap is delivered
+ * after it), the consumer goes back to its committed offset, and a new producer sends again from
+ * there: records sent after the failed one may arrive twice (at least once), never before it.
+ *
+ * <p><b>Threads.</b> One forwarder thread runs {@link #run} from {@code start()} to
+ * {@code close()}; it alone uses the consumer and creates, uses and closes each producer (the
+ * producer's own I/O thread lives and ends with it). Other threads read the counters through
+ * volatile fields, and end the run through the {@code closing} latch, and an interrupt that cuts
+ * short a wait in the queue or the producer (given only while the thread is in such a wait, under
+ * {@code interruptLock}; never while it closes a producer).
+ */
+final class Forwarding implements Runnable {
+    private static final Logger LOG = LoggerFactory.getLogger(Forwarding.class);
+    private static final int BATCH = 512;
+    /** With nothing to send and nothing in flight: wait for the queue this long, then look again. */
+    private static final Duration IDLE_WAIT = Duration.ofMillis(100);
+    /** With records in flight and nothing new: wait this long for an acknowledgement, then look again. */
+    private static final long ACK_WAIT_NS = TimeUnit.MILLISECONDS.toNanos(1);
+
+    private final Consumer consumer;
+    private final String topic;
+    private final Properties producerProperties;
+    private final Duration initialBackoff;
+    private final Duration maxBackoff;
+    private final Duration closeTimeout;
+    private final LongConsumer onCommit;
+    private final CountDownLatch closing;
+    private final InFlightWindow window;
+    private final List<byte[]> batch = new ArrayList<>(BATCH);
+
+    /**
+     * Guards {@link #interruptible}: close() interrupts the thread only while it is in a wait that
+     * an interrupt may cut short, never while it closes a producer (KafkaProducer.close, when
+     * interrupted, gives up joining its I/O thread and leaves it running).
+     */
+    private final Object interruptLock = new Object();
+    private boolean interruptible;
+    private volatile long committed;
+    private volatile long forwarded;
+    private volatile Exception lastError;
+    private int failures;
+
+    Forwarding(Consumer consumer, KafkaForwarder.Builder b, Properties producerProperties, CountDownLatch closing) {
+        this.consumer = consumer;
+        this.topic = b.topic;
+        this.producerProperties = producerProperties;
+        this.initialBackoff = b.initialBackoff;
+        this.maxBackoff = b.maxBackoff;
+        this.closeTimeout = b.closeTimeout;
+        this.onCommit = b.onCommit;
+        this.closing = closing;
+        this.committed = consumer.committedPosition();
+        this.window = new InFlightWindow(b.maxInFlight, committed);
+    }
+
+    long committed() {
+        return committed;
+    }
+
+    long forwarded() {
+        return forwarded;
+    }
+
+    long inFlight() {
+        return window.inFlight();
+    }
+
+    Exception lastError() {
+        return lastError;
+    }
+
+    /** From close(), after the closing latch: cuts short a wait of the forwarder thread {@code t}. */
+    void interrupt(Thread t) {
+        synchronized (interruptLock) {
+            if (interruptible) {
+                t.interrupt();
+            }
+        }
+    }
+
+    private void setInterruptible(boolean on) {
+        synchronized (interruptLock) {
+            interruptible = on;
+        }
+        if (!on) {
+            Thread.interrupted(); // an interrupt that came before is spent: what follows must not see it
+        }
+    }
+
+    @Override
+    public void run() {
+        LOG.info("forwarding consumer '{}' to topic '{}' at {} from offset {}", consumer.name(), topic,
+                producerProperties.get("bootstrap.servers"), committed);
+        try {
+            while (!isClosing()) {
+                Exception failure = session();
+                if (failure == null) {
+                    break;
+                }
+                lastError = failure;
+                failures++;
+                if (isFatal(failure)) {
+                    LOG.error("forwarding consumer '{}' to topic '{}' stopped at offset {}: {}. This cannot succeed by"
+                            + " retrying: fix the cause and start the forwarder again", consumer.name(), topic,
+                            committed, describe(failure));
+                    return;
+                }
+                Duration backoff = backoff(failures);
+                LOG.warn("forwarding consumer '{}' to topic '{}': sending failed ({}; attempt {}); resending from"
+                        + " offset {} in {} ms", consumer.name(), topic, describe(failure), failures, committed,
+                        backoff.toMillis());
+                if (closing.await(backoff.toNanos(), TimeUnit.NANOSECONDS)) {
+                    break;
+                }
+            }
+        } catch (InterruptedException e) {
+            // close() interrupts only to cut a wait short: the loop above has seen the latch.
+        } catch (QueueClosedException e) {
+            lastError = e;
+            LOG.info("forwarding consumer '{}' stopped: the queue was closed; offsets from {} are sent again at the"
+                    + " next start", consumer.name(), committed);
+        } catch (RuntimeException | Error e) {
+            lastError = e instanceof Exception ? (Exception) e : new RuntimeException(e);
+            LOG.error("forwarding consumer '{}' to topic '{}' stopped at offset {}", consumer.name(), topic,
+                    committed, e);
+        } finally {
+            setInterruptible(false);
+            closeConsumer();
+        }
+    }
+
+    /**
+     * One producer's life: sends until a send fails (returns the failure, the producer closed
+     * and the consumer rewound) or the forwarder closes (returns null, after waiting up to
+     * closeTimeout for what is in flight).
+     */
+    private Exception session() {
+        setInterruptible(true);
+        if (isClosing()) { // checked after: a close() from now on interrupts what follows
+            setInterruptible(false);
+            return null;
+        }
+        Producer<byte[], byte[]> producer;
+        try {
+            producer = new KafkaProducer<>(producerProperties);
+        } catch (KafkaException e) {
+            setInterruptible(false);
+            return e;
+        }
+        Exception failure;
+        try {
+            // Once per producer: a topic that grew partitions is seen at the next session.
+            int partitions = producer.partitionsFor(topic).size();
+            failure = sendUntilFailure(producer, partitions);
+        } catch (InterruptException | InterruptedException e) {
+            failure = null; // close() cut a wait short
+        } catch (KafkaException e) {
+            failure = e; // max.block.ms passed waiting for metadata or buffer space
+        } catch (RuntimeException e) {
+            setInterruptible(false);
+            producer.close(Duration.ZERO);
+            throw e;
+        }
+        setInterruptible(false);
+        if (failure == null && window.failure() != null) {
+            failure = window.failure(); // closing, but a send failed: nothing after it may go out
+        }
+        if (failure == null) {
+            producer.close(closeTimeout);
+            commitAcknowledged();
+            return null;
+        }
+        abandon(producer);
+        return failure;
+    }
+
+    /** initialBackoff doubled for each failure in a row, at most maxBackoff. */
+    private Duration backoff(int failuresInARow) {
+        Duration d = initialBackoff;
+        for (int i = 1; i < failuresInARow && d.compareTo(maxBackoff) < 0; i++) {
+            d = d.multipliedBy(2);
+        }
+        return d.compareTo(maxBackoff) > 0 ? maxBackoff : d;
+    }
+
+    /** Closes {@code producer} failing what is pending, commits what was acknowledged, rewinds. */
+    private void abandon(Producer<byte[], byte[]> producer) {
+        producer.close(Duration.ZERO); // every callback has run when it returns
+        commitAcknowledged();
+        consumer.seek(committed);
+        window.reset(committed);
+        batch.clear();
+    }
+
+    private Exception sendUntilFailure(Producer<byte[], byte[]> producer, int partitions)
+            throws InterruptedException {
+        long acknowledgedBefore = committed;
+        for (;;) {
+            if (isClosing()) {
+                return null;
+            }
+            Exception failure = window.failure();
+            if (failure != null) {
+                return failure;
+            }
+            commitAcknowledged();
+            if (failures > 0 && committed > acknowledgedBefore) {
+                LOG.info("forwarding consumer '{}' to topic '{}' again: Kafka acknowledged up to offset {} after {}"
+                        + " failed attempt(s)", consumer.name(), topic, committed, failures);
+                failures = 0;
+            }
+            int room = window.room();
+            if (room == 0) {
+                window.awaitCallback(ACK_WAIT_NS * 100);
+                continue;
+            }
+            batch.clear();
+            int n = consumer.drainTo(batch, Math.min(room, BATCH));
+            if (n == 0) {
+                if (window.inFlight() > 0) {
+                    window.awaitCallback(ACK_WAIT_NS);
+                    continue;
+                }
+                n = consumer.drainTo(batch, Math.min(room, BATCH), IDLE_WAIT);
+                if (n == 0) {
+                    continue;
+                }
+            }
+            long first = consumer.position() - n;
+            if (first != window.next()) {
+                // DROP_OLDEST removed offsets between the last send and this batch: nothing to send for them.
+                if (!jumpTo(first)) {
+                    return window.failure();
+                }
+            }
+            for (int i = 0; i < n; i++) {
+                long offset = first + i;
+                producer.send(KafkaRecords.of(topic, partitions, offset, batch.get(i)), window.send(offset));
+            }
+        }
+    }
+
+    /**
+     * Waits until everything in flight is acknowledged, then commits {@code offset}, past offsets
+     * that a rule dropped before they were read; false if a send failed or the forwarder closes first.
+     */
+    private boolean jumpTo(long offset) throws InterruptedException {
+        while (window.inFlight() > 0) {
+            if (window.failure() != null || isClosing()) {
+                return false;
+            }
+            window.awaitCallback(ACK_WAIT_NS * 100);
+            commitAcknowledged();
+        }
+        LOG.warn("forwarding consumer '{}': offsets {}..{} were dropped from the queue before they were read"
+                + " (DROP_OLDEST); continuing at {}", consumer.name(), committed, offset - 1, offset);
+        consumer.commit(offset);
+        committed = offset;
+        window.reset(offset);
+        return true;
+    }
+
+    private void commitAcknowledged() {
+        long prefix = window.advance();
+        long before = committed;
+        if (prefix > before) {
+            consumer.commit(prefix);
+            committed = prefix;
+            forwarded += prefix - before;
+            if (onCommit != null) {
+                onCommit.accept(prefix);
+            }
+        }
+    }
+
+    private boolean isClosing() {
+        return closing.getCount() == 0;
+    }
+
+    private void closeConsumer() {
+        try {
+            consumer.close();
+        } catch (IllegalStateException queueClosed) {
+            // the queue's close() closed it already, keeping what was committed
+        }
+        LOG.info("forwarder of consumer '{}' to topic '{}' stopped: {} forwarded in this run, committed up to offset"
+                + " {}", consumer.name(), topic, forwarded, committed);
+    }
+
+    /** Failures that no retry can cure: the record, the topic or the credentials must change. */
+    static boolean isFatal(Throwable e) {
+        return e instanceof RecordTooLargeException || e instanceof InvalidTopicException
+                || e instanceof SerializationException || e instanceof AuthorizationException
+                || e instanceof AuthenticationException || e instanceof UnsupportedVersionException;
+    }
+
+    private static String describe(Throwable e) {
+        return e.getClass().getSimpleName() + ": " + e.getMessage();
+    }
+}

@@ -1,0 +1,98 @@
+package dev.bigqueue.kafka;
+
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The producer configuration a forwarder runs with: the user's properties, checked, with what
+ * the forwarder's guarantees need forced on. At-least-once in order needs {@code acks=all} (a
+ * message is committed locally only once every in-sync replica has it) and idempotence (a
+ * producer's own retries neither duplicate nor reorder). A user setting that contradicts them is
+ * refused with a message naming the property, rather than silently overridden.
+ */
+final class ProducerSettings {
+    /** Default bound on how long send() waits for metadata or buffer space while the broker is away. */
+    static final long DEFAULT_MAX_BLOCK_MS = 10_000;
+
+    private ProducerSettings() {
+    }
+
+    /**
+     * The properties to create producers with.
+     *
+     * @throws IllegalArgumentException naming the property that is missing, contradicts the
+     *     forwarder's guarantees or that Kafka's own validation refuses.
+     */
+    static Properties resolve(Properties user, String clientId) {
+        Map<String, Object> p = new HashMap<>();
+        for (String name : user.stringPropertyNames()) { // includes the Properties' defaults
+            p.put(name, user.getProperty(name));
+        }
+        user.forEach((k, v) -> p.put(String.valueOf(k), v));
+        Object servers = p.get(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG);
+        if (servers == null || String.valueOf(servers).isBlank()) {
+            throw new IllegalArgumentException("producerProperties must set bootstrap.servers"
+                    + " (host:port[,host:port...]): the Kafka brokers to forward to");
+        }
+        refuseUnless(p, ProducerConfig.ACKS_CONFIG, v -> v.equals("all") || v.equals("-1"),
+                "the forwarder commits a message locally only once every in-sync replica has it; remove acks or"
+                + " set it to all");
+        refuseUnless(p, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, v -> v.equals("true"),
+                "the forwarder needs idempotence so that the producer's retries neither duplicate nor reorder;"
+                + " remove enable.idempotence or set it to true");
+        refuseUnless(p, ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, v -> parsesAtMost(v, 5),
+                "an idempotent producer keeps order with at most 5 requests in flight per connection; set 1..5"
+                + " or remove it");
+        refuseUnless(p, ProducerConfig.RETRIES_CONFIG, v -> !v.equals("0"),
+                "an idempotent producer needs retries; remove retries");
+        for (String serializer : new String[] {ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
+            ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG}) {
+            refuseUnless(p, serializer, v -> v.equals(ByteArraySerializer.class.getName()),
+                    "the forwarder sends the queue's bytes as they are; remove " + serializer);
+        }
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.putIfAbsent(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(DEFAULT_MAX_BLOCK_MS));
+        p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, clientId);
+        Properties out = new Properties();
+        out.putAll(p);
+        try {
+            // Kafka's own checks (names, types, ranges), now rather than at the first connection.
+            new ProducerConfig(out);
+        } catch (ConfigException e) {
+            throw new IllegalArgumentException("producerProperties: " + e.getMessage(), e);
+        }
+        return out;
+    }
+
+    private interface Check {
+        boolean ok(String value);
+    }
+
+    private static void refuseUnless(Map<String, Object> p, String name, Check check, String why) {
+        Object v = p.get(name);
+        if (v == null) {
+            return;
+        }
+        String value = v instanceof Class<?> c ? c.getName() : String.valueOf(v).trim();
+        if (!check.ok(value) && !check.ok(value.toLowerCase(Locale.ROOT))) {
+            throw new IllegalArgumentException("producerProperties: " + name + "=" + v + " is not allowed: " + why);
+        }
+    }
+
+    private static boolean parsesAtMost(String v, int max) {
+        try {
+            int n = Integer.parseInt(v);
+            return n >= 1 && n <= max;
+        } catch (NumberFormatException e) {
+            return false;
+        }
+    }
+}

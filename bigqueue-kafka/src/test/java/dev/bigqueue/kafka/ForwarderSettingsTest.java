@@ -1,0 +1,162 @@
+package dev.bigqueue.kafka;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.bigqueue.BigQueue;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Bad settings are refused at build() with a message naming the property and what to do; the
+ * forwarder's lifecycle (start twice, close before start, a broker that is not there) needs no
+ * broker to check.
+ */
+class ForwarderSettingsTest {
+    @TempDir
+    Path dir;
+
+    private static Properties props(String... kv) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", "127.0.0.1:9");
+        for (int i = 0; i < kv.length; i += 2) {
+            p.put(kv[i], kv[i + 1]);
+        }
+        return p;
+    }
+
+    private static String refused(BigQueue q, Properties p) {
+        return assertThrows(IllegalArgumentException.class, () -> KafkaForwarder.builder().queue(q).topic("t")
+                .producerProperties(p).build()).getMessage();
+    }
+
+    @Test
+    void propertiesThatContradictTheGuarantees_areRefusedNamingThem() {
+        try (BigQueue q = BigQueue.open(dir)) {
+            Properties none = new Properties();
+            assertTrue(refused(q, none).contains("bootstrap.servers"), refused(q, none));
+            String acks = refused(q, props("acks", "1"));
+            assertTrue(acks.contains("acks=1") && acks.contains("set it to all"), acks);
+            String idem = refused(q, props("enable.idempotence", "false"));
+            assertTrue(idem.contains("enable.idempotence=false"), idem);
+            String inflight = refused(q, props("max.in.flight.requests.per.connection", "6"));
+            assertTrue(inflight.contains("max.in.flight.requests.per.connection=6"), inflight);
+            String ser = refused(q, props("value.serializer",
+                    "org.apache.kafka.common.serialization.StringSerializer"));
+            assertTrue(ser.contains("value.serializer"), ser);
+            String kafkaCheck = refused(q, props("linger.ms", "soon"));
+            assertTrue(kafkaCheck.contains("linger.ms"), kafkaCheck);
+            // what agrees with the guarantees is accepted, spelled as Kafka allows
+            KafkaForwarder.builder().queue(q).topic("t").producerProperties(props("acks", "-1",
+                    "enable.idempotence", "TRUE")).build().close();
+            assertThrows(IllegalArgumentException.class, () -> KafkaForwarder.builder().topic("t")
+                    .producerProperties(props()).build());
+            assertThrows(IllegalArgumentException.class, () -> KafkaForwarder.builder().queue(q)
+                    .producerProperties(props()).build());
+            assertThrows(IllegalArgumentException.class, () -> KafkaForwarder.builder().maxInFlight(0));
+        }
+    }
+
+    @Test
+    void startTwice_orAfterClose_isAnIllegalStateException() {
+        try (BigQueue q = BigQueue.open(dir)) {
+            KafkaForwarder f = KafkaForwarder.builder().queue(q).topic("t").producerProperties(props()).build();
+            f.close(); // before start: nothing to stop
+            IllegalStateException e = assertThrows(IllegalStateException.class, f::start);
+            assertTrue(e.getMessage().contains("closed"), e.getMessage());
+            KafkaForwarder g = KafkaForwarder.builder().queue(q).topic("t").producerProperties(props()).build();
+            g.start();
+            IllegalStateException twice = assertThrows(IllegalStateException.class, g::start);
+            assertTrue(twice.getMessage().contains("started already"), twice.getMessage());
+            g.close();
+            assertFalse(KafkaForwarderTest.forwarderThreadAlive());
+        }
+    }
+
+    @Test
+    void startRacingClose_andEveryAccessorRacingBoth_leaveNoThreadBehind() throws Exception {
+        try (BigQueue q = BigQueue.open(dir)) {
+            for (int round = 0; round < 40; round++) {
+                KafkaForwarder f = KafkaForwarder.builder().queue(q).topic("t").producerProperties(props())
+                        .closeTimeout(Duration.ZERO).build();
+                CyclicBarrier go = new CyclicBarrier(3);
+                AtomicReference<Throwable> failed = new AtomicReference<>();
+                Thread starter = new Thread(() -> {
+                    try {
+                        go.await();
+                        f.start();
+                    } catch (IllegalStateException closedFirst) {
+                        if (!closedFirst.getMessage().contains("closed")) {
+                            failed.set(closedFirst);
+                        }
+                    } catch (Exception | Error e) {
+                        failed.set(e);
+                    }
+                });
+                Thread reader = new Thread(() -> {
+                    try {
+                        go.await();
+                        for (int i = 0; i < 200; i++) {
+                            f.forwarded();
+                            f.inFlight();
+                            f.lastError();
+                            f.isRunning();
+                            try {
+                                f.lag();
+                                f.committedOffset();
+                            } catch (IllegalStateException notStarted) {
+                                // before start() ran: says so
+                            }
+                        }
+                    } catch (Exception | Error e) {
+                        failed.set(e);
+                    }
+                });
+                starter.start();
+                reader.start();
+                go.await();
+                f.close();
+                starter.join();
+                reader.join();
+                f.close(); // the start may have won: close again, and it ends the thread
+                if (failed.get() != null) {
+                    throw new AssertionError("round " + round, failed.get());
+                }
+                assertFalse(f.isRunning());
+                assertFalse(KafkaForwarderTest.forwarderThreadAlive(), "round " + round);
+            }
+        }
+    }
+
+    @Test
+    void noBrokerThere_sendsFail_nothingIsCommitted_andCloseEnds() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort(); // closed again: nobody listens there
+        }
+        try (BigQueue q = BigQueue.open(dir)) {
+            for (int i = 0; i < 100; i++) {
+                q.enqueueString(Delivered.payload(i));
+            }
+            Properties p = props("bootstrap.servers", "127.0.0.1:" + port, "max.block.ms", "500",
+                    "delivery.timeout.ms", "1000", "request.timeout.ms", "500");
+            KafkaForwarder f = KafkaForwarder.builder().queue(q).topic("t").producerProperties(p)
+                    .retryBackoff(Duration.ofMillis(10), Duration.ofMillis(50)).build();
+            f.start();
+            Await.until(() -> f.lastError() != null, () -> "no failure reported");
+            assertEquals(0, f.committedOffset());
+            assertEquals(100, f.lag());
+            f.close();
+            assertFalse(f.isRunning());
+            assertFalse(KafkaForwarderTest.forwarderThreadAlive());
+        }
+    }
+}
