@@ -1,5 +1,6 @@
 package dev.bigqueue.kafka;
 
+import dev.bigqueue.Message;
 import dev.bigqueue.QueueClosedException;
 import dev.bigqueue.consumer.Consumer;
 import java.time.Duration;
@@ -55,7 +56,7 @@ final class Forwarding implements Runnable {
     private final LongConsumer onCommit;
     private final CountDownLatch closing;
     private final InFlightWindow window;
-    private final List<byte[]> batch = new ArrayList<>(BATCH);
+    private final List<Message> batch = new ArrayList<>(BATCH);
 
     /**
      * Guards {@link #interruptible}: close() interrupts the thread only while it is in a wait that
@@ -244,27 +245,30 @@ final class Forwarding implements Runnable {
                 continue;
             }
             batch.clear();
-            int n = consumer.drainTo(batch, Math.min(room, BATCH));
-            if (n == 0) {
+            int max = Math.min(room, BATCH);
+            Message m;
+            while (batch.size() < max && (m = consumer.dequeueMessage()) != null) {
+                batch.add(m);
+            }
+            if (batch.isEmpty()) {
                 if (window.inFlight() > 0) {
                     window.awaitCallback(ACK_WAIT_NS);
                     continue;
                 }
-                n = consumer.drainTo(batch, Math.min(room, BATCH), IDLE_WAIT);
-                if (n == 0) {
+                m = consumer.dequeueMessage(IDLE_WAIT);
+                if (m == null) {
                     continue;
                 }
+                batch.add(m);
             }
-            long first = consumer.position() - n;
-            if (first != window.next()) {
-                // DROP_OLDEST removed offsets between the last send and this batch: nothing to send for them.
-                if (!jumpTo(first)) {
+            for (Message message : batch) {
+                long offset = message.offset();
+                // DROP_OLDEST or retention removed offsets between the last send and this one: nothing
+                // to send for them.
+                if (offset != window.next() && !jumpTo(offset)) {
                     return window.failure();
                 }
-            }
-            for (int i = 0; i < n; i++) {
-                long offset = first + i;
-                producer.send(KafkaRecords.of(topic, partitions, offset, batch.get(i)), window.send(offset));
+                producer.send(KafkaRecords.of(topic, partitions, message), window.send(offset));
             }
         }
     }

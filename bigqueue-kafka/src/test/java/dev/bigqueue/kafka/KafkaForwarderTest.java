@@ -3,19 +3,35 @@ package dev.bigqueue.kafka;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
+import dev.bigqueue.Message;
 import dev.bigqueue.QueueClosedException;
 import dev.bigqueue.QueueConfig;
 import dev.bigqueue.consumer.CommitMode;
 import dev.bigqueue.consumer.Consumer;
 import dev.bigqueue.consumer.Consumers;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
 import java.util.Random;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -96,6 +112,63 @@ class KafkaForwarderTest {
             assertEquals(20_000, c.committedPosition(), "close commits what was acknowledged");
         }
         assertDelivered("plain", 20_000, false);
+    }
+
+    @Test
+    void keyHeadersTimestampAndTombstones_becomeTheKafkaRecords() throws Exception {
+        broker.createTopic("keyed", 3);
+        int n = 300;
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            for (int i = 0; i < n; i++) {
+                Message.Builder b = Message.builder().key("k" + (i % 7)).header("seq", Integer.toString(i))
+                        .header("seq", "again").timestamp(Instant.ofEpochMilli(1_700_000_000_000L + i));
+                q.enqueue(i % 10 == 9 ? b.build() : b.value(Delivered.payload(i)).build());
+            }
+            try (KafkaForwarder f = forwarder(q, "keyed").build()) {
+                f.start();
+                awaitCommitted(f, n);
+            }
+        }
+        Properties p = new Properties();
+        p.put("bootstrap.servers", broker.bootstrap());
+        p.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        p.put("value.deserializer", ByteArrayDeserializer.class.getName());
+        Map<Integer, ConsumerRecord<byte[], byte[]>> bySeq = new HashMap<>();
+        Map<String, Set<Integer>> partitionsOfKey = new HashMap<>();
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+            List<TopicPartition> parts = new ArrayList<>();
+            for (PartitionInfo info : c.partitionsFor("keyed", Duration.ofMinutes(1))) {
+                parts.add(new TopicPartition("keyed", info.partition()));
+            }
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.nanoTime() + Await.HANG.toNanos();
+            while (bySeq.size() < n && System.nanoTime() - deadline < 0) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    int seq = Integer.parseInt(new String(r.headers().headers("seq").iterator().next().value(),
+                            StandardCharsets.UTF_8));
+                    bySeq.put(seq, r);
+                    partitionsOfKey.computeIfAbsent(new String(r.key(), StandardCharsets.UTF_8), k -> new HashSet<>())
+                            .add(r.partition());
+                }
+            }
+        }
+        assertEquals(n, bySeq.size(), "records that arrived");
+        for (int i = 0; i < n; i++) {
+            ConsumerRecord<byte[], byte[]> r = bySeq.get(i);
+            assertEquals("k" + (i % 7), new String(r.key(), StandardCharsets.UTF_8), "key of " + i);
+            assertEquals(1_700_000_000_000L + i, r.timestamp(), "timestamp of " + i);
+            List<String> values = new ArrayList<>();
+            r.headers().headers("seq").forEach(h -> values.add(new String(h.value(), StandardCharsets.UTF_8)));
+            assertEquals(List.of(Integer.toString(i), "again"), values, "headers of " + i + ", in order");
+            if (i % 10 == 9) {
+                assertNull(r.value(), "a tombstone stays a tombstone: " + i);
+            } else {
+                assertEquals(Delivered.payload(i), new String(r.value(), StandardCharsets.UTF_8), "value of " + i);
+            }
+        }
+        partitionsOfKey.forEach((key, partitions) -> assertEquals(1, partitions.size(),
+                "every record of key " + key + " in one partition, as Kafka's own partitioner puts them"));
     }
 
     @Test
