@@ -20,8 +20,8 @@ import picocli.CommandLine.Command;
         description = "Tools for bigqueue, the embedded persistent queue: compare it with its peers, look inside"
                 + " a queue directory, produce and consume messages.",
         subcommands = {BenchCommand.class, InspectCommand.class, ProduceCommand.class, ConsumeCommand.class,
-            ConsumersCommand.class, GcCommand.class, RepairCommand.class, WorkloadCommand.class, JmhCommand.class,
-            ForwardCommand.class, ForwardBenchCommand.class, CommandLine.HelpCommand.class},
+            ConsumersCommand.class, GcCommand.class, RepairCommand.class, UpgradeCommand.class, WorkloadCommand.class,
+            JmhCommand.class, ForwardCommand.class, ForwardBenchCommand.class, CommandLine.HelpCommand.class},
         footer = {"", "Exit codes: 0 ok, 1 failed, 2 bad options, 3 not a queue directory, 4 queue in use,",
             "5 permission denied.",
             "Run the JMH suite: bigqueue jmh [JMH options], e.g. bigqueue jmh -h"})

@@ -1,6 +1,8 @@
 package dev.bigqueue.bench.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
@@ -207,8 +209,36 @@ class MainTest {
         assertEquals(CliException.USAGE, run("consumers", dir.toString(), "frobnicate").exitCode());
     }
 
+    @Test
+    void aVersion1Queue_isRefusedNamingTheUpgrade_whichMakesItReadable() throws Exception {
+        // The format-1 fixture, written by the format-1 code (bigqueue-core's test resources).
+        Path dir = Files.createDirectories(tmp.resolve("old").resolve("consumers"));
+        for (String file : new String[] {"queue.meta", "arena-000000000000.dat", "arena-000000000001.dat",
+            "arena-000000000002.dat", "consumers/billing.consumer"}) {
+            try (InputStream in = MainTest.class.getResourceAsStream("/fixtures/v1-upgrade/" + file)) {
+                assertNotNull(in, "fixture file " + file);
+                Files.copy(in, dir.getParent().resolve(file));
+            }
+        }
+        Path queue = dir.getParent();
+        Result refused = run("inspect", queue.toString());
+        assertNotEquals(0, refused.exitCode());
+        assertTrue(refused.err().contains("bigqueue upgrade"), refused.err());
+        Result upgraded = run("upgrade", queue.toString());
+        assertEquals(0, upgraded.exitCode(), upgraded.err());
+        assertTrue(upgraded.out().contains("upgraded from format version 1 to 2"), upgraded.out());
+        Result again = run("upgrade", queue.toString());
+        assertEquals(0, again.exitCode(), again.err());
+        assertTrue(again.out().contains("already in format version 2"), again.out());
+        Result inspect = run("inspect", queue.toString());
+        assertEquals(0, inspect.exitCode(), inspect.err());
+        assertTrue(inspect.out().contains("billing"), inspect.out());
+        assertEquals(3, run("upgrade", tmp.resolve("missing").toString()).exitCode());
+    }
+
     @ParameterizedTest
-    @ValueSource(strings = {"bench", "inspect", "produce", "consume", "consumers", "gc", "workload", "jmh"})
+    @ValueSource(strings = {"bench", "inspect", "produce", "consume", "consumers", "gc", "repair", "upgrade",
+        "workload", "jmh", "forward"})
     void everyCommandHasHelp(String command) {
         Result result = run(command, "--help");
         assertEquals(0, result.exitCode(), result.err());
