@@ -34,6 +34,8 @@ final class Checkpointer {
     private final Object turns = new Object();
     /** Bytes of keyed records read since the last checkpoint. */
     private final AtomicLong bytesSince = new AtomicLong();
+    /** Size of the newest snapshot written, in bytes; 0 before the first. */
+    private volatile long lastSize;
     /** Guarded by {@link #turns}. */
     private boolean checkpointing;
     private volatile long lastOffset;
@@ -57,8 +59,13 @@ final class Checkpointer {
         bytesSince.addAndGet(n);
     }
 
-    long bytesSince() {
-        return bytesSince.get();
+    /**
+     * Whether enough was read since the last checkpoint: {@code everyBytes}, or the size of the last
+     * snapshot if that is more, so that a big map is not rewritten more often than the data it holds
+     * changes (checkpoints write at most as many bytes as the records they cover).
+     */
+    boolean dueByBytes(long everyBytes) {
+        return everyBytes > 0 && bytesSince.get() >= Math.max(everyBytes, lastSize);
     }
 
     /** Waits for a checkpoint in progress (not interruptibly), then takes the turn. */
@@ -112,6 +119,7 @@ final class Checkpointer {
             bytesSince.set(0);
             long size = snapshots.write(snapshots.fileFor(offset), offset, map);
             lastOffset = offset;
+            lastSize = size;
             List<Path> files = snapshots.list();
             long holdAt = offset;
             int kept = 0;

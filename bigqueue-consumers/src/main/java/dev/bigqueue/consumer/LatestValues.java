@@ -37,8 +37,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Which value wins.</b> The newest by timestamp, then by offset; a tombstone is kept in the
  * map (not in {@link #keys()}) so that an older record of a deleted key cannot bring it back.
  * {@code put} stamps its records with a clock that never goes back within a store (the largest
- * timestamp loaded, at least), so a put that starts after another one returned always wins over
- * it, even if the wall clock steps back. {@code get} after {@code put} in any thread sees that put
+ * timestamp loaded, at least), and never below the key's current timestamp, so a put that starts
+ * after another one returned (or after a record was applied) wins over it, even if the wall clock
+ * steps back. {@code get} after {@code put} in any thread sees that put
  * or a newer one: {@code put} updates the map itself once its record is in the queue. Records of
  * other writers are seen once the follower has read them ({@link #awaitFollowed}).
  *
@@ -257,6 +258,11 @@ public final class LatestValues implements AutoCloseable {
     private long append(String key, byte[] value) {
         checkUsable();
         long ts = clock.updateAndGet(last -> Math.max(last, System.currentTimeMillis()));
+        ValueMap.Entry current = map.entry(key);
+        if (current != null && current.timestamp() > ts) {
+            // Another writer's record stamped in the future: equal stamps fall to the offset, where this one wins.
+            ts = current.timestamp();
+        }
         Message m = Message.builder().key(key).timestamp(Instant.ofEpochMilli(ts)).value(value).build();
         long offset = queue.enqueue(m);
         map.apply(key, new ValueMap.Entry(value, ts, offset));
@@ -411,8 +417,7 @@ public final class LatestValues implements AutoCloseable {
                 if (m != null) {
                     apply(m);
                 }
-                long bytes = options.checkpointEveryBytes();
-                boolean byBytes = bytes > 0 && checkpointer.bytesSince() >= bytes;
+                boolean byBytes = checkpointer.dueByBytes(options.checkpointEveryBytes());
                 boolean byTime = System.nanoTime() - nextDue >= 0;
                 if ((byBytes || byTime) && !closed) {
                     if (checkpointer.tryTakeTurn()) {

@@ -45,7 +45,10 @@ public final class LatestValuesOptions {
         return checkpointInterval;
     }
 
-    /** Bytes of keys and values read from the queue after which a checkpoint runs; 0: off. */
+    /**
+     * Bytes of keys and values read from the queue after which a checkpoint runs, or the size of the
+     * last snapshot if that is larger (a big map is not rewritten for every few records); 0: off.
+     */
     public long checkpointEveryBytes() {
         return checkpointEveryBytes;
     }
