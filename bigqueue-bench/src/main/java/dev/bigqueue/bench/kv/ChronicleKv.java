@@ -1,6 +1,5 @@
 package dev.bigqueue.bench.kv;
 
-import dev.bigqueue.bench.peer.ChronicleFlags;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.concurrent.ConcurrentHashMap;
@@ -18,7 +17,7 @@ final class ChronicleKv implements KvPeer {
     private final ConcurrentHashMap<String, byte[]> map = new ConcurrentHashMap<>();
 
     ChronicleKv(Path dir) {
-        ChronicleFlags.disableAnalytics();
+        System.setProperty("chronicle.analytics.disable", "true");
         this.journal = SingleChronicleQueueBuilder.single(dir.toFile()).build();
     }
 
