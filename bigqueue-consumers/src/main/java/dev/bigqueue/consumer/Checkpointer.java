@@ -1,0 +1,147 @@
+package dev.bigqueue.consumer;
+
+import dev.bigqueue.BigQueue;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Writes the checkpoints of one {@link LatestValues} store: a snapshot of the map at an offset,
+ * then the store's hold consumer moved to the oldest snapshot kept, then the older snapshots
+ * deleted. Each step is durable before the next, so a crash between any two leaves a store that
+ * loads: at worst an extra snapshot, or arenas held a little longer.
+ *
+ * <p>Threads: checkpoints take turns, one at a time: {@link #takeTurn()} or {@link #tryTakeTurn()},
+ * then {@link #write}, then {@link #releaseTurn()}. The turn is the {@code checkpointing} flag
+ * guarded by {@code turns}' monitor; the monitor is never held during the I/O. The caller's thread
+ * runs the checkpoint: the follower for automatic ones, the application's for the others.
+ * {@link #lastOffset} is volatile and written under the turn; the byte counter is atomic.
+ */
+final class Checkpointer {
+    private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
+
+    private final BigQueue queue;
+    private final String name;
+    private final Snapshots snapshots;
+    private final ValueMap map;
+    private final Consumer hold;
+    private final int keep;
+    private final Object turns = new Object();
+    /** Bytes of keyed records read since the last checkpoint. */
+    private final AtomicLong bytesSince = new AtomicLong();
+    /** Size of the newest snapshot written, in bytes; 0 before the first. */
+    private volatile long lastSize;
+    /** Guarded by {@link #turns}. */
+    private boolean checkpointing;
+    private volatile long lastOffset;
+
+    Checkpointer(BigQueue queue, String name, Snapshots snapshots, ValueMap map, Consumer hold, int keep,
+            long startOffset) {
+        this.queue = queue;
+        this.name = name;
+        this.snapshots = snapshots;
+        this.map = map;
+        this.hold = hold;
+        this.keep = keep;
+        this.lastOffset = startOffset;
+    }
+
+    long lastOffset() {
+        return lastOffset;
+    }
+
+    void addBytes(long n) {
+        bytesSince.addAndGet(n);
+    }
+
+    /**
+     * Whether enough was read since the last checkpoint: {@code everyBytes}, or the size of the last
+     * snapshot if that is more, so that a big map is not rewritten more often than the data it holds
+     * changes (checkpoints write at most as many bytes as the records they cover).
+     */
+    boolean dueByBytes(long everyBytes) {
+        return everyBytes > 0 && bytesSince.get() >= Math.max(everyBytes, lastSize);
+    }
+
+    /** Waits for a checkpoint in progress (not interruptibly), then takes the turn. */
+    void takeTurn() {
+        boolean interrupted = false;
+        synchronized (turns) {
+            while (checkpointing) {
+                try {
+                    turns.wait();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            checkpointing = true;
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Takes the turn if no checkpoint is in progress. */
+    boolean tryTakeTurn() {
+        synchronized (turns) {
+            if (checkpointing) {
+                return false;
+            }
+            checkpointing = true;
+            return true;
+        }
+    }
+
+    void releaseTurn() {
+        synchronized (turns) {
+            checkpointing = false;
+            turns.notifyAll();
+        }
+    }
+
+    /**
+     * Writes the snapshot at {@code offset} (every record below it is in the map); the caller holds
+     * the turn. Does nothing if the newest snapshot is at that offset already.
+     */
+    void write(long offset, String why) {
+        if (offset == lastOffset) {
+            return;
+        }
+        long started = System.nanoTime();
+        try {
+            // Every record the snapshot names must survive whatever the snapshot survives.
+            queue.flush();
+            bytesSince.set(0);
+            long size = snapshots.write(snapshots.fileFor(offset), offset, map);
+            lastOffset = offset;
+            lastSize = size;
+            List<Path> files = snapshots.list();
+            long holdAt = offset;
+            int kept = 0;
+            for (Path p : files) {
+                long o = snapshots.offsetOf(p);
+                if (o <= offset && kept < keep) {
+                    kept++;
+                    holdAt = o;
+                }
+            }
+            hold.seek(holdAt);
+            for (Path p : files) {
+                if (snapshots.offsetOf(p) < holdAt) {
+                    Files.deleteIfExists(p);
+                }
+            }
+            LOG.debug("LatestValues '{}': checkpoint ({}) at offset {}, {} bytes, {} ms; arenas held from {}", name,
+                    why, offset, size, (System.nanoTime() - started) / 1_000_000, holdAt);
+        } catch (IOException e) {
+            throw new UncheckedIOException("LatestValues '" + name + "' of " + queue.directory()
+                    + ": checkpoint at offset " + offset + " failed (the previous snapshots stay): " + e.getMessage(),
+                    e);
+        }
+    }
+}

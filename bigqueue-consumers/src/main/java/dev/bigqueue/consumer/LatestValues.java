@@ -1,0 +1,531 @@
+package dev.bigqueue.consumer;
+
+import dev.bigqueue.BigQueue;
+import dev.bigqueue.Message;
+import dev.bigqueue.QueueClosedException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Collections;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The latest value of every key of a queue, in memory, persisted by the queue itself: a
+ * Kafka-style compacted view. {@link #put} appends a keyed {@link Message} and updates the map;
+ * {@link #delete} appends a tombstone; {@link #get} reads the map. Records with a key that other
+ * writers of the same queue enqueue are applied too, by a follower that reads the queue through the
+ * named consumer {@code latest-follow.NAME}.
+ *
+ * <pre>{@code
+ * try (LatestValues profiles = LatestValues.open(queue, "profiles")) {   // loads, then follows
+ *     profiles.put("user-42", json);
+ *     byte[] v = profiles.get("user-42");                                  // json: read your writes
+ * }
+ * }</pre>
+ *
+ * <p><b>Which value wins.</b> The newest by timestamp, then by offset; a tombstone is kept in the
+ * map (not in {@link #keys()}) so that an older record of a deleted key cannot bring it back.
+ * {@code put} stamps its records with a clock that never goes back within a store (the largest
+ * timestamp loaded, at least), and never below the key's current timestamp, so a put that starts
+ * after another one returned (or after a record was applied) wins over it, even if the wall clock
+ * steps back. {@code get} after {@code put} in any thread sees that put
+ * or a newer one: {@code put} updates the map itself once its record is in the queue. Records of
+ * other writers are seen once the follower has read them ({@link #awaitFollowed}).
+ *
+ * <p><b>Start-up and checkpoints.</b> {@link #checkpoint()} writes the map, tombstones included, to
+ * {@code latest/NAME-OFFSET.snap} in the queue directory (temp file, fsync, rename, directory fsync,
+ * a CRC32C over the whole file; see {@link Snapshots}) at an offset below which every record is in
+ * it, then moves the named consumer {@code latest.NAME} to the oldest snapshot kept, so that the
+ * queue's garbage collector may delete the arenas before it. {@link #open} loads the newest snapshot
+ * that passes its checks and replays the queue from its offset; it returns once the map holds every
+ * record enqueued before it was called. A damaged snapshot is renamed {@code .bad} with a WARN and
+ * the one before is used, or, with none left, a full replay from where the store began (the
+ * {@code NAME.origin.snap} file) if the queue still holds those records; otherwise {@code open}
+ * fails and says so: it never returns a map that misses a record. Automatic checkpoints
+ * ({@link LatestValuesOptions}) run on the follower thread.
+ *
+ * <p><b>Crashes.</b> After {@code kill -9} at any moment, a reopened store holds, for every key, the
+ * value of the last acknowledged put or a newer one (a put in flight at the kill may or may not be
+ * there), never an older one. Snapshots name only records the queue has flushed: a checkpoint flushes
+ * the queue before it writes the snapshot.
+ *
+ * <p><b>Threads.</b> Every method may be called from any number of threads. The store owns one
+ * thread, the follower ({@code bigqueue-latest-NAME}), started by {@link #open} once the store is
+ * built and ended by {@link #close()} (or when the queue closes, or by an error, which later calls
+ * report). The map is a {@link ConcurrentHashMap} updated per key; {@code followed} (every record
+ * below it applied) is a volatile written by the follower only; checkpoints take turns in the
+ * {@link Checkpointer}, whose monitor is never held across I/O or a
+ * wait on another thread. At most one store of a name is open per queue instance.
+ *
+ * <p><b>Lifetime.</b> {@link #close()} may run at any time from any thread; a call that starts after
+ * it throws {@link IllegalStateException}. It checkpoints (unless configured off), stops the
+ * follower, waits for it to end and releases both named consumers (their files stay: they hold the
+ * arenas the next open needs). Closing the queue stops the store too.
+ *
+ * <p><b>Limits.</b> Keys are strings (UTF-8 on disk); a record of another writer whose key is not
+ * valid UTF-8 is applied under its decoded form. Tombstones stay in the map and in snapshots (key
+ * and 20 bytes each). A queue's retention or {@code DROP_OLDEST} deleting records the store has not
+ * read stops the store with an error naming the lost offsets, since its map would miss them.
+ */
+public final class LatestValues implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(LatestValues.class);
+    private static final Pattern VALID_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,149}");
+    private static final String NAME_RULE = "a store name is 1..150 characters of ASCII letters, digits, '.', '_'"
+            + " and '-', starting with a letter or digit";
+    /** Longest the follower waits for a record before it looks at the clock of timed checkpoints. */
+    private static final Duration IDLE_WAIT = Duration.ofSeconds(1);
+
+    /** The stores open now, by queue instance (identity: BigQueue keeps Object.equals) and name. */
+    private static final Map<Key, Object> OPEN = new ConcurrentHashMap<>();
+    /** What reserves a name in {@link #OPEN} while its store loads. */
+    private static final Object LOADING = new Object();
+
+    private record Key(BigQueue queue, String name) {
+    }
+
+    private final Key key;
+    private final BigQueue queue;
+    private final String name;
+    private final LatestValuesOptions options;
+    private final Snapshots snapshots;
+    private final ValueMap map;
+    /** Reads the queue for the follower; AUTO, so it holds no arena the hold does not. */
+    private final Consumer reader;
+    /** Never read: its committed position, the oldest snapshot kept, holds the arenas start-up needs. */
+    private final Consumer hold;
+    private final Thread follower;
+    /** The timestamp of the last put; puts never go below it. */
+    private final AtomicLong clock;
+    private final Checkpointer checkpointer;
+    private final AtomicBoolean closing = new AtomicBoolean();
+    private final AtomicInteger waiters = new AtomicInteger();
+    /** Monitor for awaitFollowed; notified by the follower when waiters > 0 and when it ends. */
+    private final Object progress = new Object();
+
+    /** Every record below it is in the map; written by the follower only. */
+    private volatile long followed;
+    private volatile boolean closed;
+    private volatile boolean followerDone;
+    /** Why the follower stopped, if it did before close; reported by every later call. */
+    private volatile Throwable failure;
+
+    private LatestValues(Key key, LatestValuesOptions options, Snapshots snapshots, StartPoint start,
+            Consumer reader, Consumer hold) {
+        this.key = key;
+        this.queue = key.queue();
+        this.name = key.name();
+        this.options = options;
+        this.snapshots = snapshots;
+        this.map = start.map();
+        this.reader = reader;
+        this.hold = hold;
+        this.followed = start.offset();
+        this.checkpointer = new Checkpointer(queue, name, snapshots, map, hold, options.keepSnapshots(),
+                start.offset());
+        this.clock = new AtomicLong(Long.MIN_VALUE);
+        // Created here, started by open() once every field is set.
+        this.follower = new Thread(this::follow, "bigqueue-latest-" + name);
+        follower.setDaemon(true);
+    }
+
+    /** {@link #open(BigQueue, String, LatestValuesOptions)} with {@link LatestValuesOptions#defaults()}. */
+    public static LatestValues open(BigQueue queue, String name) {
+        return open(queue, name, LatestValuesOptions.defaults());
+    }
+
+    /**
+     * Loads store {@code name} of {@code queue} (a new one starts empty at {@code earliestOffset()}),
+     * replays the queue up to its tail, and starts following it.
+     *
+     * @throws IllegalArgumentException if {@code name} breaks the naming rule.
+     * @throws IllegalStateException if the store is already open on this queue instance, or cannot
+     *     be loaded without missing records (the message says what was found and what to do).
+     * @throws UncheckedIOException on an I/O error.
+     */
+    public static LatestValues open(BigQueue queue, String name, LatestValuesOptions options) {
+        Objects.requireNonNull(queue, "queue must not be null");
+        Objects.requireNonNull(name, "store name must not be null; " + NAME_RULE);
+        Objects.requireNonNull(options, "options must not be null; use LatestValuesOptions.defaults()");
+        if (!VALID_NAME.matcher(name).matches()) {
+            throw new IllegalArgumentException("invalid store name '" + name + "': " + NAME_RULE);
+        }
+        Key key = new Key(queue, name);
+        if (OPEN.putIfAbsent(key, LOADING) != null) {
+            throw new IllegalStateException("LatestValues '" + name + "' of queue " + queue.directory() + " is"
+                    + " already open in this process; share that instance, or close() it first");
+        }
+        LatestValues store = null;
+        try {
+            store = load(key, options);
+            OPEN.put(key, store);
+            store.follower.start();
+            long tail = queue.tailOffset();
+            store.awaitFollowedInternal(tail);
+            store.checkUsable();
+            LOG.info("LatestValues '{}' of {}: {} keys, {} entries with tombstones, followed to offset {}", name,
+                    queue.directory(), store.map.live(), store.map.entries(), store.followed);
+            return store;
+        } catch (RuntimeException | Error e) {
+            if (store != null) {
+                store.stop();
+            }
+            OPEN.remove(key);
+            throw e;
+        } catch (IOException e) {
+            OPEN.remove(key);
+            throw new UncheckedIOException("cannot open LatestValues '" + name + "' of " + queue.directory() + ": "
+                    + e.getMessage(), e);
+        }
+    }
+
+    private static LatestValues load(Key key, LatestValuesOptions options) throws IOException {
+        BigQueue queue = key.queue();
+        Consumers consumers = Consumers.of(queue);
+        String holdName = "latest." + key.name();
+        boolean holdExisted = consumers.names().contains(holdName);
+        Snapshots snapshots = new Snapshots(queue.directory(), key.name());
+        StartPoint start = StartPoint.choose(queue, snapshots, holdExisted, holdName);
+        Consumer hold = consumers.open(holdName, CommitMode.AUTO);
+        Consumer reader = null;
+        try {
+            if (hold.position() > start.offset()) {
+                hold.seek(start.offset());
+            }
+            reader = consumers.open("latest-follow." + key.name(), CommitMode.AUTO);
+            reader.seek(start.offset());
+            // The garbage collector may have run between the choice and the seeks above.
+            if (queue.earliestOffset() > start.offset()) {
+                throw new IllegalStateException("LatestValues '" + key.name() + "': the queue's records from "
+                        + start.offset() + " were collected while the store was opening; open it again");
+            }
+            LatestValues store = new LatestValues(key, options, snapshots, start, reader, hold);
+            store.clock.set(start.map().maxTimestamp());
+            return store;
+        } catch (RuntimeException e) {
+            hold.close();
+            if (reader != null) {
+                reader.close();
+            }
+            throw e;
+        }
+    }
+
+    // ------------------------------------------------------------------ the API
+
+    /**
+     * Appends a record with {@code key}, {@code value} and a timestamp, then makes it the key's value
+     * (unless a newer record of another writer is already there).
+     *
+     * @return the record's offset.
+     */
+    public long put(String key, byte[] value) {
+        Objects.requireNonNull(key, "key must not be null");
+        Objects.requireNonNull(value, "value must not be null; use delete(key) to remove a key");
+        return append(key, value.clone());
+    }
+
+    /** The key's value (a copy); null if absent or deleted. */
+    public byte[] get(String key) {
+        Objects.requireNonNull(key, "key must not be null");
+        checkUsable();
+        byte[] v = map.get(key);
+        return v == null ? null : v.clone();
+    }
+
+    /**
+     * Appends a tombstone for {@code key} and removes it from the map.
+     *
+     * @return whether the key had a value just before.
+     */
+    public boolean delete(String key) {
+        Objects.requireNonNull(key, "key must not be null");
+        boolean had = map.get(key) != null;
+        append(key, null);
+        return had;
+    }
+
+    private long append(String key, byte[] value) {
+        checkUsable();
+        long ts = clock.updateAndGet(last -> Math.max(last, System.currentTimeMillis()));
+        ValueMap.Entry current = map.entry(key);
+        if (current != null && current.timestamp() > ts) {
+            // Another writer's record stamped in the future: equal stamps fall to the offset, where this one wins.
+            ts = current.timestamp();
+        }
+        Message m = Message.builder().key(key).timestamp(Instant.ofEpochMilli(ts)).value(value).build();
+        long offset = queue.enqueue(m);
+        map.apply(key, new ValueMap.Entry(value, ts, offset));
+        return offset;
+    }
+
+    /** Keys with a value. */
+    public int size() {
+        checkUsable();
+        return map.live();
+    }
+
+    /** The keys with a value, sorted: a copy taken now. */
+    public Set<String> keys() {
+        checkUsable();
+        return Collections.unmodifiableSet(map.keys());
+    }
+
+    /** The store's name. */
+    public String name() {
+        return name;
+    }
+
+    /** Every record below this offset has been applied to the map. */
+    public long followedOffset() {
+        return followed;
+    }
+
+    /** Offset of the newest snapshot written or loaded (where the store began if none). */
+    public long checkpointOffset() {
+        return checkpointer.lastOffset();
+    }
+
+    /**
+     * Waits until the follower has applied every record below {@code offset} (for instance
+     * {@code queue.tailOffset()}: everything other writers enqueued so far).
+     *
+     * @return false if {@code timeout} passed first.
+     * @throws IllegalStateException if the store is closed or its follower stopped.
+     */
+    public boolean awaitFollowed(long offset, Duration timeout) throws InterruptedException {
+        Objects.requireNonNull(timeout, "timeout must not be null");
+        checkUsable();
+        long deadline = System.nanoTime() + Math.max(0, timeout.toNanos());
+        waiters.incrementAndGet();
+        try {
+            synchronized (progress) {
+                while (followed < offset) {
+                    checkUsable();
+                    long left = deadline - System.nanoTime();
+                    if (left <= 0) {
+                        return false;
+                    }
+                    progress.wait(Math.max(1, left / 1_000_000));
+                }
+            }
+        } finally {
+            waiters.decrementAndGet();
+        }
+        return true;
+    }
+
+    /**
+     * Writes a snapshot of the map that holds every record enqueued before this call, durably, then
+     * lets the queue collect the arenas before the oldest snapshot kept. Waits for a checkpoint
+     * another thread is writing, then writes its own.
+     *
+     * @throws UncheckedIOException if the snapshot cannot be written (the previous ones stay).
+     */
+    public void checkpoint() {
+        checkUsable();
+        awaitFollowedInternal(queue.tailOffset());
+        checkUsable();
+        checkpointer.takeTurn();
+        try {
+            checkpointer.write(followed, "requested");
+        } finally {
+            checkpointer.releaseTurn();
+        }
+    }
+
+    /**
+     * Checkpoints (unless {@link LatestValuesOptions#checkpointOnClose()} is off), stops the follower
+     * and releases the store's named consumers. Calling it again does nothing.
+     */
+    @Override
+    public void close() {
+        if (!closing.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            if (options.checkpointOnClose() && failure == null && !followerDone) {
+                try {
+                    awaitFollowedInternal(queue.tailOffset());
+                    if (failure == null && !followerDone && checkpointer.tryTakeTurn()) {
+                        try {
+                            checkpointer.write(followed, "close");
+                        } finally {
+                            checkpointer.releaseTurn();
+                        }
+                    }
+                } catch (RuntimeException e) {
+                    LOG.warn("LatestValues '{}' of {}: no checkpoint at close ({}); the next open replays from"
+                            + " offset {}", name, queue.directory(), e.toString(), checkpointer.lastOffset());
+                }
+            }
+        } finally {
+            closed = true;
+            stop();
+            OPEN.remove(key, this);
+        }
+    }
+
+    /** Ends the follower and releases the consumers; waits for the follower to end. */
+    private void stop() {
+        closed = true;
+        try {
+            reader.close();
+        } catch (RuntimeException e) {
+            LOG.debug("closing the follower's consumer", e);
+        }
+        boolean interrupted = false;
+        while (follower.isAlive() && Thread.currentThread() != follower) {
+            try {
+                follower.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        try {
+            hold.close();
+        } catch (RuntimeException e) {
+            LOG.debug("closing the hold consumer", e);
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ------------------------------------------------------------------ the follower thread
+
+    private void follow() {
+        long nextDue = nextTimedCheckpoint(System.nanoTime());
+        try {
+            while (!closed) {
+                long now = System.nanoTime();
+                Duration wait = IDLE_WAIT;
+                if (nextDue != Long.MAX_VALUE) {
+                    wait = Duration.ofNanos(Math.max(0, Math.min(IDLE_WAIT.toNanos(), nextDue - now)));
+                }
+                Message m = reader.dequeueMessage(wait);
+                if (m != null) {
+                    apply(m);
+                }
+                boolean byBytes = checkpointer.dueByBytes(options.checkpointEveryBytes());
+                boolean byTime = System.nanoTime() - nextDue >= 0;
+                if ((byBytes || byTime) && !closed) {
+                    if (checkpointer.tryTakeTurn()) {
+                        try {
+                            checkpointer.write(followed, byBytes ? "bytes" : "interval");
+                        } catch (RuntimeException e) {
+                            LOG.error("LatestValues '{}' of {}: automatic checkpoint failed; will try again", name,
+                                    queue.directory(), e);
+                        } finally {
+                            checkpointer.releaseTurn();
+                        }
+                    }
+                    nextDue = nextTimedCheckpoint(System.nanoTime());
+                }
+            }
+        } catch (IllegalStateException e) {
+            // The reader was closed (by close(), or by the queue's close), or records went missing.
+            if (!closed) {
+                failure = e;
+                if (!(e instanceof QueueClosedException)) {
+                    LOG.error("LatestValues '{}' of {} stopped following the queue", name, queue.directory(), e);
+                }
+            }
+        } catch (Throwable t) {
+            failure = t;
+            LOG.error("LatestValues '{}' of {} stopped following the queue", name, queue.directory(), t);
+        } finally {
+            followerDone = true;
+            synchronized (progress) {
+                progress.notifyAll();
+            }
+        }
+    }
+
+    private long nextTimedCheckpoint(long now) {
+        Duration d = options.checkpointInterval();
+        return d.isZero() ? Long.MAX_VALUE : now + d.toNanos();
+    }
+
+    private void apply(Message m) {
+        long offset = m.offset();
+        if (offset != followed) {
+            throw new IllegalStateException("LatestValues '" + name + "' of " + queue.directory() + ": records "
+                    + followed + ".." + (offset - 1) + " were deleted by the queue (retention or DROP_OLDEST) before"
+                    + " the store read them, so its map would miss them; give the queue a retention longer than the"
+                    + " store's checkpoint interval, then reopen the store");
+        }
+        byte[] k = m.key();
+        if (k != null) {
+            byte[] v = m.value();
+            map.apply(new String(k, StandardCharsets.UTF_8), new ValueMap.Entry(v, m.timestamp().toEpochMilli(),
+                    offset));
+            checkpointer.addBytes(k.length + (v == null ? 0 : v.length));
+        }
+        followed = offset + 1;
+        if (waiters.get() > 0) {
+            synchronized (progress) {
+                progress.notifyAll();
+            }
+        }
+    }
+
+    // ------------------------------------------------------------------ internals
+
+    /** awaitFollowed for open, checkpoint and close: uninterruptible, ends if the follower stops. */
+    private void awaitFollowedInternal(long offset) {
+        boolean interrupted = false;
+        waiters.incrementAndGet();
+        try {
+            synchronized (progress) {
+                while (followed < offset && !followerDone) {
+                    try {
+                        progress.wait();
+                    } catch (InterruptedException e) {
+                        interrupted = true;
+                    }
+                }
+            }
+        } finally {
+            waiters.decrementAndGet();
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    private void checkUsable() {
+        if (closed || closing.get()) {
+            throw new IllegalStateException("LatestValues '" + name + "' of queue " + queue.directory() + " is"
+                    + " closed; open it again with LatestValues.open(queue, \"" + name + "\")");
+        }
+        Throwable f = failure;
+        if (f != null) {
+            if (f instanceof QueueClosedException q) {
+                throw new QueueClosedException("LatestValues '" + name + "': its queue " + queue.directory()
+                        + " is closed; reopen the queue, then the store");
+            }
+            throw new IllegalStateException("LatestValues '" + name + "' of queue " + queue.directory()
+                    + " stopped following the queue: " + f + "; close it and open it again", f);
+        }
+        if (followerDone) {
+            throw new IllegalStateException("LatestValues '" + name + "' of queue " + queue.directory()
+                    + " stopped following the queue (was its queue closed?); open it again");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "LatestValues[" + name + ", " + queue.directory() + "]";
+    }
+}

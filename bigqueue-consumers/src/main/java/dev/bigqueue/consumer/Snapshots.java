@@ -1,0 +1,280 @@
+package dev.bigqueue.consumer;
+
+import java.io.BufferedInputStream;
+import java.io.BufferedOutputStream;
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.zip.CRC32C;
+import java.util.zip.CheckedInputStream;
+import java.util.zip.CheckedOutputStream;
+
+/**
+ * The snapshot files of one {@link LatestValues} store in {@code DIR/latest/}: {@code NAME-OFFSET.snap}
+ * (OFFSET in 20 digits: the map holds every record below it) and {@code NAME.origin.snap} (the empty
+ * map at the offset where the store began, which makes a full replay possible while its arenas are on
+ * disk).
+ *
+ * <pre>
+ * offset  size  field
+ *  0      8     magic "BQLVSNAP"
+ *  8      4     CRC32C of the entries (40 to the end) followed by the header fields 12..40
+ * 12      4     version (1)
+ * 16      8     offset: every record below it is in the map
+ * 24      8     entries
+ * 32      8     length of the file in bytes (a truncated copy fails here before its CRC is read)
+ * 40      ...   entries: keyLength int, key UTF-8, timestamp long (ms), record offset long,
+ *               valueLength int (-1: tombstone), value
+ * </pre>
+ *
+ * A snapshot is written to {@code .tmp}, fsynced, renamed and the directory fsynced, so a crash leaves
+ * either the complete file or a {@code .tmp} that is ignored and deleted at the next open.
+ *
+ * <p>Threads: stateless apart from its final fields; the store serializes writes of one name.
+ */
+final class Snapshots {
+    private static final byte[] MAGIC = "BQLVSNAP".getBytes(StandardCharsets.US_ASCII);
+    private static final int VERSION = 1;
+    private static final int HEADER = 40;
+    private static final int BUFFER = 1 << 20;
+
+    /** A snapshot file whose checks failed: the message says which and why. */
+    static final class BadSnapshotException extends IOException {
+        BadSnapshotException(String message) {
+            super(message);
+        }
+    }
+
+    /** What a snapshot file holds. */
+    record Loaded(long offset, ValueMap map, long entries) {
+    }
+
+    private final Path dir;
+    private final String name;
+    private final Pattern snapName;
+
+    Snapshots(Path queueDir, String name) {
+        this.dir = queueDir.resolve("latest");
+        this.name = name;
+        this.snapName = Pattern.compile(Pattern.quote(name) + "-(\\d{20})\\.snap");
+    }
+
+    Path directory() {
+        return dir;
+    }
+
+    Path origin() {
+        return dir.resolve(name + ".origin.snap");
+    }
+
+    Path fileFor(long offset) {
+        return dir.resolve(String.format("%s-%020d.snap", name, offset));
+    }
+
+    /** Snapshot files of this store, newest offset first. */
+    List<Path> list() throws IOException {
+        List<Path> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, name + "-*.snap")) {
+            for (Path p : s) {
+                if (snapName.matcher(p.getFileName().toString()).matches()) {
+                    out.add(p);
+                }
+            }
+        }
+        out.sort(Comparator.comparingLong(this::offsetOf).reversed());
+        return out;
+    }
+
+    long offsetOf(Path snapshot) {
+        Matcher m = snapName.matcher(snapshot.getFileName().toString());
+        if (!m.matches()) {
+            throw new IllegalArgumentException("not a snapshot of '" + name + "': " + snapshot);
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    /** Deletes the {@code .tmp} files a crash in the middle of a checkpoint left; returns how many. */
+    int deleteUnfinished() throws IOException {
+        int n = 0;
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, name + "*.snap.tmp")) {
+            for (Path p : s) {
+                Files.deleteIfExists(p);
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Writes {@code map} as the snapshot at {@code offset} to {@code target}, durably and atomically. */
+    long write(Path target, long offset, ValueMap map) throws IOException {
+        Files.createDirectories(dir);
+        Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+        long size;
+        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                StandardOpenOption.WRITE)) {
+            ch.position(HEADER);
+            CRC32C crc = new CRC32C();
+            long[] count = {0};
+            OutputStream raw = Channels.newOutputStream(ch);
+            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(raw, crc),
+                    BUFFER));
+            IOException[] failure = {null};
+            map.forEach((key, e) -> {
+                if (failure[0] != null) {
+                    return;
+                }
+                try {
+                    byte[] k = key.getBytes(StandardCharsets.UTF_8);
+                    out.writeInt(k.length);
+                    out.write(k);
+                    out.writeLong(e.timestamp());
+                    out.writeLong(e.offset());
+                    if (e.value() == null) {
+                        out.writeInt(-1);
+                    } else {
+                        out.writeInt(e.value().length);
+                        out.write(e.value());
+                    }
+                    count[0]++;
+                } catch (IOException x) {
+                    failure[0] = x;
+                }
+            });
+            if (failure[0] != null) {
+                throw failure[0];
+            }
+            out.flush();
+            size = ch.position();
+            ByteBuffer h = ByteBuffer.allocate(HEADER - 12);
+            h.putInt(VERSION).putLong(offset).putLong(count[0]).putLong(size).flip();
+            crc.update(h.duplicate());
+            long bodyCrc = crc.getValue();
+            ByteBuffer head = ByteBuffer.allocate(HEADER);
+            head.put(MAGIC).putInt((int) bodyCrc).put(h).flip();
+            writeFully(ch, head, 0);
+            ch.force(true);
+        }
+        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        syncDirectory(dir);
+        return size;
+    }
+
+    private static void writeFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
+        while (b.hasRemaining()) {
+            pos += ch.write(b, pos);
+        }
+    }
+
+    static void syncDirectory(Path dir) throws IOException {
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+
+    /**
+     * Reads and checks a whole snapshot: magic, version, length, the offset in its name (unless
+     * {@code expectedOffset} is -1), every length inside it and the CRC over the whole file.
+     *
+     * @throws BadSnapshotException saying what is wrong; the map is never returned partly read.
+     */
+    Loaded read(Path file, long expectedOffset) throws IOException {
+        long size = Files.size(file);
+        if (size < HEADER) {
+            throw new BadSnapshotException(file + " is " + size + " bytes, shorter than its " + HEADER
+                    + "-byte header (torn or truncated)");
+        }
+        try (InputStream fin = Files.newInputStream(file)) {
+            DataInputStream head = new DataInputStream(fin);
+            byte[] magic = new byte[8];
+            head.readFully(magic);
+            if (!java.util.Arrays.equals(magic, MAGIC)) {
+                throw new BadSnapshotException(file + " does not start with the snapshot magic BQLVSNAP");
+            }
+            int storedCrc = head.readInt();
+            byte[] fields = new byte[HEADER - 12];
+            head.readFully(fields);
+            DataInputStream hf = new DataInputStream(new java.io.ByteArrayInputStream(fields));
+            CRC32C crc = new CRC32C();
+            DataInputStream in = new DataInputStream(new BufferedInputStream(new CheckedInputStream(fin, crc),
+                    BUFFER));
+            int version = hf.readInt();
+            if (version != VERSION) {
+                throw new BadSnapshotException(file + " has version " + version + "; this bigqueue reads version "
+                        + VERSION);
+            }
+            long offset = hf.readLong();
+            long entries = hf.readLong();
+            long length = hf.readLong();
+            if (length != size) {
+                throw new BadSnapshotException(file + " is " + size + " bytes but says it is " + length
+                        + " (torn or truncated)");
+            }
+            if (expectedOffset >= 0 && offset != expectedOffset) {
+                throw new BadSnapshotException(file + " holds offset " + offset + ", not the " + expectedOffset
+                        + " of its name");
+            }
+            if (entries < 0 || entries > (size - HEADER) / 24) {
+                throw new BadSnapshotException(file + " says it has " + entries + " entries, impossible in "
+                        + size + " bytes");
+            }
+            ValueMap map = new ValueMap((int) Math.min(entries * 4 / 3 + 1, 1 << 28));
+            long left = size - HEADER;
+            for (long i = 0; i < entries; i++) {
+                int kl = in.readInt();
+                left -= 4;
+                if (kl < 0 || kl > left) {
+                    throw new BadSnapshotException(file + ": entry " + i + " has a key length of " + kl);
+                }
+                byte[] k = new byte[kl];
+                in.readFully(k);
+                long ts = in.readLong();
+                long off = in.readLong();
+                int vl = in.readInt();
+                left -= kl + 20L;
+                if (vl < -1 || vl > left) {
+                    throw new BadSnapshotException(file + ": entry " + i + " has a value length of " + vl);
+                }
+                byte[] v = null;
+                if (vl >= 0) {
+                    v = new byte[vl];
+                    in.readFully(v);
+                    left -= vl;
+                }
+                map.apply(new String(k, StandardCharsets.UTF_8), new ValueMap.Entry(v, ts, off));
+            }
+            if (left != 0 || in.read() != -1) {
+                throw new BadSnapshotException(file + " has " + left + " bytes after its " + entries + " entries");
+            }
+            crc.update(fields);
+            if ((int) crc.getValue() != storedCrc) {
+                throw new BadSnapshotException(file + " fails its CRC32C check (damaged)");
+            }
+            return new Loaded(offset, map, entries);
+        } catch (EOFException e) {
+            throw new BadSnapshotException(file + " ends in the middle of an entry (torn or truncated)");
+        }
+    }
+}

@@ -1,0 +1,95 @@
+package dev.bigqueue.consumer;
+
+import dev.bigqueue.BigQueue;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Where a {@link LatestValues} store starts: the map of the newest snapshot that passes its checks
+ * and whose records after it are all still in the queue, or the empty map at the store's origin
+ * (a full replay), or, for a new store, the empty map at {@code earliestOffset()}. Never a map that
+ * would miss a record: when neither is possible it throws and says what it found.
+ *
+ * <p>Threads: used by {@code open} only, on the caller's thread.
+ */
+record StartPoint(long offset, ValueMap map) {
+    private static final Logger LOG = LoggerFactory.getLogger(StartPoint.class);
+
+    static StartPoint choose(BigQueue queue, Snapshots snapshots, boolean holdExisted, String holdName)
+            throws IOException {
+        int unfinished = snapshots.deleteUnfinished();
+        if (unfinished > 0) {
+            LOG.info("LatestValues: deleted {} unfinished snapshot file(s) (.tmp) of a checkpoint cut short in {}",
+                    unfinished, snapshots.directory());
+        }
+        List<String> problems = new ArrayList<>();
+        List<Path> files = snapshots.list();
+        for (Path file : files) {
+            long offset = snapshots.offsetOf(file);
+            long earliest = queue.earliestOffset();
+            if (offset < earliest) {
+                problems.add(file.getFileName() + ": the queue no longer holds the records from its offset " + offset
+                        + " (earliest " + earliest + ")");
+                continue;
+            }
+            if (offset > queue.tailOffset()) {
+                problems.add(file.getFileName() + ": its offset " + offset + " is past the queue's tail "
+                        + queue.tailOffset() + " (a snapshot of another queue?)");
+                continue;
+            }
+            try {
+                long t0 = System.nanoTime();
+                Snapshots.Loaded loaded = snapshots.read(file, offset);
+                if (!problems.isEmpty()) {
+                    LOG.warn("LatestValues: fell back to snapshot {} after: {}", file, problems);
+                }
+                LOG.info("LatestValues: loaded {} ({} entries) in {} ms", file, loaded.entries(),
+                        (System.nanoTime() - t0) / 1_000_000);
+                return new StartPoint(loaded.offset(), loaded.map());
+            } catch (Snapshots.BadSnapshotException e) {
+                Path bad = file.resolveSibling(file.getFileName() + ".bad");
+                Files.move(file, bad, StandardCopyOption.REPLACE_EXISTING);
+                LOG.warn("LatestValues: snapshot {} is unusable, renamed to {}: {}", file, bad.getFileName(),
+                        e.getMessage());
+                problems.add(e.getMessage());
+            }
+        }
+        Path origin = snapshots.origin();
+        if (Files.exists(origin)) {
+            try {
+                Snapshots.Loaded o = snapshots.read(origin, -1);
+                long earliest = queue.earliestOffset();
+                if (o.offset() >= earliest && o.offset() <= queue.tailOffset()) {
+                    if (!problems.isEmpty()) {
+                        LOG.warn("LatestValues: no usable snapshot in {} ({}); replaying the whole history from offset"
+                                + " {}", snapshots.directory(), problems, o.offset());
+                    }
+                    return new StartPoint(o.offset(), o.map());
+                }
+                problems.add("full replay impossible: the store began at offset " + o.offset() + " but the queue's"
+                        + " earliest record is " + earliest);
+            } catch (Snapshots.BadSnapshotException e) {
+                problems.add(e.getMessage());
+            }
+        } else if (files.isEmpty() && !holdExisted) {
+            long start = queue.earliestOffset();
+            snapshots.write(origin, start, new ValueMap(16));
+            return new StartPoint(start, new ValueMap(1024));
+        } else {
+            problems.add(origin.getFileName() + " (where the store began) is missing"
+                    + (holdExisted ? " though its consumer '" + holdName + "' exists" : ""));
+        }
+        throw new IllegalStateException("LatestValues cannot load store '" + holdName.substring("latest.".length())
+                + "' of " + queue.directory() + ": no snapshot"
+                + " can be used and a full replay would miss records, so any map would be wrong. Found: " + problems
+                + ". To start again from what the queue holds (a map that misses the collected records), delete the"
+                + " store's files in " + snapshots.directory() + " and its consumers '" + holdName + "' and"
+                + " 'latest-follow." + holdName.substring("latest.".length()) + "' (Consumers.delete)");
+    }
+}
