@@ -71,7 +71,7 @@ final class Snapshots {
     private final Pattern snapName;
 
     Snapshots(Path queueDir, String name) {
-        this.dir = queueDir.resolve("latest");
+        this.dir = queueDir.resolve(dev.bigqueue.internal.FileFormat.SNAPSHOTS_DIR);
         this.name = name;
         this.snapName = Pattern.compile(Pattern.quote(name) + "-(\\d{20})\\.snap");
     }

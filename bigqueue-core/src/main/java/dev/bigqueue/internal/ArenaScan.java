@@ -61,7 +61,7 @@ final class ArenaScan {
                 } else if (name.endsWith(".tmp")) {
                     scan.temporaries.add(p);
                 } else if (!name.equals(FileFormat.META_FILE) && !name.equals(FileFormat.LOCK_FILE)
-                        && !name.equals(FileFormat.CONSUMERS_DIR)) {
+                        && !name.equals(FileFormat.CONSUMERS_DIR) && !name.equals(FileFormat.SNAPSHOTS_DIR)) {
                     LOG.warn("queue {}: ignoring file '{}', which is not part of the queue", dir, name);
                 }
             }

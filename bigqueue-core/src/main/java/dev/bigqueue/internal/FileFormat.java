@@ -19,6 +19,7 @@ import java.util.regex.Pattern;
  *   consumers/NAME.lock        held with an OS file lock while the consumer is open in some process
  *                              (writer or read-only open); text: that process's pid; never deleted
  *   consumers/.gc.lock         held by a collection pass, or by a read-only open creating a consumer
+ *   latest/NAME-OFFSET.snap    LatestValues snapshots (bigqueue-consumers, class Snapshots draws them)
  *
  * queue.meta (4096 bytes)
  *   0   8  magic "BIGQMETA"
@@ -113,6 +114,8 @@ public final class FileFormat {
     public static final String META_FILE = "queue.meta";
     public static final String LOCK_FILE = "queue.lock";
     public static final String CONSUMERS_DIR = "consumers";
+    /** LatestValues' snapshots (bigqueue-consumers): part of the queue directory, not of its log. */
+    public static final String SNAPSHOTS_DIR = "latest";
     public static final String CONSUMER_SUFFIX = ".consumer";
 
     /** The range of arenaSize a queue.meta may record (QueueConfig enforces the same). */
