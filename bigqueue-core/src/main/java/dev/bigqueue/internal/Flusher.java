@@ -244,6 +244,15 @@ public final class Flusher {
             int start = id == firstArena && (first == null || first.position() < from) ? log.indexInArena(from) : 0;
             int end = id == lastArena ? log.indexInArena(target - 1) + 1
                     : log.arenaEnd();
+            if (start > 0) {
+                // The time-index entries of these records live in the arena's header, written with
+                // them: they go to disk with them (a clean page costs msync nothing).
+                int dataStart = log.dataStart();
+                int firstEntry = (start - dataStart) / FileFormat.TIME_INDEX_INTERVAL;
+                int lastEntry = (end - 1 - dataStart) / FileFormat.TIME_INDEX_INTERVAL;
+                int at = FileFormat.TIME_INDEX_OFFSET + firstEntry * FileFormat.TIME_ENTRY_SIZE;
+                arenas.force(id, at, (lastEntry - firstEntry + 1) * FileFormat.TIME_ENTRY_SIZE);
+            }
             arenas.force(id, start, end - start);
         }
         durable.accumulateAndGet(target, Math::max);
