@@ -313,9 +313,8 @@ public final class Consumer implements AutoCloseable {
      */
     @Override
     public void close() {
-        owner.release(this);
-        shutdown("closed: Consumer.close() was called; open it again with Consumers.of(queue).open(\"" + name
-                + "\")");
+        owner.close(this, "closed: Consumer.close() was called; open it again with Consumers.of(queue).open(\""
+                + name + "\")");
     }
 
     /** Stops the consumer for good (close, delete, queue close); idempotent. */

@@ -206,9 +206,15 @@ public final class Consumers {
         return "consumer '" + name + "' of queue " + store.directory();
     }
 
-    /** Forgets {@code c} if it is the open instance of its name (Consumer.close()). */
-    void release(Consumer c) {
+    /**
+     * Consumer.close(): shuts {@code c} down, then forgets it if it is the open instance of its
+     * name, both under the registry lock, as {@link #delete} does. Forgetting it first would let an
+     * open of the same name start while {@code c} still holds the name's ownership (one open
+     * instance per name in this JVM and across processes), and fail.
+     */
+    void close(Consumer c, String reason) {
         synchronized (lock) {
+            c.shutdown(reason);
             open.remove(c.name(), c);
         }
     }

@@ -240,7 +240,7 @@ final class DurableFutures {
             completeClosed(left, flushError);
         }
         if (t != null && t != Thread.currentThread()) {
-            join(t);
+            ThreadEnd.await(t, false);
         }
     }
 
@@ -265,20 +265,6 @@ final class DurableFutures {
                 }
                 p.completeExceptionally(e);
             }
-        }
-    }
-
-    private static void join(Thread t) {
-        boolean interrupted = false;
-        while (t.isAlive()) {
-            try {
-                t.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
         }
     }
 }

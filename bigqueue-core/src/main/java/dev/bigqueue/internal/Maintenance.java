@@ -76,18 +76,7 @@ final class Maintenance {
         if (t == null) {
             return;
         }
-        boolean interrupted = false;
-        while (t.isAlive()) {
-            LockSupport.unpark(t);
-            try {
-                t.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        ThreadEnd.await(t, true);
     }
 
     private void runOnSchedule() {

@@ -81,18 +81,7 @@ final class Pretoucher implements Runnable {
         if (t == null) {
             return;
         }
-        boolean interrupted = false;
-        while (t.isAlive()) {
-            LockSupport.unpark(t);
-            try {
-                t.join();
-            } catch (InterruptedException e) {
-                interrupted = true;
-            }
-        }
-        if (interrupted) {
-            Thread.currentThread().interrupt();
-        }
+        ThreadEnd.await(t, true);
     }
 
     @Override

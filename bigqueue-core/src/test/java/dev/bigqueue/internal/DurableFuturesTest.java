@@ -148,8 +148,12 @@ class DurableFuturesTest {
         }
         go.countDown();
         closedInStage.get(HANG_S, TimeUnit.SECONDS);
-        for (CompletableFuture<Long> f : pending) {
-            assertEquals(6L, f.get(HANG_S, TimeUnit.SECONDS));
+        for (int i = 0; i < pending.size(); i++) {
+            // Made durable by the sync that covered offset 0 (if the enqueue came before it read the
+            // tail: the value is the durable offset then) or by close's final flush (6).
+            long offset = i + 1;
+            long value = pending.get(i).get(HANG_S, TimeUnit.SECONDS);
+            assertTrue(value > offset && value <= 6, "offset " + offset + " completed with " + value);
         }
         assertTrue(engine.isClosed());
     }
