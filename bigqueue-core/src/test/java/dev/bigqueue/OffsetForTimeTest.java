@@ -53,6 +53,22 @@ class OffsetForTimeTest {
     }
 
     @Test
+    void aReadOnlyQueue_findsOffsetsForTimes() {
+        QueueConfig config = QueueConfig.builder().arenaSize(4096).pretouch(false).build();
+        try (BigQueue q = BigQueue.open(dir, config)) {
+            for (long t : new long[] {100, 200, 300}) {
+                q.enqueue(at(t, 10));
+            }
+        }
+        try (BigQueue q = BigQueue.open(dir, QueueConfig.builder().arenaSize(4096).pretouch(false).readOnly(true)
+                .build())) {
+            assertEquals(0, q.offsetForTime(Instant.ofEpochMilli(50)));
+            assertEquals(1, q.offsetForTime(Instant.ofEpochMilli(150)));
+            assertEquals(3, q.offsetForTime(Instant.ofEpochMilli(301)), "after the last: the tail");
+        }
+    }
+
+    @Test
     void manyArenas_andManyEntriesPerArena_matchTheModel_acrossReopen_andAfterGc() {
         for (long arenaSize : new long[] {4096, 256 * 1024}) {
             Path d = dir.resolve("a" + arenaSize);

@@ -185,7 +185,7 @@ public final class QueueEngine implements AutoCloseable {
     public long offsetForTime(long millis) {
         log.checkOpen();
         try {
-            return reader.timeIndex().offsetForTime(millis, appender.tail());
+            return reader.timeIndex().offsetForTime(millis, tail());
         } catch (IOException e) {
             throw new UncheckedIOException("time index lookup in " + dir + " failed: " + e.getMessage(), e);
         }

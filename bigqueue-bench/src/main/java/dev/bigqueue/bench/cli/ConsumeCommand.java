@@ -1,6 +1,7 @@
 package dev.bigqueue.bench.cli;
 
 import dev.bigqueue.BigQueue;
+import dev.bigqueue.Message;
 import dev.bigqueue.bench.run.Units;
 import dev.bigqueue.consumer.CommitMode;
 import dev.bigqueue.consumer.Consumer;
@@ -10,6 +11,7 @@ import java.nio.channels.ClosedByInterruptException;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -32,13 +34,20 @@ import picocli.CommandLine.Parameters;
  * ({@code QueueConfig.readOnly}) beside its writer, which keeps producing meanwhile. Without it, a
  * queue that another process holds is read read-only too; a free one is opened as usual. The
  * consumer itself is open in one process at a time: a second consume of the same consumer fails
- * naming the first one's pid.
+ * naming the first one's pid. {@code --print-timestamp}, {@code --print-key} and
+ * {@code --print-headers} put those fields before each value, tab-separated (see
+ * {@link MessageFields}); {@code --from TIME} first moves the consumer to the first message at or
+ * after TIME, and commits it there.
  */
 @Command(name = "consume", mixinStandardHelpOptions = true,
         description = {"Print the messages a named consumer has not read yet, and commit its position.",
             "A new consumer starts at the earliest message on disk. Only messages written to standard output in"
                 + " full are committed: if a write fails (closed pipe, full disk), the next consume starts at the"
-                + " first message not written, and this one exits with code 1."})
+                + " first message not written, and this one exits with code 1.",
+            "With --print-timestamp, --print-key, --print-headers each line is: the asked-for fields in that"
+                + " order, each followed by a tab, then the value. Fields: the timestamp as an ISO-8601 instant in UTC"
+                + " (2026-12-02T10:00:00.123Z); key=KEY, or - without a key; the headers as NAME=VALUE joined by ','"
+                + " or - without headers. Example: 2026-12-02T10:00:00.123Z<TAB>key=K<TAB>h1=v1,h2=v2<TAB>value"})
 final class ConsumeCommand implements Callable<Integer> {
     private static final int BATCH = 1024;
     /** How long one wait of --follow lasts before it looks again (an interrupt ends it at once). */
@@ -62,6 +71,24 @@ final class ConsumeCommand implements Callable<Integer> {
             + " bytes, instead of one line per message.")
     boolean lengthPrefixed;
 
+    @Option(names = "--print-timestamp", description = "Print each message's timestamp (ISO-8601, UTC) and a tab"
+            + " before it. Not with --length-prefixed.")
+    boolean printTimestamp;
+
+    @Option(names = "--print-key", description = "Print key=KEY (- if it has none) and a tab before each message."
+            + " Not with --length-prefixed.")
+    boolean printKey;
+
+    @Option(names = "--print-headers", description = "Print the headers as NAME=VALUE joined by ',' (- if none) and"
+            + " a tab before each message. Not with --length-prefixed.")
+    boolean printHeaders;
+
+    @Option(names = "--from", paramLabel = "TIME", description = "First MOVE the consumer (new or existing, back or"
+            + " forward) to the first message whose timestamp is at or after TIME (by the largest timestamp so far),"
+            + " or to the tail if there is none, and commit it there; then read from there. TIME: an ISO-8601"
+            + " instant in UTC (2026-12-02T10:00:00Z) or epoch milliseconds.")
+    String from;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -73,6 +100,12 @@ final class ConsumeCommand implements Callable<Integer> {
         if (max != null && max < 0) {
             throw new CliException(CliException.USAGE, "--max must be 0 or more, got " + max);
         }
+        boolean fields = printTimestamp || printKey || printHeaders;
+        if (fields && lengthPrefixed) {
+            throw new CliException(CliException.USAGE, "--print-timestamp, --print-key and --print-headers print text"
+                    + " lines and cannot be used with --length-prefixed, whose records are the values alone");
+        }
+        Instant fromTime = from == null ? null : MessageFields.parseTime("--from", from);
         QueueDirectory queueDir = new QueueDirectory(dir).requireQueue();
         long limit = max == null ? Long.MAX_VALUE : max;
         CountDownLatch finished = new CountDownLatch(1);
@@ -97,14 +130,14 @@ final class ConsumeCommand implements Callable<Integer> {
                 // Read-only, held open: the writer (a produce, an application) keeps its queue, and
                 // new messages are waited for in the queue (a parked back-off), not by reopening it.
                 try (BigQueue queue = queueDir.openReadOnly()) {
-                    Consumer consumer = openConsumer(queue);
+                    Consumer consumer = openConsumer(queue, fromTime);
                     while (count < limit) {
                         count += drain(consumer, out, limit - count, FOLLOW_WAIT);
                     }
                 }
             } else {
                 try (BigQueue queue = queueDir.openForReading()) {
-                    count += drain(openConsumer(queue), out, limit, null);
+                    count += drain(openConsumer(queue, fromTime), out, limit, null);
                 }
             }
         } catch (InterruptedException e) {
@@ -122,12 +155,43 @@ final class ConsumeCommand implements Callable<Integer> {
         return 0;
     }
 
-    private Consumer openConsumer(BigQueue queue) {
+    private Consumer openConsumer(BigQueue queue, Instant fromTime) {
+        Consumer consumer;
         try {
-            return Consumers.of(queue).open(consumerName, CommitMode.MANUAL);
+            consumer = Consumers.of(queue).open(consumerName, CommitMode.MANUAL);
         } catch (IllegalArgumentException e) {
             throw new CliException(CliException.USAGE, "--consumer: " + e.getMessage());
         }
+        if (fromTime != null) {
+            consumer.seekToTime(fromTime);
+            consumer.commit();
+        }
+        return consumer;
+    }
+
+    /**
+     * Up to {@code max} messages into {@code batch}, each as the bytes to print: the value, after the
+     * asked-for fields if any. A run of consecutive offsets, as drainTo gives.
+     */
+    private int next(Consumer consumer, List<byte[]> batch, int max, Duration wait) throws InterruptedException {
+        if (!(printTimestamp || printKey || printHeaders)) {
+            return wait == null ? consumer.drainTo(batch, max) : consumer.drainTo(batch, max, wait);
+        }
+        int n = 0;
+        while (n < max) {
+            Message m = n == 0 && wait != null ? consumer.dequeueMessage(wait) : consumer.dequeueMessage();
+            if (m == null) {
+                break;
+            }
+            byte[] prefix = MessageFields.prefix(m, printTimestamp, printKey, printHeaders);
+            byte[] value = m.value() == null ? new byte[0] : m.value();
+            byte[] line = new byte[prefix.length + value.length];
+            System.arraycopy(prefix, 0, line, 0, prefix.length);
+            System.arraycopy(value, 0, line, prefix.length, value.length);
+            batch.add(line);
+            n++;
+        }
+        return n;
     }
 
     /**
@@ -140,8 +204,7 @@ final class ConsumeCommand implements Callable<Integer> {
     private long drain(Consumer consumer, MessageOutput out, long max, Duration wait) throws InterruptedException {
         List<byte[]> batch = new ArrayList<>(BATCH);
         long count = 0;
-        while (count < max && (wait == null ? consumer.drainTo(batch, (int) Math.min(BATCH, max - count))
-                : consumer.drainTo(batch, (int) Math.min(BATCH, max - count), wait)) > 0) {
+        while (count < max && next(consumer, batch, (int) Math.min(BATCH, max - count), wait) > 0) {
             // Counted back from where the batch ended: a batch is a run of consecutive offsets.
             long first = consumer.position() - batch.size();
             long writtenBefore = out.writtenMessages();

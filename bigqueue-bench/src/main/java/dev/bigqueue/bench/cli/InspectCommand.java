@@ -5,8 +5,13 @@ import dev.bigqueue.bench.run.Table;
 import dev.bigqueue.bench.run.Units;
 import dev.bigqueue.consumer.Consumer;
 import dev.bigqueue.consumer.Consumers;
+import dev.bigqueue.internal.Cursor;
+import dev.bigqueue.internal.Engines;
+import dev.bigqueue.internal.MessageCodec;
+import dev.bigqueue.internal.RecordReader;
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -19,14 +24,16 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code bigqueue inspect DIR}: what a queue directory holds: arena files and their sizes, the
- * head, tail and earliest offsets, every named consumer with its position and lag, and disk use.
+ * head, tail and earliest offsets, the timestamps of the earliest and the newest message (each read
+ * from that one record: no scan), every named consumer with its position and lag, and disk use.
  * It opens the queue, or, while another process (its writer) has it open, reads it beside that
  * process read-only, changing nothing: then the queue's own consumer (head, size) is the writer's
  * and not shown, and each named consumer is shown as committed in its file. It fails with 5 if
  * this user may not read and write the directory and its files.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
-        description = "Show a queue's arenas, offsets, consumers (position, lag) and disk use.")
+        description = "Show a queue's arenas, offsets, time range (timestamps of the earliest and newest message),"
+            + " consumers (position, lag) and disk use.")
 final class InspectCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "DIR", description = "The queue directory.")
@@ -53,10 +60,16 @@ final class InspectCommand implements Callable<Integer> {
         long size;
         long durable;
         boolean live;
+        Instant earliestTime = null;
+        Instant latestTime = null;
         try (BigQueue queue = queueDir.openForReading()) {
             live = queue.config().readOnly();
             earliest = queue.earliestOffset();
             tail = queue.tailOffset();
+            if (earliest < tail) {
+                earliestTime = timestampAt(queue, earliest);
+                latestTime = timestampAt(queue, tail - 1);
+            }
             if (live) {
                 // Held by its writer: the queue's own consumer is the writer's, and every named consumer
                 // may be open there, so each is read from its file. What is durable only the writer knows.
@@ -87,7 +100,7 @@ final class InspectCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(toJson(queueDir.path(), arenaSize, arenas, arenaBytes, diskBytes, earliest, head, tail, durable,
-                    size, consumers));
+                    size, earliestTime, latestTime, consumers));
             return 0;
         }
         out.println("queue      " + queueDir.path());
@@ -100,11 +113,13 @@ final class InspectCommand implements Callable<Integer> {
             out.println("writer     another process has the queue open; read beside it (read-only), as of now");
             out.println("offsets    earliest " + earliest + ", tail " + tail + " (the head is the writer's)");
             out.println("messages   " + Units.count(tail - earliest) + " on disk");
+            out.println(timeLine(earliestTime, latestTime));
         } else {
             out.println("offsets    earliest " + earliest + ", head " + head + ", tail " + tail + ", durable below "
                     + durable);
             out.println("messages   " + Units.count(tail - earliest) + " on disk, " + Units.count(size)
                     + " not yet dequeued by the queue's own consumer");
+            out.println(timeLine(earliestTime, latestTime));
         }
         out.println("consumers  " + consumers.size());
         if (!live && !consumers.isEmpty() && head < tail && consumers.stream().allMatch(c -> c.committed() > head)) {
@@ -132,7 +147,7 @@ final class InspectCommand implements Callable<Integer> {
 
     private static String toJson(Path dir, long arenaSize, List<QueueDirectory.ArenaFile> arenas, long arenaBytes,
                                  long diskBytes, long earliest, long head, long tail, long durable, long size,
-                                 List<ConsumerState> consumers) {
+                                 Instant earliestTime, Instant latestTime, List<ConsumerState> consumers) {
         StringBuilder out = new StringBuilder("{");
         out.append("\"directory\":").append(quote(dir.toString()));
         out.append(",\"arenaSize\":").append(arenaSize);
@@ -141,6 +156,8 @@ final class InspectCommand implements Callable<Integer> {
         out.append(",\"tailOffset\":").append(tail);
         out.append(",\"durableOffset\":").append(durable < 0 ? "null" : Long.toString(durable));
         out.append(",\"size\":").append(size < 0 ? "null" : Long.toString(size));
+        out.append(",\"earliestTimestamp\":").append(earliestTime == null ? "null" : quote(earliestTime.toString()));
+        out.append(",\"latestTimestamp\":").append(latestTime == null ? "null" : quote(latestTime.toString()));
         out.append(",\"arenaBytes\":").append(arenaBytes);
         out.append(",\"diskBytes\":").append(diskBytes);
         out.append(",\"arenas\":[");
@@ -158,6 +175,26 @@ final class InspectCommand implements Callable<Integer> {
                     .append(",\"lag\":").append(c.lag()).append('}');
         }
         return out.append("]}").toString();
+    }
+
+    private static String timeLine(Instant earliestTime, Instant latestTime) {
+        return earliestTime == null ? "time range none (no messages)"
+                : "time range " + earliestTime + " (earliest message) .. " + latestTime + " (newest message)";
+    }
+
+    /**
+     * The timestamp of the message at {@code offset}, read from that one record (its position is found
+     * through the arena's sparse index); null if it went (collected) meanwhile.
+     */
+    private static Instant timestampAt(BigQueue queue, long offset) {
+        RecordReader reader = Engines.of(queue).reader();
+        Cursor cursor = new Cursor();
+        try {
+            cursor.moveTo(offset, reader.positionOf(offset));
+        } catch (IllegalArgumentException e) {
+            return null;
+        }
+        return reader.read(cursor, false) == null ? null : Instant.ofEpochMilli(MessageCodec.millisOf(cursor.stamp()));
     }
 
     static String quote(String text) {

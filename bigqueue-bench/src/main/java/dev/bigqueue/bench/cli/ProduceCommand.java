@@ -1,6 +1,7 @@
 package dev.bigqueue.bench.cli;
 
 import dev.bigqueue.BigQueue;
+import dev.bigqueue.Message;
 import dev.bigqueue.bench.run.Units;
 import java.io.BufferedReader;
 import java.io.DataInputStream;
@@ -12,6 +13,9 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -22,7 +26,9 @@ import picocli.CommandLine.Parameters;
  * {@code bigqueue produce DIR}: appends the messages read from standard input, one per line (UTF-8,
  * the line end left out) or, with {@code --length-prefixed}, records of a 4-byte big-endian length
  * followed by that many bytes. Creates the queue when the directory is new or empty. Everything
- * produced is flushed to disk before the command exits.
+ * produced is flushed to disk before the command exits. {@code --key}, {@code --header} and
+ * {@code --timestamp} give every message of the run that key, those headers and that timestamp
+ * (without {@code --timestamp}, each is stamped when it is enqueued).
  */
 @Command(name = "produce", mixinStandardHelpOptions = true,
         description = {"Append messages from standard input: one per line, or length-prefixed records.",
@@ -50,6 +56,18 @@ final class ProduceCommand implements Callable<Integer> {
             + " failures, such as permission denied (exit code 5), are reported at once.")
     double waitSeconds = 10;
 
+    @Option(names = "--key", paramLabel = "KEY", description = "The key of every message of this run (UTF-8).")
+    String key;
+
+    @Option(names = "--header", paramLabel = "NAME=VALUE", description = "A header on every message of this run;"
+            + " repeat it for more (names may repeat, order is kept). VALUE is UTF-8 and may be empty.")
+    List<String> headers = new ArrayList<>();
+
+    @Option(names = "--timestamp", paramLabel = "TIME", description = "The timestamp of every message of this run:"
+            + " an ISO-8601 instant in UTC (2026-12-02T10:00:00Z, 2026-12-02T10:00:00.123Z) or epoch milliseconds"
+            + " (default: the time each message is enqueued).")
+    String timestamp;
+
     @Option(names = {"-q", "--quiet"}, description = "Print no summary.")
     boolean quiet;
 
@@ -65,6 +83,7 @@ final class ProduceCommand implements Callable<Integer> {
         if (!(waitSeconds >= 0)) {
             throw new CliException(CliException.USAGE, "--wait must be 0 or more seconds, got " + waitSeconds);
         }
+        Message.Builder template = template();
         QueueDirectory queueDir = new QueueDirectory(dir).requireQueueOrNew();
         boolean created = !queueDir.exists();
         long createdArenaSize;
@@ -94,7 +113,8 @@ final class ProduceCommand implements Callable<Integer> {
                         throw new CliException(CliException.FAILED, "record " + count + " on standard input is cut"
                                 + " short: expected " + length + " bytes; the records before it were produced");
                     }
-                    last = queue.enqueue(message);
+                    last = template == null ? queue.enqueue(message)
+                            : queue.enqueue(template.value(message).build());
                     first = first < 0 ? last : first;
                     count++;
                 }
@@ -102,7 +122,8 @@ final class ProduceCommand implements Callable<Integer> {
                 BufferedReader in = new BufferedReader(new InputStreamReader(input, StandardCharsets.UTF_8), 1 << 16);
                 String line;
                 while ((line = in.readLine()) != null) {
-                    last = queue.enqueueString(line);
+                    last = template == null ? queue.enqueueString(line)
+                            : queue.enqueue(template.value(line).build());
                     first = first < 0 ? last : first;
                     count++;
                 }
@@ -120,5 +141,46 @@ final class ProduceCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * A builder holding --key, --header and --timestamp, checked by building a message with it
+     * before the queue is opened (bad input changes nothing); null when none of them was given.
+     */
+    private Message.Builder template() {
+        Instant time = timestamp == null ? null : MessageFields.parseTime("--timestamp", timestamp);
+        if (key == null && headers.isEmpty() && time == null) {
+            return null;
+        }
+        Message.Builder b = Message.builder();
+        try {
+            if (key != null) {
+                b.key(key);
+            }
+        } catch (IllegalArgumentException e) {
+            throw new CliException(CliException.USAGE, "--key: " + e.getMessage());
+        }
+        for (String header : headers) {
+            int eq = header.indexOf('=');
+            if (eq <= 0) {
+                throw new CliException(CliException.USAGE, "--header: '" + header + "' is not NAME=VALUE: give a"
+                        + " non-empty name, '=' and the value (which may be empty), such as --header source=web");
+            }
+            try {
+                b.header(header.substring(0, eq), header.substring(eq + 1));
+            } catch (IllegalArgumentException e) {
+                throw new CliException(CliException.USAGE, "--header " + header + ": " + e.getMessage());
+            }
+        }
+        try {
+            if (time != null) {
+                b.timestamp(time);
+            }
+            b.value(new byte[0]).build();
+        } catch (IllegalArgumentException e) {
+            throw new CliException(CliException.USAGE, (time != null ? "--timestamp/" : "") + "--key/--header: "
+                    + e.getMessage());
+        }
+        return b;
     }
 }

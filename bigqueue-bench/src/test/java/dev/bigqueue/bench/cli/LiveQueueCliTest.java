@@ -64,6 +64,17 @@ class LiveQueueCliTest {
             assertEquals(0, inspect.exitCode(), inspect.err());
             assertTrue(inspect.out().contains("another process has the queue open"), inspect.out());
             assertTrue(inspect.out().contains("tail " + N), inspect.out());
+            assertTrue(inspect.out().contains("time range 20"), "read from two records beside the writer: "
+                    + inspect.out());
+
+            // --from and the print flags read-only beside the writer too.
+            Result timed = run("consume", dir.toString(), "-c", "timed", "--from", "0", "--print-timestamp",
+                    "--print-key", "--max", "1");
+            assertEquals(0, timed.exitCode(), timed.err());
+            assertTrue(timed.stdout().matches("\\d{4}-\\d\\d-\\d\\dT[^\t]*Z\t-\tm0\n"), timed.stdout());
+            Result future = run("consume", dir.toString(), "-c", "future", "--from", "9999-01-01T00:00:00Z");
+            assertEquals(0, future.exitCode(), future.err());
+            assertEquals("", future.stdout());
 
             Result consume = run("consume", dir.toString(), "-c", "cli", "--max", "1500");
             assertEquals(0, consume.exitCode(), consume.err());

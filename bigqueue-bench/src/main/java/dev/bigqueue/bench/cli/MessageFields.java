@@ -1,0 +1,84 @@
+package dev.bigqueue.bench.cli;
+
+import dev.bigqueue.Header;
+import dev.bigqueue.Message;
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+
+/**
+ * The command line's view of a message's timestamp, key and headers: how {@code produce} reads
+ * {@code --timestamp}/{@code --from} times and how {@code consume --print-*} prints the fields.
+ *
+ * <p>Printed line: the requested fields, each followed by a tab, then the value: the timestamp as
+ * an ISO-8601 instant in UTC ({@code 2026-12-02T10:00:00.123Z}), then {@code key=K} ({@code -} for
+ * a message without a key), then the headers as {@code name=value} joined by {@code ,} ({@code -}
+ * when there are none). Keys and header values are printed as their bytes (UTF-8 text as is); a
+ * tombstone's value prints as nothing.
+ */
+final class MessageFields {
+    private MessageFields() {
+    }
+
+    /**
+     * Parses an ISO-8601 instant ({@code 2026-12-02T10:00:00Z}) or epoch milliseconds.
+     *
+     * @throws CliException (usage) naming {@code flag} and the expected form.
+     */
+    static Instant parseTime(String flag, String text) {
+        String t = text.trim();
+        Instant time;
+        try {
+            if (!t.isEmpty() && t.chars().allMatch(c -> c >= '0' && c <= '9' || c == '-') && t.lastIndexOf('-') <= 0) {
+                time = Instant.ofEpochMilli(Long.parseLong(t));
+            } else {
+                time = Instant.parse(t);
+            }
+        } catch (DateTimeParseException | NumberFormatException e) {
+            throw new CliException(CliException.USAGE, flag + ": '" + text + "' is not a time: give an ISO-8601"
+                    + " instant in UTC such as 2026-12-02T10:00:00Z (or 2026-12-02T10:00:00.123Z), or epoch"
+                    + " milliseconds such as 1796205600000");
+        }
+        if (Math.abs(time.getEpochSecond()) > Message.MAX_TIMESTAMP_MILLIS / 1000) {
+            throw new CliException(CliException.USAGE, flag + ": " + text + " is out of range: a message's timestamp"
+                    + " lies within ±" + Message.MAX_TIMESTAMP_MILLIS + " ms of the epoch");
+        }
+        return time;
+    }
+
+    /** The prefix {@code consume} prints before a message's value; empty when no field is asked for. */
+    static byte[] prefix(Message m, boolean timestamp, boolean key, boolean headers) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(64);
+        if (timestamp) {
+            out.writeBytes(m.timestamp().toString().getBytes(StandardCharsets.US_ASCII));
+            out.write('\t');
+        }
+        if (key) {
+            if (m.key() == null) {
+                out.write('-');
+            } else {
+                out.writeBytes("key=".getBytes(StandardCharsets.US_ASCII));
+                out.writeBytes(m.key());
+            }
+            out.write('\t');
+        }
+        if (headers) {
+            if (m.headers().isEmpty()) {
+                out.write('-');
+            }
+            boolean first = true;
+            for (Header h : m.headers()) {
+                if (!first) {
+                    out.write(',');
+                }
+                first = false;
+                out.writeBytes(h.name().getBytes(StandardCharsets.UTF_8));
+                out.write('=');
+                out.writeBytes(h.value());
+            }
+            out.write('\t');
+        }
+        return out.toByteArray();
+    }
+}
