@@ -107,6 +107,12 @@ final class DurableFutures {
             if (closed) {
                 throw new QueueClosedException(closedMessage);
             }
+            // Again under the lock: a sync that drew its batch since the first look must not leave
+            // this one to the next batch, after later offsets (completion would leave offset order).
+            durable = flusher.durableOffset();
+            if (offset < durable) {
+                return CompletableFuture.completedFuture(durable);
+            }
             pending.add(p);
             if (thread == null && !stopped) {
                 // Started under the lock so that close, which stops it under the lock, never misses
