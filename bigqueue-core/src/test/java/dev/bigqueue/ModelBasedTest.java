@@ -17,7 +17,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The queue against a simple in-memory model under random operation sequences, with close and
- * reopen (and random memory caps) in the middle. Guarantees 1 and 6: order, offsets, sizes and
+ * reopen (and random memory caps) in the middle; drainTo and read(handler) batches among the
+ * calls. Guarantees 1 and 6: order, offsets, sizes and
  * contents always agree with the model, and GC never deletes what the head still needs.
  */
 class ModelBasedTest {
@@ -54,7 +55,14 @@ class ModelBasedTest {
                 } else if (op < 80) {
                     int max = r.nextInt(20);
                     List<byte[]> got = new ArrayList<>();
-                    assertEquals(Math.min(max, model.size()), q.drainTo(got, max));
+                    long base = head;
+                    int n = r.nextBoolean() ? q.drainTo(got, max) : q.read((offset, view) -> {
+                        assertEquals(base + got.size(), offset);
+                        byte[] m = new byte[view.remaining()];
+                        view.get(m);
+                        got.add(m);
+                    }, max);
+                    assertEquals(Math.min(max, model.size()), n);
                     for (byte[] m : got) {
                         assertArrayEquals(model.pollFirst(), m, "drained at offset " + head);
                         head++;

@@ -1,5 +1,6 @@
 package dev.bigqueue.bench;
 
+import dev.bigqueue.MessageHandler;
 import dev.bigqueue.bench.peer.PeerOptions;
 import dev.bigqueue.bench.peer.PeerType;
 import dev.bigqueue.bench.peer.QueuePeer;
@@ -24,7 +25,8 @@ import org.openjdk.jmh.infra.Blackhole;
 
 /**
  * Dequeue throughput of one consumer thread, bigqueue beside its peers: {@code dequeue()},
- * {@code dequeueString()} and {@code drain}, a batch read (bigqueue's {@code drainTo}; for the
+ * {@code dequeueString()}, {@code read} (a handler given read-only views) and {@code drain}, a
+ * batch read (bigqueue's {@code drainTo}; for the
  * peers without one, one {@code dequeue()} after another) of messages of 128 B, 4 KB, 128 KB
  * and 4 MB. Each invocation takes a batch of {@value #BATCH} messages that an untimed setup has
  * just enqueued (so the data is
@@ -114,6 +116,28 @@ public class DequeueBenchmark extends ChronicleForkedBenchmark {
         }
         blackhole.consume(sink);
     }
+
+    /**
+     * The batch through a handler that sees each message as a read-only view (bigqueue's
+     * {@code read(MessageHandler, max)}): no array per message. The handler reads the last byte.
+     */
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public void read(PayloadCounter counter, Blackhole blackhole) {
+        this.counter = counter;
+        this.blackhole = blackhole;
+        int n = queue.read(handler, BATCH);
+        if (n != BATCH) {
+            throw new IllegalStateException("read " + n + " of " + BATCH);
+        }
+    }
+
+    private PayloadCounter counter;
+    private Blackhole blackhole;
+    private final MessageHandler handler = (offset, view) -> {
+        counter.bytes += view.remaining();
+        blackhole.consume(view.get(view.limit() - 1));
+    };
 
     @Benchmark
     @OperationsPerInvocation(BATCH)

@@ -1,6 +1,7 @@
 package dev.bigqueue.consumer;
 
 import dev.bigqueue.Message;
+import dev.bigqueue.MessageHandler;
 import dev.bigqueue.QueueClosedException;
 import dev.bigqueue.internal.ConsumerState;
 import dev.bigqueue.internal.ConsumerStore;
@@ -132,6 +133,21 @@ public final class Consumer implements AutoCloseable {
      */
     public int drainTo(Collection<? super byte[]> sink, int maxMessages) {
         return state.drainTo(sink, maxMessages);
+    }
+
+    /**
+     * Hands up to {@code max} messages to {@code handler}, in order, each as a read-only
+     * {@link java.nio.ByteBuffer} valid only during its call (see {@link MessageHandler}),
+     * allocating nothing per message. In {@code AUTO} mode everything handled is committed when it
+     * returns (a kill during the batch delivers it again); in {@code MANUAL} mode {@link #commit()}
+     * does that. If the handler throws, the message it was handling and the ones after it are not
+     * consumed, and the exception propagates.
+     *
+     * @return how many messages were handled; 0 if there were none.
+     * @throws IllegalArgumentException if {@code max} is negative.
+     */
+    public int read(MessageHandler handler, int max) {
+        return state.read(handler, max);
     }
 
     /**

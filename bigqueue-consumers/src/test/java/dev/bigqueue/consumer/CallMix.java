@@ -122,7 +122,11 @@ final class CallMix {
                 break;
             }
             case 5:
-                q.drainTo(batch, 1 + r.nextInt(16));
+                if (r.nextBoolean()) {
+                    q.drainTo(batch, 1 + r.nextInt(16));
+                } else {
+                    q.read((offset, view) -> batch.add(copyOf(view)), 1 + r.nextInt(16));
+                }
                 break;
             case 6:
                 q.drainTo(batch, 1 + r.nextInt(16), Duration.ofMillis(r.nextInt(3)));
@@ -145,6 +149,13 @@ final class CallMix {
                 order.saw(m, maxSize);
             }
         }
+    }
+
+    /** What a MessageHandler was handed, copied out (the view is valid only during the call). */
+    static byte[] copyOf(java.nio.ByteBuffer view) {
+        byte[] m = new byte[view.remaining()];
+        view.get(m);
+        return m;
     }
 
     /** The consumer a named-consumer call works on: one of a few shared names, AUTO or MANUAL. */
@@ -183,7 +194,11 @@ final class CallMix {
                 batch.add(c.peek());
                 break;
             case 5:
-                c.drainTo(batch, 1 + r.nextInt(16));
+                if (r.nextBoolean()) {
+                    c.drainTo(batch, 1 + r.nextInt(16));
+                } else {
+                    c.read((offset, view) -> batch.add(copyOf(view)), 1 + r.nextInt(16));
+                }
                 break;
             case 6:
                 c.drainTo(batch, 1 + r.nextInt(16), Duration.ofMillis(r.nextInt(3)));

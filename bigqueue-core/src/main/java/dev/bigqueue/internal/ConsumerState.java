@@ -1,11 +1,13 @@
 package dev.bigqueue.internal;
 
+import dev.bigqueue.MessageHandler;
 import dev.bigqueue.QueueClosedException;
 import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
+import java.nio.ByteBuffer;
 import java.time.Duration;
 import java.util.Collection;
 import java.util.Objects;
@@ -71,6 +73,13 @@ public final class ConsumerState {
     private volatile long committedPosition;
     private volatile long committedOffset;
     private volatile long cursorOffset;
+    /** Messages read(handler) has had up to this size stay in {@link #readBuffer} for the next ones. */
+    private static final int MAX_KEPT_READ_BUFFER = 1 << 20;
+    /** read(handler)'s reused buffer and its read-only view; guarded by the lock. */
+    private byte[] readBuffer = new byte[4096];
+    private ByteBuffer readView;
+    /** How deep read(handler) calls on this thread nest (a handler reading again); guarded by the lock. */
+    private int handlerDepth;
     /** Set (release) while the lock holder runs application code; read by close. */
     private volatile boolean inCallback;
     private volatile String closedReason;
@@ -216,6 +225,77 @@ public final class ConsumerState {
     }
 
     /**
+     * Hands up to {@code max} messages to {@code handler}, in order, under one lock: each is read
+     * (and checked) into this consumer's reused buffer, and handed as a read-only view of it, so
+     * nothing is allocated per message. No mapping is pinned while the handler runs (a pin is never
+     * held across application code; see {@link Mapping}): the one copy is the price of closing,
+     * collecting and evicting never waiting for a handler. In AUTO mode everything handled is
+     * committed after the batch. If the handler throws, the message it was handling is the next
+     * one, the ones before it count as consumed, and the exception propagates.
+     *
+     * @return how many messages were handled; 0 if there were none.
+     */
+    public int read(MessageHandler handler, int max) {
+        Objects.requireNonNull(handler, "handler must not be null");
+        if (max < 0) {
+            throw new IllegalArgumentException("max must be at least 0, was " + max);
+        }
+        int n = 0;
+        lock.lock();
+        // A handler that reads this consumer again gets fresh arrays: the outer view stays intact.
+        boolean outermost = handlerDepth++ == 0;
+        try {
+            checkOpen();
+            while (n < max) {
+                byte[] raw = readNext(outermost ? readBuffer : null);
+                if (raw == null) {
+                    break;
+                }
+                ByteBuffer view = viewOf(raw, cursor.length, cursor.stamp, outermost);
+                long offset = readOffset;
+                long position = readPosition;
+                IN_CALLBACK.setRelease(this, true);
+                try {
+                    handler.onMessage(offset, view);
+                } catch (RuntimeException | Error e) {
+                    cursor.moveTo(offset, position);
+                    throw e;
+                } finally {
+                    IN_CALLBACK.setRelease(this, false);
+                }
+                n++;
+                checkOpen();
+            }
+        } finally {
+            handlerDepth--;
+            if (closedReason == null) {
+                CURSOR_OFFSET.setRelease(this, cursor.offset);
+                if (!manual && cursor.position != committedPosition) {
+                    storeCommit(cursor.offset, cursor.position);
+                }
+            }
+            lock.unlock();
+        }
+        countOps(n);
+        return n;
+    }
+
+    /** A read-only view of the value in {@code raw[0, length)}; the reused one where it can be. */
+    private ByteBuffer viewOf(byte[] raw, int length, long stamp, boolean reuse) {
+        int flags = MessageCodec.flagsOf(stamp);
+        int start = flags == 0 ? 0 : MessageCodec.valueStart(flags, raw, length);
+        if (raw.length > MAX_KEPT_READ_BUFFER || !reuse) {
+            return ByteBuffer.wrap(raw, start, length - start).slice().asReadOnlyBuffer();
+        }
+        if (raw != readBuffer || readView == null) {
+            readBuffer = raw; // grown for a bigger message: keep it for the next ones
+            readView = ByteBuffer.wrap(raw).asReadOnlyBuffer();
+        }
+        readView.limit(length).position(start);
+        return start == 0 ? readView : readView.slice();
+    }
+
+    /**
      * {@link #drainTo(Collection, int)}, first waiting up to {@code timeout} for a message if there
      * is none; 0 if none came in time.
      */
@@ -254,11 +334,16 @@ public final class ConsumerState {
      * {@link #readOffset} and {@link #readPosition}. The caller holds the lock.
      */
     private byte[] readNext() {
+        return readNext(null);
+    }
+
+    /** {@link #readNext()} into {@code into} if the payload fits (see {@link RecordReader}). */
+    private byte[] readNext(byte[] into) {
         for (;;) {
             skipDropped();
             readOffset = cursor.offset;
             readPosition = cursor.position;
-            byte[] m = reader.read(cursor, true);
+            byte[] m = reader.read(cursor, into, true);
             if (m != null || cursor.position >= log.earliestPosition()) {
                 return m;
             }

@@ -23,6 +23,8 @@ public final class Cursor {
      */
     long spanArena = -1;
     long spanStart = Long.MAX_VALUE;
+    /** The payload length of the record the last successful read returned. */
+    int length;
     /** What the last read found wrong, when it was asked not to throw (recovery); else null. */
     String damage;
 
@@ -33,6 +35,11 @@ public final class Cursor {
     /** The stamp of the record the last read returned: timestamp in bits 63..8, flags in 7..0. */
     public long stamp() {
         return stamp;
+    }
+
+    /** The payload length of the record the last successful read returned (its array may be longer). */
+    public int length() {
+        return length;
     }
 
     public long position() {

@@ -164,26 +164,34 @@ public final class MessageCodec {
     }
 
     private static int skipToValue(int flags, byte[] payload) {
+        return valueStart(flags, payload, payload.length);
+    }
+
+    /**
+     * Where the value starts in the record payload held in {@code payload[0, length)} (the array may
+     * be longer: a reused read buffer); {@code length} for a tombstone.
+     */
+    public static int valueStart(int flags, byte[] payload, int length) {
         checkFlags(flags);
         int[] at = {0};
         if ((flags & FLAG_KEY) != 0) {
             int len = varint(payload, at);
-            checkRange(payload, at[0], len);
+            checkRange(at[0], len, length);
             at[0] += len;
         }
         if ((flags & FLAG_HEADERS) != 0) {
             int count = varint(payload, at);
             for (int i = 0; i < count; i++) {
                 int nl = varint(payload, at);
-                checkRange(payload, at[0], nl);
+                checkRange(at[0], nl, length);
                 at[0] += nl;
                 int vl = varint(payload, at);
-                checkRange(payload, at[0], vl);
+                checkRange(at[0], vl, length);
                 at[0] += vl;
             }
         }
-        if ((flags & FLAG_TOMBSTONE) != 0 && at[0] != payload.length) {
-            throw new IllegalStateException("tombstone record has " + (payload.length - at[0]) + " value bytes");
+        if ((flags & FLAG_TOMBSTONE) != 0 && at[0] != length) {
+            throw new IllegalStateException("tombstone record has " + (length - at[0]) + " value bytes");
         }
         return at[0];
     }
@@ -243,9 +251,13 @@ public final class MessageCodec {
     }
 
     private static void checkRange(byte[] p, int at, int len) {
-        if (len < 0 || at + (long) len > p.length) {
+        checkRange(at, len, p.length);
+    }
+
+    private static void checkRange(int at, int len, int end) {
+        if (len < 0 || at + (long) len > end) {
             throw new IllegalStateException("record payload field of " + len + " bytes runs past its end ("
-                    + p.length + " bytes)");
+                    + end + " bytes)");
         }
     }
 

@@ -45,13 +45,22 @@ public final class RecordReader {
      * @throws QueueCorruptedException if the record fails its checks.
      */
     public byte[] read(Cursor cursor, boolean advance) {
-        byte[] out = read(cursor, log.tailPosition(), advance, true);
+        return read(cursor, null, advance);
+    }
+
+    /**
+     * {@link #read(Cursor, boolean)} into {@code into} when the payload fits (a buffer the caller
+     * reuses: no allocation per record), else into a new array; the payload's length is then
+     * {@link Cursor#length()}.
+     */
+    public byte[] read(Cursor cursor, byte[] into, boolean advance) {
+        byte[] out = read(cursor, log.tailPosition(), advance, true, into);
         if (out == null && cursor.position >= log.tailPosition()) {
             log.checkOpen();
             if (follower != null) {
                 // A read-only queue: look for what the writer appended since, then try once more.
                 follower.advance();
-                out = read(cursor, log.tailPosition(), advance, true);
+                out = read(cursor, log.tailPosition(), advance, true, into);
             }
         }
         return out;
@@ -64,6 +73,10 @@ public final class RecordReader {
      *     {@link Cursor#damage} saying what was found, instead of throwing.
      */
     byte[] read(Cursor cursor, long limit, boolean advance, boolean throwOnDamage) {
+        return read(cursor, limit, advance, throwOnDamage, null);
+    }
+
+    private byte[] read(Cursor cursor, long limit, boolean advance, boolean throwOnDamage, byte[] into) {
         cursor.damage = null;
         long position = cursor.position;
         if (position >= limit || position < log.earliestPosition()) {
@@ -120,7 +133,7 @@ public final class RecordReader {
             stamp = m.getLong(at);
             at += 8;
             p += 8;
-            out = new byte[len];
+            out = into != null && into.length >= len ? into : new byte[len];
             int n = Math.min(end - at, len);
             m.get(at, out, 0, n);
             int done = n;
@@ -153,6 +166,7 @@ public final class RecordReader {
                     log.indexInArena(position), "record checksum mismatch for offset " + cursor.offset);
         }
         cursor.stamp = stamp;
+        cursor.length = len;
         if (advance) {
             cursor.offset++;
             cursor.position = position + recordBytes(len);

@@ -1,6 +1,7 @@
 package dev.bigqueue.bench.peer;
 
 import dev.bigqueue.BigQueue;
+import dev.bigqueue.MessageHandler;
 import dev.bigqueue.QueueConfig;
 import java.nio.file.Path;
 import java.util.List;
@@ -55,6 +56,11 @@ final class BigQueuePeer implements QueuePeer {
     @Override
     public byte[] dequeue() {
         return queue.dequeue();
+    }
+
+    @Override
+    public int read(MessageHandler handler, int max) {
+        return queue.read(handler, max);
     }
 
     @Override

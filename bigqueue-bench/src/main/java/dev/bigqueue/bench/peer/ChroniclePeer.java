@@ -1,5 +1,7 @@
 package dev.bigqueue.bench.peer;
 
+import dev.bigqueue.MessageHandler;
+import java.nio.ByteBuffer;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ChronicleQueue;
 import net.openhft.chronicle.queue.ExcerptTailer;
@@ -18,6 +20,9 @@ import java.nio.file.Path;
 final class ChroniclePeer implements QueuePeer {
     private final ChronicleQueue queue;
     private final ExcerptTailer tailer;
+    /** The consumer's reused array for {@link #read} and its read-only view. */
+    private byte[] scratch = new byte[4096];
+    private ByteBuffer scratchView = ByteBuffer.wrap(scratch).asReadOnlyBuffer();
 
     ChroniclePeer(Path dir, PeerOptions options) {
         ChronicleFlags.disableAnalytics();
@@ -50,6 +55,30 @@ final class ChroniclePeer implements QueuePeer {
             bytes.read(message);
             return message;
         }
+    }
+
+    /** One copy into a reused array per message (no allocation), handed as a read-only view. */
+    @Override
+    public int read(MessageHandler handler, int max) {
+        int n = 0;
+        while (n < max) {
+            try (DocumentContext dc = tailer.readingDocument()) {
+                if (!dc.isPresent()) {
+                    break;
+                }
+                Bytes<?> bytes = dc.wire().bytes();
+                int length = (int) bytes.readRemaining();
+                if (scratch.length < length) {
+                    scratch = new byte[length];
+                    scratchView = ByteBuffer.wrap(scratch).asReadOnlyBuffer();
+                }
+                bytes.read(scratch, 0, length);
+                scratchView.limit(length).position(0);
+                handler.onMessage(-1, scratchView);
+            }
+            n++;
+        }
+        return n;
     }
 
     @Override

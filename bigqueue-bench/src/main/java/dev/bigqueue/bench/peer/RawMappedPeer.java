@@ -1,9 +1,11 @@
 package dev.bigqueue.bench.peer;
 
+import dev.bigqueue.MessageHandler;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.io.UncheckedIOException;
 import java.lang.reflect.Field;
+import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
@@ -33,6 +35,8 @@ final class RawMappedPeer implements QueuePeer {
 
     private final RandomAccessFile file;
     private final MappedByteBuffer buffer;
+    /** The consumer's read-only view for {@link #read}; made on first use. */
+    private ByteBuffer view;
     private final int capacity;
 
     /** Stream position of the next record to write; the writer's own. */
@@ -108,6 +112,32 @@ final class RawMappedPeer implements QueuePeer {
         }
         readPosition = position;
         return null;
+    }
+
+    /** Views of the mapped records: no copy at all, the raw limit of a zero-copy read. */
+    @Override
+    public int read(MessageHandler handler, int max) {
+        if (view == null) {
+            view = buffer.asReadOnlyBuffer();
+        }
+        int n = 0;
+        long position = Math.max(readPosition, discardedBefore);
+        long end = published;
+        while (n < max && position < end) {
+            int index = (int) (position % capacity);
+            int length = capacity - index < LENGTH_BYTES ? WRAP : buffer.getInt(index);
+            if (length == WRAP) {
+                position += capacity - index;
+                continue;
+            }
+            view.limit(index + LENGTH_BYTES + length).position(index + LENGTH_BYTES);
+            position += LENGTH_BYTES + length;
+            readPosition = position;
+            handler.onMessage(-1, view);
+            n++;
+        }
+        readPosition = Math.max(readPosition, position);
+        return n;
     }
 
     @Override
