@@ -55,6 +55,9 @@ final class TailFollower {
     /** Guarded by {@link #advancing}: the arena whose first record is known. */
     private long noted = -1;
     private volatile StreamPoint tail;
+    /** Guarded by {@link #advancing}: when the tail last moved, and when the last stale check ran. */
+    private long lastProgressNs = System.nanoTime();
+    private long lastStaleCheckNs = lastProgressNs;
 
     TailFollower(RecordLog log, Index index, StreamPoint from) {
         this.log = log;
@@ -116,10 +119,30 @@ final class TailFollower {
             if (position != start || position != t.position()) {
                 tail = new StreamPoint(offset, position);
                 log.publishTail(offset, position);
+                lastProgressNs = System.nanoTime();
+            } else {
+                checkReplacedWhenStale();
             }
         } finally {
             advancing.unlock();
         }
+    }
+
+    /**
+     * The slow look of a reader that found nothing new for {@link #STALE_CHECK_NS} (at most once per
+     * that time): the writer's start, and the arenas after the tail's arena mapped again from their
+     * files, in case the writer's recovery replaced them. Timed across calls, not per wait: a reader
+     * that polls with {@code dequeue()} or short timeouts must not keep an old mapping for ever.
+     * The caller holds {@link #advancing}.
+     */
+    private void checkReplacedWhenStale() {
+        long now = System.nanoTime();
+        if (now - lastProgressNs < STALE_CHECK_NS || now - lastStaleCheckNs < STALE_CHECK_NS) {
+            return;
+        }
+        lastStaleCheckNs = now;
+        refreshStart();
+        arenas.unmapAbove(log.arenaOf(log.tailPosition()));
     }
 
     /**
@@ -202,7 +225,6 @@ final class TailFollower {
     boolean await(long position, long timeoutNs) throws InterruptedException {
         long now = System.nanoTime();
         long deadline = now + timeoutNs;
-        long idleSince = now;
         long parkNs = MIN_PARK_NS;
         for (;;) {
             if (log.tailPosition() > position) {
@@ -217,31 +239,12 @@ final class TailFollower {
             if (timeoutNs >= 0 && now - deadline >= 0) {
                 return false;
             }
-            if (now - idleSince >= STALE_CHECK_NS) {
-                idleSince = now;
-                checkReplaced();
-            }
             long park = timeoutNs < 0 ? parkNs : Math.min(parkNs, deadline - now);
             LockSupport.parkNanos(this, park);
             if (Thread.interrupted()) {
                 throw new InterruptedException();
             }
             parkNs = Math.min(parkNs * 2, MAX_PARK_NS);
-        }
-    }
-
-    /**
-     * The slow look of an idle reader: the writer's start, and the arenas after the tail's mapped
-     * again from their files, in case the writer's recovery replaced them.
-     */
-    private void checkReplaced() {
-        refreshStart();
-        if (advancing.tryLock()) {
-            try {
-                arenas.unmapAbove(log.arenaOf(log.tailPosition()));
-            } finally {
-                advancing.unlock();
-            }
         }
     }
 }
