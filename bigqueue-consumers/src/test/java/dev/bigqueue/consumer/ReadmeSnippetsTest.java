@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.bigqueue.BigQueue;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -31,6 +32,7 @@ class ReadmeSnippetsTest {
             Consumer audit = consumers.open("audit");
             List<byte[]> batch = new ArrayList<>();
             int n = audit.drainTo(batch, 500, Duration.ofSeconds(1)); // up to 500; waits up to 1 s for one
+            audit.read((offset, view) -> index(view), 500); // read-only views, no array per message
 
             Consumer ledger = consumers.open("ledger", CommitMode.MANUAL);
             byte[] entry = ledger.dequeue();
@@ -44,5 +46,9 @@ class ReadmeSnippetsTest {
             assertArrayEquals("order #1".getBytes(), entry);
             assertEquals(1, ledger.committedPosition());
         }
+    }
+
+    private static void index(ByteBuffer view) {
+        throw new AssertionError("audit drained the only message: nothing is left to index");
     }
 }
