@@ -93,9 +93,12 @@ class ReadHandlerTest {
 
     @Test
     void messagesSpanningArenas_andBiggerThanTheReusedBuffer_comeWhole() {
-        try (BigQueue q = BigQueue.open(tmp.resolve("q"), small())) {
+        // 64 KiB arenas: the 1.5 MiB message spans 25 of them (4 KiB arenas would make hundreds of files).
+        QueueConfig config = QueueConfig.builder().arenaSize(1 << 16).flushInterval(Duration.ZERO)
+                .gcInterval(Duration.ZERO).build();
+        try (BigQueue q = BigQueue.open(tmp.resolve("q"), config)) {
             Random r = new Random(3);
-            int[] sizes = {10_000, 5, 3 << 20, 70_000, 1 << 20, 12};
+            int[] sizes = {100_000, 5, 3 << 19, 70_000, 1 << 20, 12};
             List<byte[]> sent = new ArrayList<>();
             for (int size : sizes) {
                 byte[] m = new byte[size];
