@@ -15,6 +15,7 @@ import dev.bigqueue.internal.RecordLog;
 import dev.bigqueue.testing.ChildJvm;
 import dev.bigqueue.testing.Payloads;
 import dev.bigqueue.testing.QueueFiles;
+import dev.bigqueue.testing.Soak;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -59,7 +60,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class CrashRecoveryTest {
     private static final int MAX_MESSAGE = 20 * 1024;
-    private static final int ROUNDS = 20;
+    private static final int ROUNDS = Soak.rounds("bigqueue.crash.rounds", 8, 40);
 
     @TempDir
     Path tmp;

@@ -3,6 +3,7 @@ package dev.bigqueue.consumer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.bigqueue.testing.ChildJvm;
+import dev.bigqueue.testing.Soak;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -22,12 +23,13 @@ import org.junit.jupiter.api.io.TempDir;
  * thread dump; a child silent for {@code bigqueue.closeRace.hangMinutes} (default 5: a hang
  * detector, not a time limit; every round prints a line) is dumped with {@code jcmd} and killed.
  * Seeds are printed in every failure; {@code -Dbigqueue.closeRace.seed=S} replays one,
- * {@code -Dbigqueue.closeRace.rounds=N} sets the rounds of the random mix (default 200).
+ * {@code -Dbigqueue.closeRace.rounds=N} sets the rounds of the random mix (60; 400 with
+ * {@code -Psoak}).
  */
 class CloseRaceTest {
-    private static final int ROUNDS = Children.intProperty("bigqueue.closeRace.rounds", 200);
+    private static final int ROUNDS = Soak.rounds("bigqueue.closeRace.rounds", 60, 400);
     /** Issue 10's finding 1 crashed within about a second: a few dozen rounds suffice. */
-    private static final int PRODUCER_ROUNDS = Children.intProperty("bigqueue.closeRace.producerRounds", 40);
+    private static final int PRODUCER_ROUNDS = Soak.rounds("bigqueue.closeRace.producerRounds", 15, 80);
     private static final Duration HANG = Duration.ofMinutes(Children.intProperty("bigqueue.closeRace.hangMinutes", 5));
 
     @TempDir

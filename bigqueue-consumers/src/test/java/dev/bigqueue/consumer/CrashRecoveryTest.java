@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.testing.ChildJvm;
+import dev.bigqueue.testing.Soak;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -26,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
  * and across all runs the messages handed to each consumer cover every offset, in order.
  */
 class CrashRecoveryTest {
-    private static final int ROUNDS = 18;
+    private static final int ROUNDS = Soak.rounds("bigqueue.crash.rounds", 8, 40);
 
     @TempDir
     Path work;

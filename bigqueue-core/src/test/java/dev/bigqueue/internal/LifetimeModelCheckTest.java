@@ -1,5 +1,6 @@
 package dev.bigqueue.internal;
 
+import dev.bigqueue.testing.Soak;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -84,7 +85,8 @@ public class LifetimeModelCheckTest {
     @Test
     void mapping_neverUnmappedWhilePinned_andRetiredIsUnmappedOnceQuiet() {
         // No operations before the parallel part: a retire there would leave nothing to race.
-        new ModelCheckingOptions().iterations(40).invocationsPerIteration(1000).threads(3).actorsPerThread(2)
+        new ModelCheckingOptions().iterations(Soak.rounds("bigqueue.lincheck.iterations", 15, 80))
+                .invocationsPerIteration(1000).threads(3).actorsPerThread(2)
                 .actorsBefore(0).check(LifetimeModelCheckTest.class);
     }
 }

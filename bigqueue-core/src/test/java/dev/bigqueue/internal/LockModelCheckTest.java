@@ -1,5 +1,6 @@
 package dev.bigqueue.internal;
 
+import dev.bigqueue.testing.Soak;
 import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Validate;
@@ -94,13 +95,15 @@ class LockModelCheckTest {
 
     @Test
     void consumerLock_isMutualExclusion_reentrant() {
-        new ModelCheckingOptions().iterations(20).invocationsPerIteration(500).threads(2).actorsPerThread(2)
+        new ModelCheckingOptions().iterations(Soak.rounds("bigqueue.lincheck.iterations", 8, 60))
+                .invocationsPerIteration(500).threads(2).actorsPerThread(2)
                 .check(ConsumerLockCounter.class);
     }
 
     @Test
     void writerLock_neverLosesARequestToGiveUpTheLease() {
-        new ModelCheckingOptions().iterations(30).invocationsPerIteration(1000).threads(3).actorsPerThread(2)
+        new ModelCheckingOptions().iterations(Soak.rounds("bigqueue.lincheck.iterations", 8, 60))
+                .invocationsPerIteration(1000).threads(3).actorsPerThread(2)
                 .actorsBefore(1).check(WriterLease.class);
     }
 }
