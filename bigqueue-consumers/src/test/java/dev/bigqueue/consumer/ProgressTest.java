@@ -3,6 +3,7 @@ package dev.bigqueue.consumer;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.bigqueue.testing.ChildJvm;
+import dev.bigqueue.testing.Soak;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,10 +22,10 @@ import org.junit.jupiter.api.io.TempDir;
  * a duration, so a slow machine only makes it slower. A stall is detected by the child's watchdog:
  * no call completed for {@code bigqueue.progress.stallSeconds} (default 30) means stuck, and the
  * test fails with a full thread dump including lock owners. Runs, calls and seed:
- * {@code -Dbigqueue.progress.runs}, {@code .calls}, {@code .seed}.
+ * {@code -Dbigqueue.progress.runs} (3; 16 with {@code -Psoak}), {@code .calls}, {@code .seed}.
  */
 class ProgressTest {
-    private static final int RUNS = Children.intProperty("bigqueue.progress.runs", 8);
+    private static final int RUNS = Soak.rounds("bigqueue.progress.runs", 3, 16);
     private static final int CALLS = Children.intProperty("bigqueue.progress.calls", 3000);
     private static final Duration HANG = Duration.ofMinutes(Children.intProperty("bigqueue.progress.hangMinutes", 5));
 
