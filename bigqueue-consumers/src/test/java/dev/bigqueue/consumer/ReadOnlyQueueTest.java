@@ -128,6 +128,54 @@ class ReadOnlyQueueTest {
         assertEquals(before, after, "a read-only open changed the queue's files");
     }
 
+    /**
+     * A writer died while appending a record that spans into the next arena; a reader polling with
+     * {@code dequeue()} waits at that record with the next arena mapped; the writer comes back, its
+     * recovery cuts the torn record and deletes that arena, and it appends a new record across the
+     * same boundary into a new file. The reader must map the new file: it looks again after 100 ms
+     * without progress, across calls (before, only inside one blocking wait, so a polling reader
+     * kept the deleted file's bytes for ever). The limit below only turns a hang into a failure.
+     */
+    @Test
+    void aPollingReader_followsAWriterWhoseRecoveryReplacedTheNextArena() throws Exception {
+        Path dir = work.resolve("q");
+        int[] sizes = {1500, 1500, 1500};
+        long[] at = dev.bigqueue.testing.QueueFiles.positions(sizes);
+        assertTrue(at[2] / 4000 == 0 && at[3] / 4000 == 1, "record 2 spans arenas 0 and 1");
+        try (BigQueue w = BigQueue.open(dir, writer())) {
+            for (int size : sizes) {
+                w.enqueue(new byte[size]);
+            }
+        }
+        // As if the writer died after a flush that covered records 0 and 1, mid-way through record 2.
+        dev.bigqueue.testing.QueueFiles.forgeCrashAfterFlush(dir, 2, at[2]);
+        Path arena1 = dev.bigqueue.testing.QueueFiles.arenaFileAt(dir, Fixtures.ARENA_SIZE, at[3] - 10);
+        dev.bigqueue.testing.QueueFiles.flipByte(arena1,
+                dev.bigqueue.testing.QueueFiles.indexInArena(Fixtures.ARENA_SIZE, at[3] - 10));
+        try (BigQueue r = BigQueue.open(dir, reader())) {
+            Consumer c = Consumers.of(r).open("poller");
+            assertEquals(1500, c.dequeue().length);
+            assertEquals(1500, c.dequeue().length);
+            assertNull(c.dequeue(), "the torn record is never handed out");
+            byte[] next = new byte[1500];
+            java.util.Arrays.fill(next, (byte) 7);
+            try (BigQueue w = BigQueue.open(dir, writer())) {
+                assertEquals(2, w.tailOffset(), "recovery cut the torn record");
+                assertEquals(2, w.enqueue(next));
+                w.enqueueString("after");
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                byte[] m;
+                while ((m = c.dequeue()) == null) {
+                    assertTrue(System.nanoTime() < deadline, "the reader never saw the record the new writer"
+                            + " appended across into the re-created arena; reader tail " + r.tailOffset());
+                    Thread.onSpinWait();
+                }
+                assertArrayEquals(next, m);
+                assertEquals("after", new String(c.dequeue(), StandardCharsets.UTF_8));
+            }
+        }
+    }
+
     static Map<String, String> digests(Path dir) throws IOException {
         Map<String, String> out = new TreeMap<>();
         try (Stream<Path> files = Files.walk(dir)) {
