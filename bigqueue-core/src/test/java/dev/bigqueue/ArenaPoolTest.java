@@ -407,7 +407,9 @@ class ArenaPoolTest {
                 fail(where + ": record at offset " + expected + " is not the message enqueued there");
             }
         }
-        assertEquals(q.tailOffset(), expected, where + ": records end at the tail");
+        assertEquals(q.tailOffset(), expected, where + ": records end at the tail (earliest " + log.earliestOffset()
+                + "@" + log.earliestPosition() + ", tail " + log.tailOffset() + "@" + log.tailPosition()
+                + ", reading stopped at " + c.point() + ")");
     }
 
     static Map<String, Object> fileKeys(Path dir) throws IOException {

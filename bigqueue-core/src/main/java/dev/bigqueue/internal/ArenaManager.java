@@ -108,6 +108,12 @@ public final class ArenaManager {
         return pool;
     }
 
+    /** Pooled files reused as arenas since open (0 without a pool). */
+    public long reusedSinceOpen() {
+        ArenaPool p = pool;
+        return p == null ? 0 : p.reusedSinceOpen();
+    }
+
     void setLeaseRevoker(Runnable revoker) {
         this.leaseRevoker = revoker;
     }
