@@ -520,7 +520,15 @@ public final class QueueConfig {
          * hold disk: they count against {@code maxDiskBytes} (and are dropped first when it is
          * reached). A reused file never shows its old records: see {@code ArenaPool}.
          * Not persisted: a smaller {@code n} at the next open deletes the extra files.
-         * TRADE-OFF: MEASUREMENT
+         *
+         * <p>The trade-off: disk ({@code n * arenaSize} kept after the consumers are done) for a
+         * cheaper arena switch. Measured with {@code ArenaPoolBenchmark} (arenas of 128 MiB
+         * collected every 10 ms, one producer; three runs on a loaded 2-core VM, pool 4 / pool 0
+         * in the same run): 128 B messages 1.16x, 1.59x, 1.28x (median 1.28x); 4 MB messages
+         * 0.86x, 0.96x, 0.99x (median 0.96x: no gain, the copy and the page faults dominate).
+         * The default stays 0: the gain is for small messages only, inside this machine's noise,
+         * and a pool holds disk that {@code gc()} would otherwise free. Set 2 to 4 for a busy
+         * queue of small messages.
          */
         public Builder arenaPool(int n) {
             this.arenaPool = n;

@@ -1,14 +1,12 @@
 package dev.bigqueue.internal;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayDeque;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -37,7 +35,8 @@ import org.slf4j.LoggerFactory;
  * under the ArenaManager's creation lock. The list of pooled files is guarded by this object's
  * monitor, held only to change the list, never across file I/O; a file taken off the list (or
  * being added) belongs to that one thread until it is an arena or on the list. Nothing here waits
- * for another thread. No file of the pool is ever mapped.
+ * for another thread. A pool file is mapped only by {@link #takeAs}, its header pages only, by the
+ * taking thread, and unmapped before the file is renamed: never counted as an arena mapping.
  */
 final class ArenaPool {
     private static final Logger LOG = LoggerFactory.getLogger(ArenaPool.class);
@@ -184,25 +183,31 @@ final class ArenaPool {
         }
     }
 
+    /**
+     * Writes the new header and zeros through a mapping of the header's pages only, and syncs just
+     * that range: the rest of the file may hold the old arena's dirty pages, and syncing them here
+     * (FileChannel.force) would write up to arenaSize bytes in the writer's path for nothing, as the
+     * new records overwrite them.
+     */
     private void reHead(Path file, long id) throws IOException {
-        Uninterruptible.run(() -> {
-            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-                long size = ch.size();
-                if (size != arenaSize) {
-                    throw new IOException("it is " + size + " bytes, expected " + arenaSize);
-                }
-                ByteBuffer old = ByteBuffer.allocate(FileFormat.ARENA_HEADER_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-                while (old.hasRemaining() && ch.read(old, old.position()) > 0) {
-                    // keep reading
-                }
-                int reuses = old.getLong(0) == FileFormat.ARENA_MAGIC ? ArenaHeader.reuses(old) + 1 : 1;
-                ByteBuffer header = ArenaHeader.reuse(id, arenaSize, reuses);
-                while (header.hasRemaining()) {
-                    ch.write(header, header.position());
-                }
-                ch.force(true);
+        ByteBuffer header = ArenaHeader.reuse(id, arenaSize, 0);
+        int length = header.remaining();
+        Mapping m = Mapping.mapHead(file, size -> {
+            if (size != arenaSize) {
+                throw new IOException("it is " + size + " bytes, expected " + arenaSize);
             }
-        });
+        }, length);
+        try {
+            ByteBuffer b = m.buffer();
+            int reuses = b.getLong(0) == FileFormat.ARENA_MAGIC ? ArenaHeader.reuses(b) + 1 : 1;
+            header.putInt(FileFormat.ARENA_REUSES_OFFSET, reuses);
+            b.put(0, header, 0, length);
+            m.force(0, length);
+        } catch (UncheckedIOException e) {
+            throw e.getCause();
+        } finally {
+            m.discard();
+        }
     }
 
     private void deleteQuietly(Path file) {
