@@ -26,6 +26,9 @@ public final class QueueConfig {
     public static final int DEFAULT_MAX_IN_MEMORY_ARENAS = 3;
     public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofSeconds(1);
     public static final Duration DEFAULT_GC_INTERVAL = Duration.ofSeconds(10);
+    public static final int DEFAULT_ARENA_POOL = 0;
+    /** More pooled files than this would only hold disk: a queue rarely frees that many arenas at once. */
+    public static final int MAX_ARENA_POOL = 1024;
 
     private final long arenaSize;
     private final int maxInMemoryArenas;
@@ -40,11 +43,13 @@ public final class QueueConfig {
     private final boolean ownConsumer;
     private final Duration retention;
     private final boolean readOnly;
+    private final int arenaPool;
 
     private QueueConfig(Builder b) {
         this.ownConsumer = b.ownConsumer;
         this.retention = b.retention;
         this.readOnly = b.readOnly;
+        this.arenaPool = b.arenaPool;
         this.pretouch = b.pretouch;
         this.arenaSizeSet = b.arenaSizeSet;
         this.arenaSize = b.arenaSize;
@@ -81,7 +86,8 @@ public final class QueueConfig {
                 .pretouch(pretouch)
                 .ownConsumer(ownConsumer)
                 .retention(retention)
-                .readOnly(readOnly);
+                .readOnly(readOnly)
+                .arenaPool(arenaPool);
         b.arenaSizeSet = arenaSizeSet;
         return b;
     }
@@ -143,6 +149,9 @@ public final class QueueConfig {
         if ((v = value(p, Key.READ_ONLY)) != null) {
             b.readOnly(parseBoolean(Key.READ_ONLY, v));
         }
+        if ((v = value(p, Key.ARENA_POOL)) != null) {
+            b.arenaPool((int) parseLong(Key.ARENA_POOL, v));
+        }
         if ((v = value(p, Key.PRETOUCH)) != null) {
             b.pretouch(parseBoolean(Key.PRETOUCH, v));
         }
@@ -171,9 +180,10 @@ public final class QueueConfig {
         static final String OWN_CONSUMER = "ownConsumer";
         static final String RETENTION = "retention";
         static final String READ_ONLY = "readOnly";
+        static final String ARENA_POOL = "arenaPool";
         private static final String[] ALL = {ARENA_SIZE, MAX_IN_MEMORY_ARENAS, FLUSH_EVERY_OPS,
             FLUSH_INTERVAL, SYNC_ON_WRITE, GC_INTERVAL, MAX_DISK_BYTES, WHEN_FULL, PRETOUCH, OWN_CONSUMER,
-            RETENTION, READ_ONLY};
+            RETENTION, READ_ONLY, ARENA_POOL};
 
         static boolean isKnown(String name) {
             for (String k : ALL) {
@@ -324,6 +334,11 @@ public final class QueueConfig {
         return readOnly;
     }
 
+    /** Consumed arena files kept for reuse as new arenas; 0 means none (they are deleted). */
+    public int arenaPool() {
+        return arenaPool;
+    }
+
     /** Whether a background thread pre-faults pages and creates arenas ahead of the writer. */
     public boolean pretouch() {
         return pretouch;
@@ -335,7 +350,8 @@ public final class QueueConfig {
                 + ", flushEveryOps=" + flushEveryOps + ", flushInterval=" + flushInterval
                 + ", syncOnWrite=" + syncOnWrite + ", gcInterval=" + gcInterval
                 + ", maxDiskBytes=" + maxDiskBytes + ", whenFull=" + whenFull + ", pretouch=" + pretouch
-                + ", ownConsumer=" + ownConsumer + ", retention=" + retention + ", readOnly=" + readOnly + "}";
+                + ", ownConsumer=" + ownConsumer + ", retention=" + retention + ", readOnly=" + readOnly
+                + ", arenaPool=" + arenaPool + "}";
     }
 
     @Override
@@ -348,13 +364,14 @@ public final class QueueConfig {
                 && flushEveryOps == c.flushEveryOps && flushInterval.equals(c.flushInterval)
                 && syncOnWrite == c.syncOnWrite && gcInterval.equals(c.gcInterval)
                 && maxDiskBytes == c.maxDiskBytes && whenFull == c.whenFull && pretouch == c.pretouch
-                && ownConsumer == c.ownConsumer && retention.equals(c.retention) && readOnly == c.readOnly;
+                && ownConsumer == c.ownConsumer && retention.equals(c.retention) && readOnly == c.readOnly
+                && arenaPool == c.arenaPool;
     }
 
     @Override
     public int hashCode() {
         return Objects.hash(arenaSize, maxInMemoryArenas, flushEveryOps, flushInterval, syncOnWrite,
-                gcInterval, maxDiskBytes, whenFull, pretouch, ownConsumer, retention, readOnly);
+                gcInterval, maxDiskBytes, whenFull, pretouch, ownConsumer, retention, readOnly, arenaPool);
     }
 
     /** Collects options; {@link #build()} validates them all at once. */
@@ -372,6 +389,7 @@ public final class QueueConfig {
         private boolean ownConsumer = true;
         private Duration retention = Duration.ZERO;
         private boolean readOnly;
+        private int arenaPool = DEFAULT_ARENA_POOL;
 
         private Builder() {
         }
@@ -494,6 +512,29 @@ public final class QueueConfig {
             return this;
         }
 
+        /**
+         * Consumed arena files kept for reuse, 0 to {@value #MAX_ARENA_POOL} (default
+         * {@value #DEFAULT_ARENA_POOL}: they are deleted). An arena every consumer has passed is
+         * kept, up to {@code n} of them, and becomes a later arena: its blocks stay allocated and
+         * often its pages resident, instead of a file deleted and another reserved. Pooled files
+         * hold disk: they count against {@code maxDiskBytes} (and are dropped first when it is
+         * reached). A reused file never shows its old records: see {@code ArenaPool}.
+         * Not persisted: a smaller {@code n} at the next open deletes the extra files.
+         *
+         * <p>The trade-off: disk ({@code n * arenaSize} kept after the consumers are done) for a
+         * cheaper arena switch. Measured with {@code ArenaPoolBenchmark} (arenas of 128 MiB
+         * collected every 10 ms, one producer; three runs on a loaded 2-core VM, pool 4 / pool 0
+         * in the same run): 128 B messages 1.16x, 1.59x, 1.28x (median 1.28x); 4 MB messages
+         * 0.86x, 0.96x, 0.99x (median 0.96x: no gain, the copy and the page faults dominate).
+         * The default stays 0: the gain is for small messages only, inside this machine's noise,
+         * and a pool holds disk that {@code gc()} would otherwise free. Set 2 to 4 for a busy
+         * queue of small messages.
+         */
+        public Builder arenaPool(int n) {
+            this.arenaPool = n;
+            return this;
+        }
+
         /** What an enqueue does at {@code maxDiskBytes} (default {@link WhenFull#BLOCK}). */
         public Builder whenFull(WhenFull policy) {
             this.whenFull = policy;
@@ -528,6 +569,9 @@ public final class QueueConfig {
             }
             if (retention == null || retention.isNegative()) {
                 throw invalid(Key.RETENTION, retention, "ZERO (off) or a positive duration");
+            }
+            if (arenaPool < 0 || arenaPool > MAX_ARENA_POOL) {
+                throw invalid(Key.ARENA_POOL, arenaPool, "0 (off) to " + MAX_ARENA_POOL + " pooled arena files");
             }
             if (whenFull == null) {
                 throw invalid(Key.WHEN_FULL, null, "BLOCK, FAIL or DROP_OLDEST");

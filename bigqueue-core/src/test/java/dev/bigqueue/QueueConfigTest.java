@@ -30,7 +30,7 @@ class QueueConfigTest {
         try (Reader r = Files.newBufferedReader(documentedDefaults())) {
             p.load(r);
         }
-        assertEquals(12, p.size(), "config/bigqueue.properties must list every option once");
+        assertEquals(13, p.size(), "config/bigqueue.properties must list every option once");
         QueueConfig fromFile = QueueConfig.fromProperties(p);
         QueueConfig defaults = QueueConfig.defaults();
         assertEquals(defaults, fromFile);

@@ -270,6 +270,8 @@ final class Appender {
             TimeIndex.writeEntry(m, entry, maxMillis, tailOffset, position);
             lastEntryKey = entryKey;
         }
+        long after = position + FileFormat.recordBytes(len);
+        zeroAhead(m, arenaId, after);
         RecordFormat.writeHeader(m, at, len, RecordFormat.storedChecksum(bodyCrc, tailOffset, len));
         at += FileFormat.RECORD_STAMP_OFFSET;
         int end = log.arenaEnd();
@@ -287,6 +289,7 @@ final class Appender {
                 }
                 m = next.buffer();
                 at = dataStart;
+                zeroAhead(m, next.id, after);
             }
             m.putLong(at, stamp);
             at += 8;
@@ -313,6 +316,7 @@ final class Appender {
             }
             try {
                 int n = (int) Math.min(remaining, dataBytes);
+                zeroAhead(a.buffer(), a.id, after);
                 put(a.buffer(), dataStart, array, off, buf, n);
                 off += n;
                 remaining -= n;
@@ -320,6 +324,24 @@ final class Appender {
             } finally {
                 arenas.release(a);
             }
+        }
+    }
+
+    /**
+     * Zeroes the length and checksum at {@code after} (where the next record will start) if they
+     * are in arena {@code arenaId}, before the record's bytes that go there are written. The tail
+     * of a reused arena then reads as zeros, as a fresh file's does, so neither a reader in another
+     * process nor recovery after a kill ever checks an old record there (see {@link ArenaPool}); a
+     * record ending with its arena leaves the next arena's first 8 bytes, zeroed when it was made.
+     * Costs one store next to the record's bytes. Under the lock.
+     */
+    private void zeroAhead(MappedByteBuffer m, long arenaId, long after) {
+        // No division on the hot path: a multiply and a range check.
+        long inArena = after - log.arenaStart(arenaId);
+        if (inArena >= 0 && inArena < dataBytes) {
+            m.putLong(dataStart + (int) inArena, 0);
+            // Before the record's bytes: whoever sees the record whole sees the zeros after it.
+            VarHandle.storeStoreFence();
         }
     }
 

@@ -21,6 +21,25 @@ final class ArenaHeader {
         return header;
     }
 
+    /**
+     * The bytes a reused (pooled) file gets before it becomes arena {@code id}, from byte 0: this
+     * header with {@code reuses}, the first-record slot and the time index zeros, and the length
+     * and checksum of the first record zeros, so that nothing of the old arena is at its start.
+     */
+    static ByteBuffer reuse(long id, long arenaSize, int reuses) {
+        int dataStart = FileFormat.arenaDataStart(arenaSize);
+        ByteBuffer b = ByteBuffer.allocate(dataStart + 8).order(ByteOrder.LITTLE_ENDIAN);
+        b.put(create(id, arenaSize));
+        b.putInt(FileFormat.ARENA_REUSES_OFFSET, reuses);
+        b.clear();
+        return b;
+    }
+
+    /** How many times the file was an arena before this one (0 for a fresh file). */
+    static int reuses(ByteBuffer header) {
+        return header.getInt(FileFormat.ARENA_REUSES_OFFSET);
+    }
+
     /** What is wrong with {@code header} as the header of arena {@code id}, or null if nothing is. */
     static String problem(ByteBuffer header, long id, long arenaSize) {
         if (header.getLong(0) != FileFormat.ARENA_MAGIC) {

@@ -36,6 +36,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #lock}, which the waiting condition uses too. {@code fileCount} counts arena files
  * until they are really gone, for the disk cap.
  *
+ * <p><b>The pool</b> ({@link ArenaPool}, {@code arenaPool}): {@link #delete} hands a file to it
+ * instead of deleting it, and {@link #createFile} takes one from it before making a new file;
+ * {@link #count} includes pooled files, for the disk cap.
+ *
  * <p>Also the sparse offset index: for each arena, the first record that starts in it (persisted
  * in the arena header), which lets a seek skip whole arenas.
  *
@@ -69,6 +73,8 @@ public final class ArenaManager {
     /** Asks the writer to give up its lease; set once before the queue is used. */
     private volatile Runnable leaseRevoker = () -> { };
     private volatile boolean closed;
+    /** Set once before the queue is used; null for no pool (arenaPool 0, read-only queues). */
+    private volatile ArenaPool pool;
     /** Under {@link #lock}. */
     private long clock;
     private int peakMapped;
@@ -93,6 +99,21 @@ public final class ArenaManager {
         fileCount.incrementAndGet();
     }
 
+    void setPool(ArenaPool pool) {
+        this.pool = pool;
+    }
+
+    /** The pool, or null if there is none. */
+    ArenaPool pool() {
+        return pool;
+    }
+
+    /** Pooled files reused as arenas since open (0 without a pool). */
+    public long reusedSinceOpen() {
+        ArenaPool p = pool;
+        return p == null ? 0 : p.reusedSinceOpen();
+    }
+
     void setLeaseRevoker(Runnable revoker) {
         this.leaseRevoker = revoker;
     }
@@ -101,8 +122,14 @@ public final class ArenaManager {
         return onDisk.containsKey(id);
     }
 
-    /** Arena files on disk, those being deleted included: what counts against maxDiskBytes. */
+    /** Arena files on disk, those being deleted and those pooled included: what counts against maxDiskBytes. */
     public int count() {
+        ArenaPool p = pool;
+        return fileCount.get() + (p == null ? 0 : p.size());
+    }
+
+    /** Arena files on disk, those being deleted included, pooled ones not. */
+    int arenaFileCount() {
         return fileCount.get();
     }
 
@@ -235,6 +262,12 @@ public final class ArenaManager {
         if (closed) {
             throw new QueueClosedException("queue " + dir.toAbsolutePath() + " is closed");
         }
+        ArenaPool p = pool;
+        if (p != null && p.takeAs(id)) {
+            fileCount.incrementAndGet();
+            onDisk.put(id, NO_RECORD);
+            return;
+        }
         Path file = FileFormat.arenaFile(dir, id);
         Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
         try {
@@ -278,8 +311,12 @@ public final class ArenaManager {
     public Arena acquire(long id) {
         Arena a = mapped.get(id);
         if (a != null && a.tryPin()) {
-            a.lastUse = clock;
-            return a;
+            if (readOnly && isReused(a)) {
+                release(a);
+            } else {
+                a.lastUse = clock;
+                return a;
+            }
         }
         lock.lock();
         try {
@@ -305,6 +342,14 @@ public final class ArenaManager {
             Arena a = mapped.get(id);
             if (a != null) {
                 if (a.tryPin()) {
+                    if (readOnly && isReused(a)) {
+                        // The writer pooled the file and reused it as another arena: this one is gone.
+                        release(a);
+                        mapped.remove(id, a);
+                        a.mapping().retire();
+                        forget(id);
+                        return null;
+                    }
                     a.lastUse = ++clock;
                     return a;
                 }
@@ -356,6 +401,14 @@ public final class ArenaManager {
             released.awaitUninterruptibly();
             revoked = false;
         }
+    }
+
+    /**
+     * Read-only queues: whether the writer has reused this mapping's file as another arena (the
+     * header, written before the file took its new name, says another id); the caller holds a pin.
+     */
+    private static boolean isReused(Arena a) {
+        return a.buffer().getLong(FileFormat.ARENA_ID_OFFSET) != a.id;
     }
 
     /** Registers arena {@code id} if its file is on disk now (read-only queues); under the lock. */
@@ -463,7 +516,7 @@ public final class ArenaManager {
     }
 
     /**
-     * Deletes arena {@code id}: it leaves the registry at once (readers asking for it from now on
+     * Deletes arena {@code id}, or pools its file: it leaves the registry at once (readers asking for it from now on
      * get null), its mapping is retired and unmapped once the reads in progress on it end, then the
      * file is deleted. The caller has already moved the earliest record past it.
      */
@@ -490,7 +543,10 @@ public final class ArenaManager {
             signalReleased();
         }
         try {
-            Files.deleteIfExists(FileFormat.arenaFile(dir, id));
+            ArenaPool p = pool;
+            if (p == null || !p.offer(id)) {
+                Files.deleteIfExists(FileFormat.arenaFile(dir, id));
+            }
         } finally {
             fileCount.decrementAndGet();
         }

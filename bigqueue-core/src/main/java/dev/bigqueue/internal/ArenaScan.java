@@ -37,6 +37,8 @@ final class ArenaScan {
     /** Arena id -> its first record (null if none starts there), for every verified file. */
     private final TreeMap<Long, StreamPoint> found = new TreeMap<>();
     private final List<Path> temporaries = new ArrayList<>();
+    /** Pool files (arenaPool): never arenas, whatever their bytes; {@link ArenaPool#open} judges them. */
+    private final List<Path> pools = new ArrayList<>();
 
     private ArenaScan(Path dir, long arenaSize) {
         this.dir = dir;
@@ -58,6 +60,8 @@ final class ArenaScan {
                 long id = FileFormat.arenaIdOf(name);
                 if (id >= 0) {
                     scan.found.put(id, scan.verify(p, id));
+                } else if (FileFormat.poolIdOf(name) >= 0) {
+                    scan.pools.add(p);
                 } else if (name.endsWith(".tmp")) {
                     scan.temporaries.add(p);
                 } else if (!name.equals(FileFormat.META_FILE) && !name.equals(FileFormat.LOCK_FILE)
@@ -108,6 +112,13 @@ final class ArenaScan {
                     + " position " + first.position() + ", which is not in this arena");
         }
         return first;
+    }
+
+    /** The pool files found, oldest pooled (lowest arena id) first. */
+    List<Path> poolFiles() {
+        List<Path> sorted = new ArrayList<>(pools);
+        sorted.sort(null);
+        return sorted;
     }
 
     boolean isEmpty() {

@@ -12,7 +12,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Makes the arenas a record needs before any byte of it is written, keeping the arena files
- * within {@code maxDiskBytes} by the {@link WhenFull} policy.
+ * within {@code maxDiskBytes} by the {@link WhenFull} policy. Pooled arena files ({@link ArenaPool})
+ * count against the cap and are the first to go when it is reached.
  *
  * <p>The writer calls {@link #ensureArenas} under its lock, with its lease given back. Room is
  * made first by a collection pass, and only then by the policy; the arena count is read again
@@ -96,10 +97,11 @@ final class DiskSpace {
     /** Frees arenas by the policy; false if BLOCK must wait for consumers. */
     private boolean makeRoom(Appender appender, RecordLog log, long missing) throws IOException {
         ArenaManager arenas = log.arenas();
-        while (arenas.count() + missing > maxArenas) {
-            int before = arenas.count();
+        // Pooled files are not counted here: they are dropped below, or become the missing arenas.
+        while (arenas.arenaFileCount() + missing > maxArenas) {
+            int before = arenas.arenaFileCount();
             gc.collect();
-            int after = arenas.count();
+            int after = arenas.arenaFileCount();
             if (after + missing <= maxArenas) {
                 return true;
             }
@@ -127,6 +129,12 @@ final class DiskSpace {
                 default:
                     return false;
             }
+        }
+        ArenaPool pool = arenas.pool();
+        if (pool != null) {
+            // The missing arenas come from the pool first, so this keeps arena files, pooled ones
+            // included, within the cap once they are made.
+            pool.trimTo((int) Math.min(Integer.MAX_VALUE, maxArenas - arenas.arenaFileCount()));
         }
         return true;
     }

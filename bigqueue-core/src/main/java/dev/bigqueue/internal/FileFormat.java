@@ -15,6 +15,9 @@ import java.util.regex.Pattern;
  *   queue.lock                 held with an OS file lock while open; text: the owner's pid
  *   arena-000000000000.dat     arena 0, exactly arenaSize bytes, reserved on creation
  *   arena-000000000001.dat     ...
+ *   pool-000000000000.dat      a consumed arena file kept for reuse (arenaPool), named for the arena it
+ *                              last was; never read as an arena: its content is garbage until a
+ *                              reuse writes a new header (below) and renames it to an arena name
  *   consumers/NAME.consumer    one per named consumer: its committed position       (128 bytes)
  *   consumers/NAME.lock        held with an OS file lock while the consumer is open in some process
  *                              (writer or read-only open); text: that process's pid; never deleted
@@ -53,7 +56,8 @@ import java.util.regex.Pattern;
  * arena-NNNNNNNNNNNN.dat (arenaSize bytes)
  *   0   8  magic "BIGQAREN"
  *   8   4  version (2)
- *  12   4  reserved
+ *  12   4  reuses: how many times this file was an arena before (0 = made fresh); a count for
+ *          diagnosis and tests, checked by nothing (version-2 files made before it say 0)
  *  16   8  arena id
  *  24   8  arenaSize
  *  32  32  first-record slot: offset and position of the first record that starts in this
@@ -69,6 +73,15 @@ import java.util.regex.Pattern;
  *      24   8  check           mix(max timestamp, offset, position), never 0
  *  H ...   data, H = 64 + 32*E: the record stream continues from the previous arena's last data
  *          byte. Data bytes per arena: (arenaSize - H) rounded down to a multiple of 8.
+ *
+ * Reuse of a pooled file (arenaPool): bytes 0 .. H+8 are written (the header above, first-record
+ * slot and time index zeros, the first record's length and checksum zeros) and synced under the
+ * pool name, then the file is renamed to its arena name and the directory synced. The data after
+ * H+8 still holds the old arena's records; the appender keeps them from ever looking new: before a
+ * record's header is written, the 8 bytes after the record (the next record's length and
+ * checksum) are zeroed, so the bytes at the tail are zeros, as in a fresh file, and a stale
+ * record can be met only behind a page that a power loss kept from the disk, where the commit
+ * rule (its checksum is salted with another offset) refuses it as it refuses a torn record.
  *
  * record (in the record stream, starting at a multiple of 8; may span arenas; its first 8
  *         bytes never do, its stamp may start the next arena)
@@ -156,6 +169,7 @@ public final class FileFormat {
     public static final int TIME_INDEX_INTERVAL = 64 * 1024;
     public static final long ARENA_MAGIC = magic("BIGQAREN");
     public static final int ARENA_VERSION_OFFSET = 8;
+    public static final int ARENA_REUSES_OFFSET = 12;
     public static final int ARENA_ID_OFFSET = 16;
     public static final int ARENA_SIZE_OFFSET = 24;
     public static final int ARENA_FIRST_RECORD_SLOT = 32;
@@ -173,6 +187,7 @@ public final class FileFormat {
     public static final int CONSUMER_SLOTS = 16;
 
     private static final Pattern ARENA_NAME = Pattern.compile("arena-(\\d{12})\\.dat");
+    private static final Pattern POOL_NAME = Pattern.compile("pool-(\\d{12})\\.dat");
 
     private FileFormat() {
     }
@@ -210,6 +225,17 @@ public final class FileFormat {
     /** The arena id in an arena file name, or -1 if the name is not one. */
     public static long arenaIdOf(String fileName) {
         Matcher m = ARENA_NAME.matcher(fileName);
+        return m.matches() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    /** The one place pool file names are made: named for the arena the file last was, so never two alike. */
+    public static String poolFileName(long lastArenaId) {
+        return String.format("pool-%012d.dat", lastArenaId);
+    }
+
+    /** The arena id in a pool file name, or -1 if the name is not one. */
+    public static long poolIdOf(String fileName) {
+        Matcher m = POOL_NAME.matcher(fileName);
         return m.matches() ? Long.parseLong(m.group(1)) : -1;
     }
 

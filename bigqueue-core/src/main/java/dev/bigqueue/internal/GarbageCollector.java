@@ -23,6 +23,9 @@ import org.slf4j.LoggerFactory;
  * deletes; never a start that points into a deleted arena. A consumer found before the start is
  * therefore explained by the drop mark, or it is damage.
  *
+ * <p>With {@code arenaPool}, "deleted" below means handed to the {@link ArenaPool} (renamed to a
+ * pool file) while it has room, by {@link ArenaManager#delete}; the order on disk is the same.
+ *
  * <p><b>Threads.</b> Every pass holds {@link #passLock()}. A pass waits only for reads in progress
  * on an arena it deletes (pins are short); it takes no other lock.
  */

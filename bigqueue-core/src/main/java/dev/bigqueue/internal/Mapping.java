@@ -80,6 +80,21 @@ public final class Mapping {
         return new Mapping(file, b);
     }
 
+    /**
+     * Maps the first {@code length} bytes of {@code file} read-write, after {@code check} has seen
+     * its size: a short-lived mapping that one thread owns and {@link #discard}s (the re-head of a
+     * pooled file, {@link ArenaPool}); never pinned, never shared, never an arena's.
+     */
+    static Mapping mapHead(Path file, SizeCheck check, int length) throws IOException {
+        MappedByteBuffer b = Uninterruptible.call(() -> {
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+                check.check(ch.size());
+                return ch.map(FileChannel.MapMode.READ_WRITE, 0, length);
+            }
+        });
+        return new Mapping(file, b);
+    }
+
     /** Validates a file's size before it is mapped. */
     interface SizeCheck {
         void check(long size) throws IOException;

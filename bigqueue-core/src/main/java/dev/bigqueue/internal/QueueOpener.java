@@ -137,6 +137,11 @@ final class QueueOpener {
         RecordReader reader = new RecordReader(log, appender);
 
         scan.deleteLeftovers(startArena);
+        ArenaPool pool = ArenaPool.open(dir, arenaSize, config.arenaPool(), scan.poolFiles());
+        if (config.maxDiskBytes() > 0) {
+            pool.trimTo((int) Math.max(0, config.maxDiskBytes() / arenaSize - arenas.arenaFileCount()));
+        }
+        arenas.setPool(config.arenaPool() > 0 ? pool : null);
         if (legacyStart) {
             index.writeStart(start);
         }
