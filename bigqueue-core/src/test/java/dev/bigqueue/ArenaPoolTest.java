@@ -307,43 +307,9 @@ class ArenaPoolTest {
             CountDownLatch going = new CountDownLatch(3);
             long[] acked = {q.tailOffset() - 1};
             List<Thread> threads = new ArrayList<>();
-            threads.add(new Thread(() -> {
-                going.countDown();
-                try {
-                    for (;;) {
-                        long o = q.enqueue(fixed(q.tailOffset()));
-                        acked[0] = o;
-                    }
-                } catch (IllegalStateException closed) {
-                    // the end
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
-                }
-            }));
-            threads.add(new Thread(() -> {
-                going.countDown();
-                try {
-                    for (;;) {
-                        q.dequeue();
-                    }
-                } catch (IllegalStateException closed) {
-                    // the end
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
-                }
-            }));
-            threads.add(new Thread(() -> {
-                going.countDown();
-                try {
-                    for (;;) {
-                        q.gc();
-                    }
-                } catch (IllegalStateException closed) {
-                    // the end
-                } catch (Throwable t) {
-                    failure.compareAndSet(null, t);
-                }
-            }));
+            threads.add(untilClosed(going, failure, () -> acked[0] = q.enqueue(fixed(q.tailOffset()))));
+            threads.add(untilClosed(going, failure, q::dequeue));
+            threads.add(untilClosed(going, failure, q::gc));
             threads.forEach(Thread::start);
             going.await();
             long target = q.tailOffset() + 200 + round * 50;
@@ -467,5 +433,21 @@ class ArenaPoolTest {
             }
             return total;
         }
+    }
+
+    /** A thread that calls {@code step} until the queue is closed under it; any other error goes to {@code failure}. */
+    private static Thread untilClosed(CountDownLatch going, AtomicReference<Throwable> failure, Runnable step) {
+        return new Thread(() -> {
+            going.countDown();
+            try {
+                for (;;) {
+                    step.run();
+                }
+            } catch (IllegalStateException closed) {
+                // the end
+            } catch (Throwable t) {
+                failure.compareAndSet(null, t);
+            }
+        });
     }
 }
