@@ -311,6 +311,9 @@ public final class Consumer implements AutoCloseable {
      * before the commit, so a crash in between redelivers the message (and may leave a duplicate
      * of the result) but never loses it. With {@code step} returning the message itself, items
      * cycle through the queue forever in fixed memory, provided the queue collects its arenas.
+     * {@code step} sees the message's value; a message with a key or headers is appended again with
+     * them and the result as its value (a tombstone stays one if the result is empty), timestamped
+     * at the requeue.
      *
      * <p>{@code step} runs while this consumer is locked: other threads of this consumer wait, so
      * keep it short and do not call {@link Consumers} from it.

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
 import dev.bigqueue.QueueConfig;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -49,6 +50,35 @@ class MessageConsumerTest {
             assertEquals(500, c.position());
             assertNull(c.dequeueMessage());
             assertEquals("v", "v499".substring(0, 1));
+        }
+    }
+
+    /** A requeued message keeps its key and headers, with the step's result as its value. */
+    @Test
+    void requeue_keepsKeyAndHeaders_andATombstoneStaysOne() {
+        try (BigQueue q = BigQueue.open(dir, config(Duration.ZERO))) {
+            q.enqueue(Message.builder().key("k1").header("h", "one").header("h", "two").value("v").build());
+            q.enqueue(Message.builder().key("gone").value((byte[]) null).build());
+            q.enqueueString("plain");
+            Consumer c = Consumers.of(q).open("retry");
+            for (int i = 0; i < 3; i++) {
+                // A tombstone's value is empty: an empty result, so it stays a tombstone.
+                assertTrue(c.requeue(v -> v.length == 0 ? v
+                        : (new String(v, StandardCharsets.UTF_8) + "!").getBytes(StandardCharsets.UTF_8)));
+            }
+            Message keyed = c.dequeueMessage();
+            assertEquals("k1", keyed.keyString());
+            assertEquals("v!", keyed.valueString());
+            assertEquals(2, keyed.headers().size());
+            assertEquals("one", keyed.headers().get(0).valueString());
+            assertEquals("two", keyed.headers().get(1).valueString());
+            Message tombstone = c.dequeueMessage();
+            assertEquals("gone", tombstone.keyString());
+            assertTrue(tombstone.isTombstone(), "an empty result keeps a tombstone a tombstone");
+            Message plain = c.dequeueMessage();
+            assertNull(plain.key());
+            assertEquals("plain!", plain.valueString());
+            assertNull(c.dequeueMessage());
         }
     }
 

@@ -644,7 +644,7 @@ public final class ConsumerState {
             checkOpen();
             if (result != null) {
                 engine.checkWritable("requeue (which appends the step's result)");
-                engine.append(result, 0, result.length);
+                appendRequeued(m, cursor.stamp, result);
             }
             cursor.moveTo(offset + 1, position + FileFormat.recordBytes(m.length));
             CURSOR_OFFSET.setRelease(this, cursor.offset);
@@ -656,6 +656,25 @@ public final class ConsumerState {
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Appends a requeue step's result: a plain message as it is; a message with a key or headers
+     * keeps them (the payload's prefix before the value), with the step's result as its value, and
+     * stays a tombstone only if it was one and the result is empty. The timestamp is the requeue's.
+     */
+    private void appendRequeued(byte[] payload, long stamp, byte[] result) {
+        int flags = MessageCodec.flagsOf(stamp);
+        if (flags == 0) {
+            engine.append(result, 0, result.length);
+            return;
+        }
+        int start = MessageCodec.valueStart(flags, payload, payload.length);
+        boolean tombstone = (flags & MessageCodec.FLAG_TOMBSTONE) != 0 && result.length == 0;
+        byte[] record = java.util.Arrays.copyOf(payload, start + result.length);
+        System.arraycopy(result, 0, record, start, result.length);
+        engine.append(record, 0, record.length, tombstone ? flags : flags & ~MessageCodec.FLAG_TOMBSTONE,
+                Long.MIN_VALUE);
     }
 
     /**
