@@ -2,6 +2,7 @@ package dev.bigqueue.bench.cli;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueConfig;
+import dev.bigqueue.QueueCorruptedException;
 import dev.bigqueue.bench.run.Units;
 import dev.bigqueue.internal.FileFormat;
 import java.io.IOException;
@@ -20,6 +21,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
@@ -276,6 +278,23 @@ final class QueueDirectory {
                 }
             }
             Thread.sleep(50);
+        }
+    }
+
+    /**
+     * Runs {@code operation} on this directory, a whole-queue step that needs the queue closed
+     * ({@code verb}: "repair", "upgrade"), with its errors as exit codes: not a queue, damaged beyond
+     * it (FAILED, with the reason), or the failures of {@link #failure} (permission, in use).
+     */
+    <T> T offline(String verb, Function<Path, T> operation) {
+        try {
+            return operation.apply(path());
+        } catch (IllegalArgumentException e) {
+            throw new CliException(CliException.NOT_A_QUEUE, e.getMessage(), e);
+        } catch (QueueCorruptedException e) {
+            throw new CliException(CliException.FAILED, "cannot " + verb + " " + path() + ": " + e.getMessage(), e);
+        } catch (UncheckedIOException | IllegalStateException e) {
+            throw failure("cannot " + verb + " the queue at " + path(), e);
         }
     }
 

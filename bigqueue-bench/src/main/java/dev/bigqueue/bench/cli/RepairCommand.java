@@ -1,10 +1,8 @@
 package dev.bigqueue.bench.cli;
 
 import dev.bigqueue.BigQueue;
-import dev.bigqueue.QueueCorruptedException;
 import dev.bigqueue.RepairReport;
 import java.io.PrintWriter;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -32,16 +30,7 @@ final class RepairCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         QueueDirectory queueDir = new QueueDirectory(dir);
-        RepairReport report;
-        try {
-            report = BigQueue.repair(queueDir.path());
-        } catch (IllegalArgumentException e) {
-            throw new CliException(CliException.NOT_A_QUEUE, e.getMessage(), e);
-        } catch (QueueCorruptedException e) {
-            throw new CliException(CliException.FAILED, "cannot repair " + queueDir.path() + ": " + e.getMessage(), e);
-        } catch (UncheckedIOException | IllegalStateException e) {
-            throw queueDir.failure("cannot repair the queue at " + queueDir.path(), e);
-        }
+        RepairReport report = queueDir.offline("repair", BigQueue::repair);
         PrintWriter out = spec.commandLine().getOut();
         out.print(report);
         if (report.wasWhole()) {

@@ -1,9 +1,7 @@
 package dev.bigqueue.bench.cli;
 
 import dev.bigqueue.BigQueue;
-import dev.bigqueue.QueueCorruptedException;
 import dev.bigqueue.UpgradeReport;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -32,16 +30,7 @@ final class UpgradeCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         QueueDirectory queueDir = new QueueDirectory(dir).requireQueue();
-        UpgradeReport report;
-        try {
-            report = BigQueue.upgrade(queueDir.path());
-        } catch (IllegalArgumentException e) {
-            throw new CliException(CliException.NOT_A_QUEUE, e.getMessage(), e);
-        } catch (QueueCorruptedException e) {
-            throw new CliException(CliException.FAILED, "cannot upgrade " + queueDir.path() + ": " + e.getMessage(), e);
-        } catch (UncheckedIOException | IllegalStateException e) {
-            throw queueDir.failure("cannot upgrade the queue at " + queueDir.path(), e);
-        }
+        UpgradeReport report = queueDir.offline("upgrade", BigQueue::upgrade);
         spec.commandLine().getOut().println(report);
         return 0;
     }

@@ -6,15 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueConfig;
 import dev.bigqueue.internal.FileFormat;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.channels.Channels;
-import java.nio.channels.WritableByteChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
@@ -26,24 +18,8 @@ class GcCommandTest {
     @TempDir
     Path tmp;
 
-    record Result(int exitCode, String out, String err, String stdout) {
-    }
-
-    private static Result run(String stdin, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-        InputStream oldInput = ProduceCommand.input;
-        WritableByteChannel oldOutput = ConsumeCommand.output;
-        ProduceCommand.input = new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8));
-        ConsumeCommand.output = Channels.newChannel(stdout);
-        try {
-            int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-            return new Result(code, out.toString(), err.toString(), stdout.toString(StandardCharsets.UTF_8));
-        } finally {
-            ProduceCommand.input = oldInput;
-            ConsumeCommand.output = oldOutput;
-        }
+    private static CliRun run(String stdin, String... args) {
+        return CliRun.run(stdin, args);
     }
 
     private static long arenaFiles(Path dir) throws IOException {
@@ -64,7 +40,7 @@ class GcCommandTest {
         for (int i = 0; i < 2000; i++) {
             lines.append(String.format("%091d", i)).append('\n');
         }
-        Result produced = run(lines.toString(), "produce", dir.toString(), "--arena-size", "64KB");
+        CliRun produced = run(lines.toString(), "produce", dir.toString(), "--arena-size", "64KB");
         assertEquals(0, produced.exitCode(), produced.err());
         assertTrue(arenaFiles(dir) >= 4, arenaFiles(dir) + " arenas");
         return dir;
@@ -74,24 +50,24 @@ class GcCommandTest {
     void namedConsumersFreeDiskOnceTheOwnConsumerIsLeftOut() throws IOException {
         Path dir = producedQueue();
         long arenas = arenaFiles(dir);
-        Result consumed = run("", "consume", dir.toString(), "-c", "reader");
+        CliRun consumed = run("", "consume", dir.toString(), "-c", "reader");
         assertEquals(0, consumed.exitCode(), consumed.err());
 
-        Result held = run("", "gc", dir.toString());
+        CliRun held = run("", "gc", dir.toString());
         assertEquals(0, held.exitCode(), held.err());
         assertEquals(arenas, arenaFiles(dir), "the queue's own consumer, at offset 0, holds every arena");
         assertTrue(held.out().contains("held by the queue's own consumer at offset 0"), held.out());
         assertTrue(held.out().contains("bigqueue gc " + dir.toAbsolutePath() + " --ignore-own-consumer"), held.out());
         assertTrue(run("", "inspect", dir.toString()).out().contains("--ignore-own-consumer"), "inspect says so too");
 
-        Result freed = run("", "gc", dir.toString(), "--ignore-own-consumer");
+        CliRun freed = run("", "gc", dir.toString(), "--ignore-own-consumer");
         assertEquals(0, freed.exitCode(), freed.err());
         assertEquals(1, arenaFiles(dir), "only the arena being written is left\n" + freed.out());
         assertTrue(freed.out().startsWith("deleted " + (arenas - 1) + " arena files"), freed.out());
         assertTrue(freed.out().contains("the arena being written is always kept"), freed.out());
 
         // What is left still reads, and the own consumer moved up with the start: the queue opens as before.
-        Result late = run("", "consume", dir.toString(), "-c", "late");
+        CliRun late = run("", "consume", dir.toString(), "-c", "late");
         assertEquals(0, late.exitCode(), late.err());
         assertTrue(late.stdout().endsWith(String.format("%091d", 1999) + "\n"));
         assertEquals(0, run("more\n", "produce", dir.toString()).exitCode());
@@ -110,7 +86,7 @@ class GcCommandTest {
             }
         }
         long arenas = arenaFiles(dir);
-        Result result = run("", "gc", dir.toString());
+        CliRun result = run("", "gc", dir.toString());
         assertEquals(0, result.exitCode(), result.err());
         assertEquals(arenas, arenaFiles(dir), "the application's consumer has not left the first arena");
         assertTrue(result.out().contains("held by the queue's own consumer at offset 10"), result.out());
@@ -120,7 +96,7 @@ class GcCommandTest {
     void aQueueWithoutConsumersKeepsEverything() throws IOException {
         Path dir = producedQueue();
         long arenas = arenaFiles(dir);
-        Result result = run("", "gc", dir.toString(), "--ignore-own-consumer");
+        CliRun result = run("", "gc", dir.toString(), "--ignore-own-consumer");
         assertEquals(0, result.exitCode(), result.err());
         assertEquals(arenas, arenaFiles(dir));
         assertTrue(result.out().contains("no consumer counts"), result.out());

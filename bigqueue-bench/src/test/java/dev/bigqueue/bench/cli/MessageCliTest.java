@@ -6,14 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
-import java.io.ByteArrayInputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.io.PrintWriter;
-import java.io.StringWriter;
-import java.nio.channels.Channels;
-import java.nio.channels.WritableByteChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -25,24 +17,8 @@ class MessageCliTest {
     @TempDir
     Path tmp;
 
-    record Result(int exitCode, String out, String err, String stdout) {
-    }
-
-    private static Result run(String stdin, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        ByteArrayOutputStream stdout = new ByteArrayOutputStream();
-        InputStream oldInput = ProduceCommand.input;
-        WritableByteChannel oldOutput = ConsumeCommand.output;
-        ProduceCommand.input = new ByteArrayInputStream(stdin.getBytes(StandardCharsets.UTF_8));
-        ConsumeCommand.output = Channels.newChannel(stdout);
-        try {
-            int code = Main.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
-            return new Result(code, out.toString(), err.toString(), stdout.toString(StandardCharsets.UTF_8));
-        } finally {
-            ProduceCommand.input = oldInput;
-            ConsumeCommand.output = oldOutput;
-        }
+    private static CliRun run(String stdin, String... args) {
+        return CliRun.run(stdin, args);
     }
 
     private Path dir() {
@@ -56,7 +32,7 @@ class MessageCliTest {
         args[2] = "--arena-size";
         args[3] = "64KB";
         System.arraycopy(options, 0, args, 4, options.length);
-        Result r = run(lines, args);
+        CliRun r = run(lines, args);
         assertEquals(0, r.exitCode(), r.err());
     }
 
@@ -77,14 +53,14 @@ class MessageCliTest {
             assertEquals("one", m.valueString());
         }
 
-        Result all = run("", "consume", dir().toString(), "-c", "c", "--print-timestamp", "--print-key",
+        CliRun all = run("", "consume", dir().toString(), "-c", "c", "--print-timestamp", "--print-key",
                 "--print-headers");
         assertEquals(0, all.exitCode(), all.err());
         assertEquals("2026-12-02T10:00:00.123Z\tkey=user-7\tsource=web,trace=\tone\n"
                 + "2026-12-02T10:00:00.123Z\tkey=user-7\tsource=web,trace=\ttwo\n"
                 + Instant.ofEpochMilli(1796205600000L) + "\t-\t-\tthree\n", all.stdout());
 
-        Result keyOnly = run("", "consume", dir().toString(), "-c", "d", "--print-key", "--max", "1");
+        CliRun keyOnly = run("", "consume", dir().toString(), "-c", "d", "--print-key", "--max", "1");
         assertEquals("key=user-7\tone\n", keyOnly.stdout());
         // Committed what it printed: the next run goes on from there, printing the value alone.
         assertEquals("two\nthree\n", run("", "consume", dir().toString(), "-c", "d").stdout());
@@ -101,7 +77,7 @@ class MessageCliTest {
         assertEquals("b\nc\nd\n", run("", "consume", dir().toString(), "-c", "exact", "--from",
                 "2026-12-02T11:00:00Z").stdout());
         // An existing consumer that has read everything is moved back, and the move is committed.
-        Result back = run("", "consume", dir().toString(), "-c", "new", "--from", "2026-12-02T11:30:00Z", "--max", "0");
+        CliRun back = run("", "consume", dir().toString(), "-c", "new", "--from", "2026-12-02T11:30:00Z", "--max", "0");
         assertEquals(0, back.exitCode(), back.err());
         assertEquals("d\n", run("", "consume", dir().toString(), "-c", "new").stdout());
         // Before the first: everything; after the last: nothing, and the consumer waits at the tail.
@@ -119,24 +95,24 @@ class MessageCliTest {
             {"--timestamp", ""}, {"--header", "novalue"}, {"--header", "=v"},
         };
         for (String[] option : bad) {
-            Result r = run("x\n", "produce", dir().toString(), option[0], option[1]);
+            CliRun r = run("x\n", "produce", dir().toString(), option[0], option[1]);
             assertEquals(CliException.USAGE, r.exitCode(), String.join(" ", option) + ": " + r.err());
             assertTrue(r.err().contains(option[0]), r.err());
             assertFalse(Files.exists(dir()), "a refused produce creates no queue");
         }
-        Result ts = run("x\n", "produce", dir().toString(), "--timestamp", "soon");
+        CliRun ts = run("x\n", "produce", dir().toString(), "--timestamp", "soon");
         assertTrue(ts.err().contains("ISO-8601") && ts.err().contains("epoch milliseconds"), ts.err());
-        Result header = run("x\n", "produce", dir().toString(), "--header", "novalue");
+        CliRun header = run("x\n", "produce", dir().toString(), "--header", "novalue");
         assertTrue(header.err().contains("NAME=VALUE"), header.err());
 
         produce("a\nb\n");
-        Result from = run("", "consume", dir().toString(), "-c", "c", "--from", "noon");
+        CliRun from = run("", "consume", dir().toString(), "-c", "c", "--from", "noon");
         assertEquals(CliException.USAGE, from.exitCode());
         assertTrue(from.err().contains("--from"), from.err());
-        Result binary = run("", "consume", dir().toString(), "-c", "c", "--print-key", "--length-prefixed");
+        CliRun binary = run("", "consume", dir().toString(), "-c", "c", "--print-key", "--length-prefixed");
         assertEquals(CliException.USAGE, binary.exitCode());
         assertTrue(binary.err().contains("--length-prefixed"), binary.err());
-        Result badProduce = run("z\n", "produce", dir().toString(), "--timestamp", "later");
+        CliRun badProduce = run("z\n", "produce", dir().toString(), "--timestamp", "later");
         assertEquals(CliException.USAGE, badProduce.exitCode());
         // Nothing was read, committed or produced by the refused runs.
         assertEquals("a\nb\n", run("", "consume", dir().toString(), "-c", "c").stdout());
@@ -144,19 +120,19 @@ class MessageCliTest {
 
     @Test
     void inspect_showsTheTimeRange() {
-        Result empty = run("", "produce", dir().toString(), "--arena-size", "64KB");
+        CliRun empty = run("", "produce", dir().toString(), "--arena-size", "64KB");
         assertEquals(0, empty.exitCode(), empty.err());
-        Result none = run("", "inspect", dir().toString(), "--json");
+        CliRun none = run("", "inspect", dir().toString(), "--json");
         assertTrue(none.out().contains("\"earliestTimestamp\":null,\"latestTimestamp\":null"), none.out());
         assertTrue(run("", "inspect", dir().toString()).out().contains("time range none"));
 
         produce("a\n", "--timestamp", "2026-12-02T10:00:00Z");
         produce("b\nc\n", "--timestamp", "2026-12-02T12:30:00.5Z");
-        Result text = run("", "inspect", dir().toString());
+        CliRun text = run("", "inspect", dir().toString());
         assertEquals(0, text.exitCode(), text.err());
         assertTrue(text.out().contains("time range 2026-12-02T10:00:00Z (earliest message) .. 2026-12-02T12:30:00.500Z"
                 + " (newest message)"), text.out());
-        Result json = run("", "inspect", dir().toString(), "--json");
+        CliRun json = run("", "inspect", dir().toString(), "--json");
         assertTrue(json.out().contains("\"earliestTimestamp\":\"2026-12-02T10:00:00Z\","
                 + "\"latestTimestamp\":\"2026-12-02T12:30:00.500Z\""), json.out());
     }
