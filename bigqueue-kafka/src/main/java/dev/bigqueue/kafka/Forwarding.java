@@ -262,6 +262,13 @@ final class Forwarding implements Runnable {
                 batch.add(m);
             }
             for (Message message : batch) {
+                // A failed send fails everything after it: stop at once. While the broker is away each
+                // send may block max.block.ms waiting for metadata, so sending the rest of the batch
+                // would keep the forwarder away from its back-off for minutes (512 x 3 s in a test).
+                failure = window.failure();
+                if (failure != null) {
+                    return failure;
+                }
                 long offset = message.offset();
                 // DROP_OLDEST or retention removed offsets between the last send and this one: nothing
                 // to send for them.
