@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
+import dev.bigqueue.testing.Soak;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
@@ -22,6 +23,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * contents always agree with the model, and GC never deletes what the head still needs.
  */
 class ModelBasedTest {
+    /** Operations per seed: 1,500, or 6,000 with -Psoak. */
+    private static final int STEPS = Soak.rounds("bigqueue.model.steps", 1500, 6000);
+
     @TempDir
     Path dir;
 
@@ -35,7 +39,7 @@ class ModelBasedTest {
         long tail = 0;
         BigQueue q = BigQueue.open(dir, config(r));
         try {
-            for (int step = 0; step < 3000; step++) {
+            for (int step = 0; step < STEPS; step++) {
                 int op = r.nextInt(100);
                 if (op < 45) {
                     byte[] m = new byte[size(r)];

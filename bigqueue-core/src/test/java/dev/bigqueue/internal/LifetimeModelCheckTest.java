@@ -86,7 +86,8 @@ public class LifetimeModelCheckTest {
     void mapping_neverUnmappedWhilePinned_andRetiredIsUnmappedOnceQuiet() {
         // No operations before the parallel part: a retire there would leave nothing to race.
         new ModelCheckingOptions().iterations(Soak.rounds("bigqueue.lincheck.iterations", 15, 80))
-                .invocationsPerIteration(1000).threads(3).actorsPerThread(2)
+                .invocationsPerIteration(Soak.rounds("bigqueue.lincheck.invocations", 500, 1000))
+                .threads(3).actorsPerThread(2)
                 .actorsBefore(0).check(LifetimeModelCheckTest.class);
     }
 }

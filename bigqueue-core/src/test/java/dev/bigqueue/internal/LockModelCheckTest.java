@@ -96,14 +96,16 @@ class LockModelCheckTest {
     @Test
     void consumerLock_isMutualExclusion_reentrant() {
         new ModelCheckingOptions().iterations(Soak.rounds("bigqueue.lincheck.iterations", 8, 60))
-                .invocationsPerIteration(500).threads(2).actorsPerThread(2)
+                .invocationsPerIteration(Soak.rounds("bigqueue.lincheck.invocations", 300, 1000))
+                .threads(2).actorsPerThread(2)
                 .check(ConsumerLockCounter.class);
     }
 
     @Test
     void writerLock_neverLosesARequestToGiveUpTheLease() {
         new ModelCheckingOptions().iterations(Soak.rounds("bigqueue.lincheck.iterations", 8, 60))
-                .invocationsPerIteration(1000).threads(3).actorsPerThread(2)
+                .invocationsPerIteration(Soak.rounds("bigqueue.lincheck.invocations", 500, 1000))
+                .threads(3).actorsPerThread(2)
                 .actorsBefore(1).check(WriterLease.class);
     }
 }
