@@ -6,7 +6,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.testing.ChildJvm;
+import dev.bigqueue.testing.Poll;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -112,26 +114,33 @@ class LatestValuesCrashTest {
         return last;
     }
 
-    private static long lines(Path log) throws IOException {
-        if (!Files.exists(log)) {
-            return 0;
+    /** Whole lines in a child's log so far; 0 before it exists. */
+    private static long lines(Path log) {
+        try {
+            if (!Files.exists(log)) {
+                return 0;
+            }
+            return Files.readString(log, StandardCharsets.US_ASCII).chars().filter(c -> c == '\n').count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
-        return Files.readString(log, StandardCharsets.US_ASCII).chars().filter(c -> c == '\n').count();
     }
 
     /** Waits (a condition, not a time) until every writer acknowledged {@code ops} and {@code checkpoints} ran. */
     private static void awaitProgress(Path logs, long ops, long checkpoints) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-        for (;;) {
+        Poll.until(() -> {
             boolean done = lines(logs.resolve("ckpt.log")) >= checkpoints;
             for (int w = 0; w < LatestValuesChild.WRITERS; w++) {
                 done &= lines(logs.resolve("w" + w + ".log")) >= ops;
             }
-            if (done) {
-                return;
+            return done;
+        }, () -> {
+            long all = lines(logs.resolve("ckpt.log"));
+            for (int w = 0; w < LatestValuesChild.WRITERS; w++) {
+                all += lines(logs.resolve("w" + w + ".log"));
             }
-            assertTrue(System.nanoTime() < deadline, "no progress for 3 minutes (a hang)");
-            Thread.sleep(5);
-        }
+            return all;
+        }, Duration.ofMinutes(3), () -> "writers short of " + ops + " acknowledged puts or " + checkpoints
+                + " checkpoints");
     }
 }

@@ -10,7 +10,9 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.testing.ChildJvm;
+import dev.bigqueue.testing.Poll;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -177,28 +179,33 @@ class ReadOnlyProcessesTest {
     }
 
     private static void awaitLines(Path log, int lines, String context) throws Exception {
-        long deadline = System.nanoTime() + HANG.toNanos();
-        while (completeLines(log).size() < lines) {
-            assertTrue(System.nanoTime() < deadline, "no progress in " + log + " (a hang); " + context);
-            Thread.sleep(10);
-        }
+        Poll.until(() -> linesOf(log).size() >= lines, () -> linesOf(log).size(), HANG,
+                () -> log + " has fewer than " + lines + " lines; " + context);
     }
 
     private static void awaitHanded(Path logs, String name, long offset, String context) throws Exception {
-        long deadline = System.nanoTime() + HANG.toNanos();
-        for (;;) {
-            List<String> lines = completeLines(logs.resolve(name + ".log"));
-            if (lines.contains("H " + offset)) {
-                return;
-            }
+        Path log = logs.resolve(name + ".log");
+        Poll.until(() -> {
+            List<String> lines = linesOf(log);
             for (String line : lines) {
                 if (line.startsWith("X")) {
                     fail(name + ": " + line + "; " + context);
                 }
             }
-            assertTrue(System.nanoTime() < deadline, name + " never got offset " + offset + " (last line "
-                    + (lines.isEmpty() ? "none" : lines.get(lines.size() - 1)) + "); " + context);
-            Thread.sleep(10);
+            return lines.contains("H " + offset);
+        }, () -> linesOf(log).size(), HANG, () -> {
+            List<String> lines = linesOf(log);
+            return name + " never got offset " + offset + " (last line " + (lines.isEmpty() ? "none"
+                    : lines.get(lines.size() - 1)) + "); " + context;
+        });
+    }
+
+    /** A child's complete log lines so far, for a poll. */
+    private static List<String> linesOf(Path log) {
+        try {
+            return completeLines(log);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

@@ -13,6 +13,7 @@ import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueClosedException;
 import dev.bigqueue.QueueConfig;
 import dev.bigqueue.WhenFull;
+import dev.bigqueue.testing.Poll;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -163,14 +164,11 @@ class ReadOnlyQueueTest {
                 assertEquals(2, w.tailOffset(), "recovery cut the torn record");
                 assertEquals(2, w.enqueue(next));
                 w.enqueueString("after");
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-                byte[] m;
-                while ((m = c.dequeue()) == null) {
-                    assertTrue(System.nanoTime() < deadline, "the reader never saw the record the new writer"
-                            + " appended across into the re-created arena; reader tail " + r.tailOffset());
-                    Thread.onSpinWait();
-                }
-                assertArrayEquals(next, m);
+                byte[][] m = new byte[1][];
+                Poll.until(() -> (m[0] = c.dequeue()) != null, r::tailOffset, Duration.ofSeconds(60),
+                        () -> "the reader never saw the record the new writer appended across into the re-created"
+                        + " arena; reader tail " + r.tailOffset());
+                assertArrayEquals(next, m[0]);
                 assertEquals("after", new String(c.dequeue(), StandardCharsets.UTF_8));
             }
         }

@@ -1,10 +1,11 @@
 package dev.bigqueue.kafka;
 
+import dev.bigqueue.testing.Poll;
 import java.time.Duration;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
-/** Waits on a condition, looking again every few milliseconds; the limit is a hang detector only. */
+/** Waits on a condition ({@link Poll}); the limit is a hang detector only. */
 final class Await {
     static final Duration HANG = Duration.ofMinutes(3);
 
@@ -12,12 +13,6 @@ final class Await {
     }
 
     static void until(BooleanSupplier condition, Supplier<String> state) throws InterruptedException {
-        long deadline = System.nanoTime() + HANG.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("still waiting after " + HANG + " (a hang): " + state.get());
-            }
-            Thread.sleep(5);
-        }
+        Poll.until(condition, null, HANG, state);
     }
 }

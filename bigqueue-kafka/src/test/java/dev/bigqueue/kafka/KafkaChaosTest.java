@@ -9,8 +9,6 @@ import dev.bigqueue.testing.Soak;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,28 +20,12 @@ import org.junit.jupiter.api.io.TempDir;
  * window). The default run streams {@code kafka.chaos.messages} 20,000 messages with 6 forwarder
  * kills ({@code kafka.chaos.cycles}); {@code -Pkafka-chaos} (or {@code -Psoak}) 100,000 and 25.
  */
-class KafkaChaosTest {
+class KafkaChaosTest extends OneBroker {
     private static final int CYCLES = Soak.rounds("kafka.chaos.cycles", 6, 25);
     private static final int MESSAGES = Soak.rounds("kafka.chaos.messages", 20_000, 100_000);
 
     @TempDir
-    static Path brokerDir;
-    @TempDir
     Path dir;
-
-    private static KafkaBroker broker;
-
-    @BeforeAll
-    static void startBroker() throws Exception {
-        broker = KafkaBroker.start(brokerDir.resolve("kafka"));
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     @Test
     void brokerKilledTwiceDuringAStream_losesNothing_keepsOrder() throws Exception {

@@ -32,8 +32,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -43,25 +41,9 @@ import org.junit.jupiter.api.io.TempDir;
  * nothing; close() racing the sends never loses what the consumer committed. One broker serves
  * the whole class (each test has its own topic), so the class fits in about a minute.
  */
-class KafkaForwarderTest {
-    @TempDir
-    static Path brokerDir;
+class KafkaForwarderTest extends OneBroker {
     @TempDir
     Path dir;
-
-    private static KafkaBroker broker;
-
-    @BeforeAll
-    static void startBroker() throws Exception {
-        broker = KafkaBroker.start(brokerDir.resolve("kafka"));
-    }
-
-    @AfterAll
-    static void stopBroker() {
-        if (broker != null) {
-            broker.close();
-        }
-    }
 
     static QueueConfig config() {
         return QueueConfig.builder().arenaSize(1 << 20).build();
