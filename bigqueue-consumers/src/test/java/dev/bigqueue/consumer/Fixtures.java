@@ -7,7 +7,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
+import java.util.zip.CRC32;
 
 /** Shared test settings and message shapes. */
 final class Fixtures {
@@ -55,6 +58,35 @@ final class Fixtures {
             return files.filter(p -> p.getFileName().toString().startsWith("arena-")).count();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Each arena file's name and CRC of its bytes. A queue open for writing may add the next arena
+     * ahead of its writer at any time (its pretouch thread), so "nothing deleted or changed" is
+     * checked as: every entry of an earlier snapshot is still in a later one.
+     */
+    static Map<String, Long> arenaContents(Path dir) {
+        Map<String, Long> contents = new TreeMap<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : files.filter(f -> f.getFileName().toString().startsWith("arena-")).toList()) {
+                CRC32 crc = new CRC32();
+                crc.update(Files.readAllBytes(p));
+                contents.put(p.getFileName().toString(), crc.getValue());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return contents;
+    }
+
+    static void assertArenasKept(Map<String, Long> before, Path dir) {
+        Map<String, Long> after = arenaContents(dir);
+        for (Map.Entry<String, Long> e : before.entrySet()) {
+            if (!e.getValue().equals(after.get(e.getKey()))) {
+                throw new AssertionError(e.getKey() + (after.containsKey(e.getKey()) ? " changed" : " deleted")
+                        + ": before " + before.keySet() + ", after " + after.keySet());
+            }
         }
     }
 }

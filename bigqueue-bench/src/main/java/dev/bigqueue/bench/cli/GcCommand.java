@@ -55,7 +55,7 @@ final class GcCommand implements Callable<Integer> {
         long head;
         long earliest;
         long tail;
-        try (BigQueue queue = queueDir.open(null, false, !ignoreOwnConsumer)) {
+        try (BigQueue queue = queueDir.openForGc(!ignoreOwnConsumer)) {
             queue.gc();
             Consumers consumers = Consumers.of(queue);
             for (String name : consumers.names()) {

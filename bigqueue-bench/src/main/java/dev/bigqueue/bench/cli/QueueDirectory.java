@@ -158,16 +158,21 @@ final class QueueDirectory {
      * @param arenaSize the {@code --arena-size} given, or null.
      */
     BigQueue open(Long arenaSize, boolean syncOnWrite) {
-        return open(arenaSize, syncOnWrite, true);
+        return open(arenaSize, syncOnWrite, QueueConfig.builder());
     }
 
     /**
-     * {@link #open(Long, boolean)}, with the queue's own consumer counted or not ({@code gc
-     * --ignore-own-consumer}, the one command that leaves it out).
+     * Opens the queue for {@code gc}: with the queue's own consumer counted or not ({@code
+     * --ignore-own-consumer}), and without pretouch, whose thread would make the next arena ahead
+     * of a writer past half of its arena: a command run to free disk must not take more.
      */
-    BigQueue open(Long arenaSize, boolean syncOnWrite, boolean ownConsumer) {
+    BigQueue openForGc(boolean ownConsumer) {
+        return open(null, false, QueueConfig.builder().ownConsumer(ownConsumer).pretouch(false));
+    }
+
+    private BigQueue open(Long arenaSize, boolean syncOnWrite, QueueConfig.Builder config) {
         try {
-            QueueConfig.Builder config = QueueConfig.builder().syncOnWrite(syncOnWrite).ownConsumer(ownConsumer);
+            config.syncOnWrite(syncOnWrite);
             if (exists()) {
                 long created = readArenaSize();
                 if (arenaSize != null && arenaSize != created) {
