@@ -33,7 +33,7 @@ public final class RecordReader {
         this.timeIndex = new TimeIndex(log, this);
     }
 
-    TimeIndex timeIndex() {
+    public TimeIndex timeIndex() {
         return timeIndex;
     }
 

@@ -7,6 +7,8 @@ import java.nio.channels.FileChannel;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * The sparse time index in each arena's header (drawn in {@link FileFormat}): entry k of an arena
@@ -21,9 +23,9 @@ import java.nio.file.StandardOpenOption;
  * the arenas by their first entry, one over the entries of the arena found, then a scan of the
  * records from that entry, which ends at the next entry (at most 64 KiB and one record later).
  */
-final class TimeIndex {
+public final class TimeIndex {
     /** One entry: largest timestamp so far, and the record it describes. */
-    record Entry(long maxTimestamp, long offset, long position) {
+    public record Entry(long maxTimestamp, long offset, long position) {
     }
 
     private final RecordLog log;
@@ -111,6 +113,25 @@ final class TimeIndex {
         }
         b.clear();
         return b;
+    }
+
+    /**
+     * The valid entries of arena {@code id} as of now, in order, for inspection (the CLI's
+     * {@code inspect}); empty if it has none or its file is gone.
+     */
+    public List<Entry> entries(long id) throws IOException {
+        StreamPoint earliest = log.earliest();
+        long tailOffset = log.tailOffset();
+        long tailPosition = log.tailPosition();
+        ByteBuffer all = readIndex(id, entries);
+        List<Entry> valid = new ArrayList<>();
+        for (int k = 0; all != null && k < entries; k++) {
+            Entry e = entry(all, 0, id, k, earliest, tailOffset, tailPosition);
+            if (e != null) {
+                valid.add(e);
+            }
+        }
+        return valid;
     }
 
     /** The first valid entry of arena {@code id} (reading entry 0 alone first), or null. */

@@ -25,7 +25,8 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code bigqueue inspect DIR}: what a queue directory holds: arena files and their sizes, the
  * head, tail and earliest offsets, the timestamps of the earliest and the newest message (each read
- * from that one record: no scan), every named consumer with its position and lag, and disk use.
+ * from that one record: no scan), the time index of each arena ({@link TimeIndexSummary}), every
+ * named consumer with its position and lag, and disk use.
  * It opens the queue, or, while another process (its writer) has it open, reads it beside that
  * process read-only, changing nothing: then the queue's own consumer (head, size) is the writer's
  * and not shown, and each named consumer is shown as committed in its file. It fails with 5 if
@@ -33,7 +34,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Show a queue's arenas, offsets, time range (timestamps of the earliest and newest message),"
-            + " consumers (position, lag) and disk use.")
+            + " time index (per arena), consumers (position, lag) and disk use.")
 final class InspectCommand implements Callable<Integer> {
 
     @Parameters(index = "0", paramLabel = "DIR", description = "The queue directory.")
@@ -62,6 +63,8 @@ final class InspectCommand implements Callable<Integer> {
         boolean live;
         Instant earliestTime = null;
         Instant latestTime = null;
+        List<QueueDirectory.ArenaFile> arenas;
+        List<TimeIndexSummary> timeIndex;
         try (BigQueue queue = queueDir.openForReading()) {
             live = queue.config().readOnly();
             earliest = queue.earliestOffset();
@@ -70,6 +73,8 @@ final class InspectCommand implements Callable<Integer> {
                 earliestTime = timestampAt(queue, earliest);
                 latestTime = timestampAt(queue, tail - 1);
             }
+            arenas = queueDir.arenas();
+            timeIndex = TimeIndexSummary.of(queue, arenas.stream().map(QueueDirectory.ArenaFile::id).toList());
             if (live) {
                 // Held by its writer: the queue's own consumer is the writer's, and every named consumer
                 // may be open there, so each is read from its file. What is durable only the writer knows.
@@ -94,13 +99,12 @@ final class InspectCommand implements Callable<Integer> {
                 }
             }
         }
-        List<QueueDirectory.ArenaFile> arenas = queueDir.arenas();
         long arenaBytes = arenas.stream().mapToLong(QueueDirectory.ArenaFile::bytes).sum();
         long diskBytes = queueDir.diskBytes();
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(toJson(queueDir.path(), arenaSize, arenas, arenaBytes, diskBytes, earliest, head, tail, durable,
-                    size, earliestTime, latestTime, consumers));
+                    size, earliestTime, latestTime, consumers, timeIndex));
             return 0;
         }
         out.println("queue      " + queueDir.path());
@@ -141,13 +145,15 @@ final class InspectCommand implements Callable<Integer> {
                 table.row(Long.toString(arena.id()), arena.file().getFileName().toString(), Units.count(arena.bytes()));
             }
             out.print(table.toText().indent(2));
+            out.print(TimeIndexSummary.toText(timeIndex));
         }
         return 0;
     }
 
     private static String toJson(Path dir, long arenaSize, List<QueueDirectory.ArenaFile> arenas, long arenaBytes,
                                  long diskBytes, long earliest, long head, long tail, long durable, long size,
-                                 Instant earliestTime, Instant latestTime, List<ConsumerState> consumers) {
+                                 Instant earliestTime, Instant latestTime, List<ConsumerState> consumers,
+                                 List<TimeIndexSummary> timeIndex) {
         StringBuilder out = new StringBuilder("{");
         out.append("\"directory\":").append(quote(dir.toString()));
         out.append(",\"arenaSize\":").append(arenaSize);
@@ -173,6 +179,10 @@ final class InspectCommand implements Callable<Integer> {
             out.append(i == 0 ? "" : ",").append("{\"name\":").append(quote(c.name())).append(",\"position\":")
                     .append(c.position()).append(",\"committedPosition\":").append(c.committed())
                     .append(",\"lag\":").append(c.lag()).append('}');
+        }
+        out.append("],\"timeIndex\":[");
+        for (int i = 0; i < timeIndex.size(); i++) {
+            out.append(i == 0 ? "" : ",").append(timeIndex.get(i).toJson());
         }
         return out.append("]}").toString();
     }

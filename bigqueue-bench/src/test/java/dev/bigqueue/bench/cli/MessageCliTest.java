@@ -136,4 +136,47 @@ class MessageCliTest {
         assertTrue(json.out().contains("\"earliestTimestamp\":\"2026-12-02T10:00:00Z\","
                 + "\"latestTimestamp\":\"2026-12-02T12:30:00.500Z\""), json.out());
     }
+
+    @Test
+    void inspect_showsEachArenasTimeIndex() {
+        String lines = ("x".repeat(1000) + "\n").repeat(70); // a 64 KB arena holds ~63 of them
+        produce(lines, "--timestamp", "2026-12-02T10:00:00Z");
+        produce(lines, "--timestamp", "2026-12-02T11:00:00Z");
+        produce(lines, "--timestamp", "2026-12-02T12:00:00Z");
+
+        CliRun text = run("", "inspect", dir().toString());
+        assertEquals(0, text.exitCode(), text.err());
+        assertTrue(text.out().contains("time index (one entry per 64 KiB"), text.out());
+        assertTrue(text.out().matches("(?s).*\n +0 +1 +0 +2026-12-02T10:00:00Z \\.\\. 2026-12-02T10:00:00Z\n.*"),
+                "arena 0: one entry, at offset 0\n" + text.out());
+
+        CliRun json = run("", "inspect", dir().toString(), "--json");
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+                "\\{\"arena\":(\\d+),\"entries\":(\\d+),\"firstOffset\":(\\d+|null),"
+                + "\"from\":(\"[^\"]+\"|null),\"to\":\"?([^\"]+?)\"?}")
+                .matcher(json.out());
+        long arenas = json.out().split("\"file\":").length - 1;
+        int found = 0;
+        int empty = 0;
+        long lastOffset = -1;
+        Instant lastTo = Instant.MIN;
+        while (m.find()) {
+            assertEquals(found++, Long.parseLong(m.group(1)), json.out());
+            if (m.group(2).equals("0")) {
+                empty++; // only the arena the writer's pretouch made ahead, holding no record yet
+                continue;
+            }
+            assertEquals(0, empty, "an arena with records after one without\n" + json.out());
+            assertEquals("1", m.group(2), "a 64 KB arena has one 64 KiB range: one entry\n" + json.out());
+            long first = Long.parseLong(m.group(3));
+            assertTrue(first > lastOffset, json.out());
+            Instant to = Instant.parse(m.group(5));
+            assertTrue(!to.isBefore(lastTo), "largest timestamp so far never goes down\n" + json.out());
+            lastOffset = first;
+            lastTo = to;
+        }
+        assertTrue(arenas >= 4 && empty <= 1, json.out());
+        assertEquals(arenas, found, "one time-index summary per arena file\n" + json.out());
+        assertEquals(Instant.parse("2026-12-02T12:00:00Z"), lastTo, json.out());
+    }
 }
