@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -31,6 +32,8 @@ final class Checkpointer {
     private final ValueMap map;
     private final Consumer hold;
     private final int keep;
+    /** Tombstones older than this (by their timestamp, on the wall clock) are forgotten at a checkpoint. */
+    private final long tombstoneRetentionMillis;
     private final Object turns = new Object();
     /** Bytes of keyed records read since the last checkpoint. */
     private final AtomicLong bytesSince = new AtomicLong();
@@ -41,13 +44,20 @@ final class Checkpointer {
     private volatile long lastOffset;
 
     Checkpointer(BigQueue queue, String name, Snapshots snapshots, ValueMap map, Consumer hold, int keep,
-            long startOffset) {
+            Duration tombstoneRetention, long startOffset) {
         this.queue = queue;
         this.name = name;
         this.snapshots = snapshots;
         this.map = map;
         this.hold = hold;
         this.keep = keep;
+        long retention;
+        try {
+            retention = tombstoneRetention.toMillis();
+        } catch (ArithmeticException tooLong) {
+            retention = Long.MAX_VALUE;
+        }
+        this.tombstoneRetentionMillis = retention;
         this.lastOffset = startOffset;
     }
 
@@ -117,6 +127,9 @@ final class Checkpointer {
             // Every record the snapshot names must survive whatever the snapshot survives.
             queue.flush();
             bytesSince.set(0);
+            // Forgotten in memory before the snapshot is written, so the map a restart loads from it
+            // equals the one this store goes on with (a record applied meanwhile stays in both).
+            int forgotten = map.forgetTombstones(System.currentTimeMillis() - tombstoneRetentionMillis);
             long size = snapshots.write(snapshots.fileFor(offset), offset, map);
             lastOffset = offset;
             lastSize = size;
@@ -136,8 +149,9 @@ final class Checkpointer {
                     Files.deleteIfExists(p);
                 }
             }
-            LOG.debug("LatestValues '{}': checkpoint ({}) at offset {}, {} bytes, {} ms; arenas held from {}", name,
-                    why, offset, size, (System.nanoTime() - started) / 1_000_000, holdAt);
+            LOG.debug("LatestValues '{}': checkpoint ({}) at offset {}, {} bytes, {} ms, {} tombstones forgotten;"
+                    + " arenas held from {}", name, why, offset, size, (System.nanoTime() - started) / 1_000_000,
+                    forgotten, holdAt);
         } catch (IOException e) {
             throw new UncheckedIOException("LatestValues '" + name + "' of " + queue.directory()
                     + ": checkpoint at offset " + offset + " failed (the previous snapshots stay): " + e.getMessage(),

@@ -75,8 +75,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Limits.</b> Keys are strings (UTF-8 on disk); a record of another writer whose key is not
  * valid UTF-8 is applied under its decoded form. Tombstones stay in the map and in snapshots (key
- * and 20 bytes each). A queue's retention or {@code DROP_OLDEST} deleting records the store has not
- * read stops the store with an error naming the lost offsets, since its map would miss them.
+ * and 20 bytes each) until a checkpoint finds them older than
+ * {@link LatestValuesOptions#tombstoneRetention()} (a day by default); after that, a record of the
+ * key with an older timestamp, appended later by another writer, brings the key back. A queue's
+ * retention or {@code DROP_OLDEST} deleting records the store has not read stops the store with an
+ * error naming the lost offsets, since its map would miss them.
  */
 public final class LatestValues implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(LatestValues.class);
@@ -132,7 +135,7 @@ public final class LatestValues implements AutoCloseable {
         this.hold = hold;
         this.followed = start.offset();
         this.checkpointer = new Checkpointer(queue, name, snapshots, map, hold, options.keepSnapshots(),
-                start.offset());
+                options.tombstoneRetention(), start.offset());
         this.clock = new AtomicLong(Long.MIN_VALUE);
         // Created here, started by open() once every field is set.
         this.follower = new Thread(this::follow, "bigqueue-latest-" + name);

@@ -10,7 +10,9 @@ import java.util.Objects;
  * LatestValuesOptions o = LatestValuesOptions.builder()
  *         .checkpointInterval(Duration.ofMinutes(5))   // ZERO: off
  *         .checkpointEveryBytes(64 << 20)              // 0: off
- *         .checkpointOnClose(true).keepSnapshots(2).build();
+ *         .checkpointOnClose(true).keepSnapshots(2)
+ *         .tombstoneRetention(Duration.ofDays(1))       // deleted keys forgotten a day after the delete
+ *         .build();
  * }</pre>
  *
  * <p>Automatic checkpoints run on the store's follower thread: it stops reading the queue while it
@@ -23,15 +25,20 @@ public final class LatestValuesOptions {
     private final long checkpointEveryBytes;
     private final boolean checkpointOnClose;
     private final int keepSnapshots;
+    private final Duration tombstoneRetention;
 
     private LatestValuesOptions(Builder b) {
         this.checkpointInterval = b.checkpointInterval;
         this.checkpointEveryBytes = b.checkpointEveryBytes;
         this.checkpointOnClose = b.checkpointOnClose;
         this.keepSnapshots = b.keepSnapshots;
+        this.tombstoneRetention = b.tombstoneRetention;
     }
 
-    /** The defaults: every 5 minutes, every 64 MiB of keyed records read, on close, 2 snapshots kept. */
+    /**
+     * The defaults: every 5 minutes, every 64 MiB of keyed records read, on close, 2 snapshots kept,
+     * tombstones kept a day.
+     */
     public static LatestValuesOptions defaults() {
         return builder().build();
     }
@@ -68,11 +75,23 @@ public final class LatestValuesOptions {
         return keepSnapshots;
     }
 
+    /**
+     * How long a deleted key's tombstone is kept, by its timestamp: a checkpoint forgets (in memory
+     * and in the snapshot it writes) every tombstone older than this on the wall clock, so that a
+     * store whose keys come and go does not grow for ever (Kafka's {@code delete.retention.ms}).
+     * What a tombstone guards against is a record of that key with an older timestamp appended
+     * after it (explicit timestamps from another writer); once forgotten, such a record brings the
+     * key back. Puts of this store never do that (their clock never goes back).
+     */
+    public Duration tombstoneRetention() {
+        return tombstoneRetention;
+    }
+
     @Override
     public String toString() {
         return "LatestValuesOptions[checkpointInterval=" + checkpointInterval + ", checkpointEveryBytes="
                 + checkpointEveryBytes + ", checkpointOnClose=" + checkpointOnClose + ", keepSnapshots="
-                + keepSnapshots + "]";
+                + keepSnapshots + ", tombstoneRetention=" + tombstoneRetention + "]";
     }
 
     /** Builds {@link LatestValuesOptions}; not thread-safe. */
@@ -81,6 +100,7 @@ public final class LatestValuesOptions {
         private long checkpointEveryBytes = 64L << 20;
         private boolean checkpointOnClose = true;
         private int keepSnapshots = 2;
+        private Duration tombstoneRetention = Duration.ofDays(1);
 
         private Builder() {
         }
@@ -118,6 +138,21 @@ public final class LatestValuesOptions {
                 throw new IllegalArgumentException("keepSnapshots " + n + " is out of range: 1..100");
             }
             this.keepSnapshots = n;
+            return this;
+        }
+
+        /**
+         * Default 1 day; {@link Duration#ZERO} forgets every tombstone at the next checkpoint after
+         * its delete (its timestamp is then in the past).
+         */
+        public Builder tombstoneRetention(Duration retention) {
+            Objects.requireNonNull(retention, "tombstoneRetention must not be null; Duration.ZERO forgets tombstones"
+                    + " at the next checkpoint");
+            if (retention.isNegative()) {
+                throw new IllegalArgumentException("tombstoneRetention " + retention + " is negative; use a positive"
+                        + " duration, or Duration.ZERO");
+            }
+            this.tombstoneRetention = retention;
             return this;
         }
 

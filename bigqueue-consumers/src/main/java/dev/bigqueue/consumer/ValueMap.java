@@ -87,6 +87,23 @@ final class ValueMap {
         return max[0];
     }
 
+    /**
+     * Removes every tombstone whose timestamp is below {@code cutoffMillis}, each only if it is still
+     * the key's entry (a record applied meanwhile stays).
+     *
+     * @return how many were removed.
+     */
+    int forgetTombstones(long cutoffMillis) {
+        int n = 0;
+        for (Map.Entry<String, Entry> e : map.entrySet()) {
+            Entry v = e.getValue();
+            if (v.value() == null && v.timestamp() < cutoffMillis && map.remove(e.getKey(), v)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Entries with tombstones. */
     int entries() {
         return map.size();
