@@ -1,0 +1,67 @@
+package dev.bigqueue.bench.loop;
+
+import dev.bigqueue.BigQueue;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * The plain enqueue path without JMH: rounds of {@code n} enqueues of {@code size} bytes into a
+ * fresh queue (default configuration), printing ns per enqueue for each round. The first round is
+ * the JIT's warm-up. It uses only {@code BigQueue.open(dir)}, {@code enqueue(byte[])} and
+ * {@code close()}, so the same class compiled against an older core jar measures that build too:
+ * how the per-commit A/B in RESULTS-HISTORY.md (2026-12-02 evening) was taken.
+ *
+ * <pre>
+ * java -cp bigqueue-bench/target/bigqueue.jar dev.bigqueue.bench.loop.EnqueueLoop [n] [rounds] [size] [dir]
+ * </pre>
+ */
+public final class EnqueueLoop {
+    private EnqueueLoop() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 3_000_000;
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 5;
+        int size = args.length > 2 ? Integer.parseInt(args[2]) : 128;
+        Path parent = args.length > 3 ? Path.of(args[3]) : Path.of(System.getProperty("java.io.tmpdir"));
+        System.out.println(String.join(" ", run(n, rounds, size, parent)));
+    }
+
+    /** ns per enqueue of each round, formatted. */
+    static String[] run(int n, int rounds, int size, Path parent) throws IOException {
+        byte[] message = new byte[size];
+        String[] out = new String[rounds];
+        for (int r = 0; r < rounds; r++) {
+            Path dir = Files.createTempDirectory(parent, "enqueue-loop");
+            try {
+                try (BigQueue q = BigQueue.open(dir)) {
+                    long t0 = System.nanoTime();
+                    for (int i = 0; i < n; i++) {
+                        message[0] = (byte) i;
+                        q.enqueue(message);
+                    }
+                    out[r] = String.format("%.0f", (System.nanoTime() - t0) / (double) n);
+                }
+            } finally {
+                delete(dir);
+            }
+        }
+        return out;
+    }
+
+    private static void delete(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            s.sorted(Comparator.reverseOrder()).forEach(p -> {
+                try {
+                    Files.delete(p);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        }
+    }
+}
