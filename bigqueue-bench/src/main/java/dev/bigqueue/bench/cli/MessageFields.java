@@ -47,6 +47,11 @@ final class MessageFields {
         return time;
     }
 
+    /** {@code text} quoted for an error message, tabs and line ends shown as \t, \n, \r. */
+    static String visible(String text) {
+        return "'" + text.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r") + "'";
+    }
+
     /** The prefix {@code consume} prints before a message's value; empty when no field is asked for. */
     static byte[] prefix(Message m, boolean timestamp, boolean key, boolean headers) {
         ByteArrayOutputStream out = new ByteArrayOutputStream(64);

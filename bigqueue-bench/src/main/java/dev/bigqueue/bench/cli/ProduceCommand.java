@@ -28,7 +28,9 @@ import picocli.CommandLine.Parameters;
  * followed by that many bytes. Creates the queue when the directory is new or empty. Everything
  * produced is flushed to disk before the command exits. {@code --key}, {@code --header} and
  * {@code --timestamp} give every message of the run that key, those headers and that timestamp
- * (without {@code --timestamp}, each is stamped when it is enqueued).
+ * (without {@code --timestamp}, each is stamped when it is enqueued). {@code --key-separator SEP}
+ * reads a key from each line instead: KEY, SEP, then the value (split at the first SEP), as Kafka's
+ * console producer does with {@code parse.key}.
  */
 @Command(name = "produce", mixinStandardHelpOptions = true,
         description = {"Append messages from standard input: one per line, or length-prefixed records.",
@@ -59,6 +61,10 @@ final class ProduceCommand implements Callable<Integer> {
     @Option(names = "--key", paramLabel = "KEY", description = "The key of every message of this run (UTF-8).")
     String key;
 
+    @Option(names = "--key-separator", paramLabel = "SEP", description = "Each line is KEY, SEP, VALUE (split at the"
+            + " first SEP; \\t for a tab): every message gets its own key. Not with --key or --length-prefixed.")
+    String keySeparator;
+
     @Option(names = "--header", paramLabel = "NAME=VALUE", description = "A header on every message of this run;"
             + " repeat it for more (names may repeat, order is kept). VALUE is UTF-8 and may be empty.")
     List<String> headers = new ArrayList<>();
@@ -83,7 +89,11 @@ final class ProduceCommand implements Callable<Integer> {
         if (!(waitSeconds >= 0)) {
             throw new CliException(CliException.USAGE, "--wait must be 0 or more seconds, got " + waitSeconds);
         }
+        String separator = separator();
         Message.Builder template = template();
+        if (separator != null && template == null) {
+            template = Message.builder();
+        }
         QueueDirectory queueDir = new QueueDirectory(dir).requireQueueOrNew();
         boolean created = !queueDir.exists();
         long createdArenaSize;
@@ -122,8 +132,20 @@ final class ProduceCommand implements Callable<Integer> {
                 BufferedReader in = new BufferedReader(new InputStreamReader(input, StandardCharsets.UTF_8), 1 << 16);
                 String line;
                 while ((line = in.readLine()) != null) {
-                    last = template == null ? queue.enqueueString(line)
-                            : queue.enqueue(template.value(line).build());
+                    if (separator != null) {
+                        int at = line.indexOf(separator);
+                        if (at < 0) {
+                            throw new CliException(CliException.FAILED, "line " + (count + 1) + " on standard input"
+                                    + " has no key separator " + MessageFields.visible(separator) + ": with"
+                                    + " --key-separator every line is KEY, the separator, then the value; the "
+                                    + Units.count(count) + " lines before it were produced");
+                        }
+                        template.key(line.substring(0, at)).value(line.substring(at + separator.length()));
+                        last = queue.enqueue(template.build());
+                    } else {
+                        last = template == null ? queue.enqueueString(line)
+                                : queue.enqueue(template.value(line).build());
+                    }
                     first = first < 0 ? last : first;
                     count++;
                 }
@@ -141,6 +163,23 @@ final class ProduceCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The --key-separator, with \t read as a tab; null if not given. Checked before anything is opened. */
+    private String separator() {
+        if (keySeparator == null) {
+            return null;
+        }
+        if (key != null || lengthPrefixed) {
+            throw new CliException(CliException.USAGE, "--key-separator reads a key from each line; it cannot go with "
+                    + (key != null ? "--key (one key for every message)" : "--length-prefixed (records, not lines)"));
+        }
+        String sep = keySeparator.replace("\\t", "\t");
+        if (sep.isEmpty() || sep.indexOf('\n') >= 0 || sep.indexOf('\r') >= 0) {
+            throw new CliException(CliException.USAGE, "--key-separator must be one or more characters other than"
+                    + " line ends, such as : or \\t (a tab); got " + MessageFields.visible(keySeparator));
+        }
+        return sep;
     }
 
     /**

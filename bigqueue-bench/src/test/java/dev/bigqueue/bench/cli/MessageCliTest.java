@@ -179,4 +179,40 @@ class MessageCliTest {
         assertEquals(arenas, found, "one time-index summary per arena file\n" + json.out());
         assertEquals(Instant.parse("2026-12-02T12:00:00Z"), lastTo, json.out());
     }
+
+    @Test
+    void keySeparator_readsAKeyFromEachLine() {
+        produce("user-1:{\"a\":1}\nuser-2:x:y\n:no key text\n", "--key-separator", ":");
+        produce("k\tv\n", "--key-separator", "\\t", "--header", "h=1");
+        CliRun all = run("", "consume", dir().toString(), "-c", "c", "--print-key", "--print-headers");
+        assertEquals(0, all.exitCode(), all.err());
+        assertEquals("key=user-1\t-\t{\"a\":1}\n" + "key=user-2\t-\tx:y\n" + "key=\t-\tno key text\n"
+                + "key=k\th=1\tv\n", all.stdout());
+    }
+
+    @Test
+    void keySeparator_aLineWithoutIt_stopsThereNamingIt_andWhatCameBeforeIsKept() {
+        CliRun r = run("a:1\nb:2\nno separator\nc:3\n", "produce", dir().toString(), "--arena-size", "64KB",
+                "--key-separator", ":");
+        assertEquals(CliException.FAILED, r.exitCode(), r.err());
+        assertTrue(r.err().contains("line 3 on standard input has no key separator ':'")
+                && r.err().contains("the 2 lines before it were produced"), r.err());
+        assertEquals("key=a\t1\nkey=b\t2\n", run("", "consume", dir().toString(), "-c", "c", "--print-key")
+                .stdout());
+    }
+
+    @Test
+    void keySeparator_refusedWithKeyOrLengthPrefixedOrEmpty_beforeAnythingIsCreated() {
+        for (String[] bad : new String[][] {{"--key-separator", ":", "--key", "k"},
+            {"--key-separator", ":", "--length-prefixed"}, {"--key-separator", ""}}) {
+            String[] args = new String[bad.length + 2];
+            args[0] = "produce";
+            args[1] = dir().toString();
+            System.arraycopy(bad, 0, args, 2, bad.length);
+            CliRun r = run("a:1\n", args);
+            assertEquals(CliException.USAGE, r.exitCode(), String.join(" ", bad) + ": " + r.err());
+            assertTrue(r.err().contains("--key-separator"), r.err());
+            assertFalse(Files.exists(dir()), "nothing created for " + String.join(" ", bad));
+        }
+    }
 }
