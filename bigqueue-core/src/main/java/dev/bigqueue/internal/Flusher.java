@@ -1,11 +1,14 @@
 package dev.bigqueue.internal;
 
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Makes written records durable: {@link #flush()} msyncs the arena bytes written since the last
@@ -24,8 +27,15 @@ import java.util.concurrent.locks.ReentrantLock;
  * sync (the background one shares a busy machine fairly, but may wait some slices) holds up no
  * producer waiting for a sync and no explicit {@code flush()}. Only the write of the durable slot is serialised
  * ({@link #slotLock}, a few stores), so that the slot never goes backwards.
+ *
+ * <p><b>A failed write-back is final.</b> The kernel reports it to one sync and then counts the
+ * pages as written, so a retry would "succeed" and vouch for bytes that may not be on disk. After
+ * the first failure nothing more becomes durable in this open: every later sync of records not
+ * yet durable throws it, the periodic flush stops, close does not mark the queue clean. A sync that
+ * ran beside another one counts only once the last of them ended well ({@link SyncVerdicts}).
  */
 public final class Flusher {
+    private static final Logger LOG = LoggerFactory.getLogger(Flusher.class);
     static final int BACKGROUND_PIECES = 16;
     /** Yields a group-commit leader gives producers still appending before it syncs. */
     static final int MAX_SIBLING_YIELDS = 4;
@@ -48,6 +58,8 @@ public final class Flusher {
     private final AtomicLong durableOffset = new AtomicLong();
     /** Syncs of record bytes that reached the disk (tests count group commits with it). */
     private final AtomicLong syncs = new AtomicLong();
+    /** When a sync of record bytes counts; the first write-back failure, kept for good. */
+    private final SyncVerdicts verdicts = new SyncVerdicts();
     /** Held by the one thread writing the durable slot (the slot has one writer at a time). */
     private final ReentrantLock slotLock = new ReentrantLock();
     /** The highest point waiting to be written to the durable slot. */
@@ -226,15 +238,83 @@ public final class Flusher {
         return syncs.get();
     }
 
-    /** msync of the arena bytes from the durable point to {@code target}, then the durable point moves up. */
+    /**
+     * Returns once every record before stream position {@code target} is proven on disk (the
+     * durable point is at or past it), or throws. The msync of the arena bytes from the durable
+     * point counts only as {@link SyncVerdicts} says: while another sync that overlapped this one
+     * runs, this one syncs again (clean pages cost msync little) until one of them ends last.
+     */
     private void syncRecords(long target) throws IOException {
-        long from = Math.max(durable.get(), log.earliestPosition());
-        if (target <= from) {
-            durable.accumulateAndGet(target, Math::max);
-            return;
-        }
         SyncEvent event = new SyncEvent();
         event.begin();
+        long firstFrom = -1;
+        while (true) {
+            long from = Math.max(durable.get(), log.earliestPosition());
+            if (target <= from) {
+                durable.accumulateAndGet(target, Math::max);
+                break;
+            }
+            if (firstFrom < 0) {
+                firstFrom = from;
+            }
+            verdicts.begin();
+            long proven;
+            try {
+                writeBack(from, target);
+                proven = verdicts.succeeded(target);
+            } catch (IOException | UncheckedIOException e) {
+                throw verdicts.failed(writeBackFailure(e));
+            } catch (RuntimeException | Error e) {
+                publish(verdicts.abandoned());
+                throw e;
+            }
+            publish(proven);
+            if (durable.get() < target) {
+                Thread.yield();
+            }
+        }
+        if (firstFrom < 0) {
+            return;
+        }
+        syncs.incrementAndGet();
+        event.end();
+        if (event.shouldCommit()) {
+            event.directory = log.directory().toString();
+            event.durablePosition = target;
+            event.bytes = target - firstFrom;
+            event.commit();
+        }
+    }
+
+    private void publish(long proven) {
+        if (proven != SyncVerdicts.NONE) {
+            durable.accumulateAndGet(proven, Math::max);
+        }
+    }
+
+    /**
+     * The first write-back failure, or null. Once there is one, no flush, {@code syncOnWrite} wait or
+     * {@code whenDurable} future of this open succeeds again.
+     */
+    public IOException writeBackFailure() {
+        return verdicts.failure();
+    }
+
+    private IOException writeBackFailure(Exception e) {
+        Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
+        IOException failure = new IOException("the disk failed to write back records of queue " + log.directory()
+                + " (" + cause.getMessage() + "). The kernel counts such pages as written even though they may not"
+                + " be, so no sync of this open can be trusted any more: every offset from " + durableOffset.get()
+                + " (durableOffset) on may be lost in a power loss, and flush(), syncOnWrite and whenDurable fail for"
+                + " them from now on. Check the disk (dmesg), then close and reopen the queue.", cause);
+        if (verdicts.failure() == null) {
+            LOG.error("queue {}: {}", log.directory(), failure.getMessage());
+        }
+        return failure;
+    }
+
+    /** msync of the arena bytes in [{@code from}, {@code target}), their time-index entries first. */
+    private void writeBack(long from, long target) throws IOException {
         ArenaManager arenas = log.arenas();
         long firstArena = log.arenaOf(from);
         long lastArena = log.arenaOf(target - 1);
@@ -254,15 +334,6 @@ public final class Flusher {
                 arenas.force(id, at, (lastEntry - firstEntry + 1) * FileFormat.TIME_ENTRY_SIZE);
             }
             arenas.force(id, start, end - start);
-        }
-        durable.accumulateAndGet(target, Math::max);
-        syncs.incrementAndGet();
-        event.end();
-        if (event.shouldCommit()) {
-            event.directory = log.directory().toString();
-            event.durablePosition = target;
-            event.bytes = target - from;
-            event.commit();
         }
     }
 }

@@ -91,7 +91,10 @@ final class Maintenance {
                 continue;
             }
             if (System.nanoTime() - nextFlush >= 0) {
-                run("periodic flush", flusher::flushInBackground);
+                if (flusher.writeBackFailure() == null) {
+                    // After a write-back failure no flush can succeed again; it was logged once.
+                    run("periodic flush", flusher::flushInBackground);
+                }
                 nextFlush = nextDue(nextFlush, flushNs);
             }
             if (System.nanoTime() - nextGc >= 0) {

@@ -1,0 +1,119 @@
+package dev.bigqueue;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.bigqueue.testing.FailingDisk;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * A disk that fails to write back records (a real one: ext4 on a loop device whose backing tmpfs
+ * is full, see {@link FailingDisk}). The kernel reports such a failure to one sync and then counts
+ * the pages as written, so a retried msync returns without error and the bytes are still not on
+ * disk. The queue must never vouch for them: the durable offset stays where the failure found it,
+ * every later flush, {@code syncOnWrite} enqueue and {@code whenDurable} future for what is not
+ * durable fails with an error that says so, and what was written stays readable in this process.
+ */
+class WriteBackFailureTest {
+    private static final int ARENA = 4 * 1024 * 1024;
+    private static final long WAIT_S = 60;
+
+    @Test
+    void aFailedWriteBack_isFinal_noRetryVouchesForTheLostBytes() throws Exception {
+        try (FailingDisk disk = FailingDisk.mount(24, 128)) {
+            Path dir = disk.path().resolve("q");
+            // No periodic flush, no pretouch: the test's own calls are the only syncs, so the one
+            // that meets the failure is known. (With them, one of theirs would meet it; the rule is the same.)
+            QueueConfig config = QueueConfig.builder().arenaSize(ARENA).flushInterval(Duration.ZERO)
+                    .gcInterval(Duration.ZERO).pretouch(false).build();
+            BigQueue q = BigQueue.open(dir, config);
+            UncheckedIOException closeError;
+            try {
+                byte[] payload = new byte[1000];
+                for (int i = 0; i < 100; i++) {
+                    payload[0] = (byte) i;
+                    q.enqueue(payload);
+                }
+                q.flush();
+                assertEquals(100, q.durableOffset());
+                disk.syncAll();
+                disk.breakWrites();
+
+                for (int i = 100; i < 1100; i++) {
+                    payload[0] = (byte) i;
+                    q.enqueue(payload); // ~1 MB into pages of the arena the disk never had
+                }
+                UncheckedIOException first = assertThrows(UncheckedIOException.class, q::flush);
+                assertEquals(100, q.durableOffset());
+                // The same range is clean in the page cache now: an msync of it returns at once
+                // without error. Before this was handled, this flush passed and moved durableOffset to 1100.
+                UncheckedIOException again = assertThrows(UncheckedIOException.class, q::flush,
+                        "a retried sync must not vouch for pages the disk refused");
+                assertEquals(100, q.durableOffset());
+                assertTrue(first.getMessage().contains("failed to write back"), first.getMessage());
+                assertTrue(first.getMessage().contains("every offset from 100 (durableOffset) on may be lost"),
+                        first.getMessage());
+                assertTrue(again.getMessage().contains("failed to write back"), again.getMessage());
+
+                CompletableFuture<Long> future = q.whenDurable(500);
+                ExecutionException failed = assertThrows(ExecutionException.class,
+                        () -> future.get(WAIT_S, TimeUnit.SECONDS));
+                assertTrue(failed.getCause().getMessage().contains("failed to write back"),
+                        failed.getCause().getMessage());
+                assertEquals(100L, q.whenDurable(50).get(WAIT_S, TimeUnit.SECONDS),
+                        "an offset durable before the failure still completes normally");
+
+                assertEquals(1100, q.tailOffset());
+                for (int i = 0; i < 1100; i++) {
+                    byte[] m = q.dequeue();
+                    assertEquals((byte) i, m[0], "message " + i + " reads back in this process");
+                }
+                assertNull(q.dequeue());
+            } finally {
+                closeError = assertThrows(UncheckedIOException.class, q::close,
+                        "close cannot claim a clean close when its final flush could not be trusted");
+            }
+            assertTrue(closeError.getMessage().contains("failed to write back"), closeError.getMessage());
+        }
+    }
+
+    @Test
+    void syncOnWrite_afterAFailedWriteBack_failsEveryEnqueue_andSaysWhy() throws Exception {
+        try (FailingDisk disk = FailingDisk.mount(24, 128)) {
+            Path dir = disk.path().resolve("q");
+            QueueConfig config = QueueConfig.builder().arenaSize(ARENA).flushInterval(Duration.ZERO)
+                    .gcInterval(Duration.ZERO).pretouch(false).syncOnWrite(true).build();
+            BigQueue q = BigQueue.open(dir, config);
+            try {
+                q.enqueueString("durable");
+                assertEquals(1, q.durableOffset());
+                disk.syncAll();
+                disk.breakWrites();
+                byte[] page = new byte[8192];
+                UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> q.enqueue(page));
+                assertTrue(e.getMessage().contains("failed to write back"), e.getMessage());
+                for (int i = 0; i < 3; i++) {
+                    UncheckedIOException later = assertThrows(UncheckedIOException.class, () -> q.enqueue(page),
+                            "every later syncOnWrite enqueue fails too: none can be made durable");
+                    assertInstanceOf(IOException.class, later.getCause());
+                }
+                assertEquals(1, q.durableOffset());
+                assertArrayEquals("durable".getBytes(StandardCharsets.UTF_8), q.dequeue());
+            } finally {
+                assertThrows(UncheckedIOException.class, q::close);
+            }
+        }
+    }
+}
