@@ -58,8 +58,8 @@ public final class Flusher {
     private final AtomicLong durableOffset = new AtomicLong();
     /** Syncs of record bytes that reached the disk (tests count group commits with it). */
     private final AtomicLong syncs = new AtomicLong();
-    /** When a sync of record bytes counts; the first write-back failure, kept for good. */
-    private final SyncVerdicts verdicts = new SyncVerdicts();
+    /** When a sync of record bytes counts (it moves {@link #durable}); the first write-back failure, for good. */
+    private final SyncVerdicts verdicts;
     /** Held by the one thread writing the durable slot (the slot has one writer at a time). */
     private final ReentrantLock slotLock = new ReentrantLock();
     /** The highest point waiting to be written to the durable slot. */
@@ -82,6 +82,7 @@ public final class Flusher {
         this.index = index;
         this.everyOps = flushEveryOps;
         this.durable.set(durablePoint.position());
+        this.verdicts = new SyncVerdicts(durablePoint.position(), p -> durable.accumulateAndGet(p, Math::max));
         this.durableOffset.set(durablePoint.offset());
         this.slotPosition = durablePoint.position();
     }
@@ -241,54 +242,35 @@ public final class Flusher {
     /**
      * Returns once every record before stream position {@code target} is proven on disk (the
      * durable point is at or past it), or throws. The msync of the arena bytes from the durable
-     * point counts only as {@link SyncVerdicts} says: while another sync that overlapped this one
-     * runs, this one syncs again (clean pages cost msync little) until one of them ends last.
+     * point counts only as {@link SyncVerdicts} says: once the syncs that overlapped it have ended
+     * and none failed, which this waits for.
      */
     private void syncRecords(long target) throws IOException {
-        SyncEvent event = new SyncEvent();
-        event.begin();
-        long firstFrom = -1;
-        while (true) {
-            long from = Math.max(durable.get(), log.earliestPosition());
-            if (target <= from) {
-                durable.accumulateAndGet(target, Math::max);
-                break;
-            }
-            if (firstFrom < 0) {
-                firstFrom = from;
-            }
-            verdicts.begin();
-            long proven;
-            try {
-                writeBack(from, target);
-                proven = verdicts.succeeded(target);
-            } catch (IOException | UncheckedIOException e) {
-                throw verdicts.failed(writeBackFailure(e));
-            } catch (RuntimeException | Error e) {
-                publish(verdicts.abandoned());
-                throw e;
-            }
-            publish(proven);
-            if (durable.get() < target) {
-                Thread.yield();
-            }
-        }
-        if (firstFrom < 0) {
+        long from = Math.max(durable.get(), log.earliestPosition());
+        if (target <= from) {
+            durable.accumulateAndGet(target, Math::max);
             return;
         }
+        SyncEvent event = new SyncEvent();
+        event.begin();
+        long ticket = verdicts.begin();
+        try {
+            writeBack(from, target);
+        } catch (IOException | UncheckedIOException e) {
+            throw verdicts.failed(ticket, writeBackFailure(e));
+        } catch (RuntimeException | Error e) {
+            verdicts.abandoned(ticket);
+            throw e;
+        }
+        verdicts.succeeded(ticket, target);
+        verdicts.awaitProven(target);
         syncs.incrementAndGet();
         event.end();
         if (event.shouldCommit()) {
             event.directory = log.directory().toString();
             event.durablePosition = target;
-            event.bytes = target - firstFrom;
+            event.bytes = target - from;
             event.commit();
-        }
-    }
-
-    private void publish(long proven) {
-        if (proven != SyncVerdicts.NONE) {
-            durable.accumulateAndGet(proven, Math::max);
         }
     }
 

@@ -1,7 +1,12 @@
 package dev.bigqueue.internal;
 
 import java.io.IOException;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.ArrayDeque;
+import java.util.Iterator;
+import java.util.TreeSet;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.LongConsumer;
 
 /**
  * Decides when a sync of record bytes may count as durable, and remembers a failed one for good.
@@ -15,91 +20,148 @@ import java.util.concurrent.atomic.AtomicReference;
  * <ul>
  *   <li>After the first failure no sync counts again for the rest of this open: {@link #begin}
  *       throws the failure, which names the durable offset it left behind.</li>
- *   <li>A sync that succeeded while another was running may owe its success to the other having
- *       been told of the error instead. Its target counts only once no sync that overlapped it is
- *       running and none has failed: it waits in {@link State#pending}, and the sync that brings
- *       the count of running syncs to zero, with no failure recorded, hands it out for publication.</li>
+ *   <li>A sync that succeeded while others ran may owe its success to one of them having been told
+ *       of the error instead. Its target counts only once every sync begun before it ended has
+ *       ended, and none failed. Syncs begun after it ended cannot have taken its error, so they
+ *       do not hold it up: a steady stream of overlapping syncs still proves each one soon.</li>
  * </ul>
- * A failing sync records its failure in the same step that ends it, so a sync that ends after it
- * sees the failure, and one that ends before it saw it still running.
+ * A failing sync records its failure before it counts as ended, so whoever would publish after it
+ * sees the failure.
  *
- * <p><b>Shared state:</b> one immutable {@link State} in an {@link AtomicReference}, replaced by
- * compare-and-set, so the count, the pending target and the failure always move together. Any
- * thread that syncs record bytes may call it; nothing here blocks.
+ * <p><b>Shared state:</b> everything under {@link #lock}, held for bookkeeping only, never across
+ * a sync or a callback other than the publication of a proven position (an atomic maximum).
+ * Any thread that syncs record bytes may call it; {@link #awaitProven} waits on {@link #decided}.
  */
 final class SyncVerdicts {
-    /** Nothing to publish (the stream position of a verdict that hands out nothing). */
-    static final long NONE = -1;
+    private final ReentrantLock lock = new ReentrantLock();
+    /** Signalled when a position is proven or a failure is recorded. */
+    private final Condition decided = lock.newCondition();
+    /** Receives each newly proven stream position (the flusher's durable point). */
+    private final LongConsumer publish;
+    private long nextTicket;
+    /** Tickets of the syncs running now. */
+    private final TreeSet<Long> running = new TreeSet<>();
+    /** Successes waiting for the syncs that overlapped them: {tickets issued when it ended, target}. */
+    private final ArrayDeque<long[]> pending = new ArrayDeque<>();
+    private long proven;
+    private IOException failure;
 
-    private record State(int running, long pending, IOException failure) {
+    SyncVerdicts(long proven, LongConsumer publish) {
+        this.proven = proven;
+        this.publish = publish;
     }
 
-    private final AtomicReference<State> state = new AtomicReference<>(new State(0, NONE, null));
+    /**
+     * A sync starts.
+     *
+     * @return its ticket, for {@link #succeeded}, {@link #failed} or {@link #abandoned}.
+     * @throws IOException the recorded failure (a new exception, for the caller's stack), if any.
+     */
+    long begin() throws IOException {
+        lock.lock();
+        try {
+            throwIfFailed();
+            long ticket = nextTicket++;
+            running.add(ticket);
+            return ticket;
+        } finally {
+            lock.unlock();
+        }
+    }
 
-    /** A sync starts. Throws the recorded failure (as a new exception, for the caller's stack) if there is one. */
-    void begin() throws IOException {
-        while (true) {
-            State s = state.get();
-            throwIfFailed(s);
-            if (state.compareAndSet(s, new State(s.running + 1, s.pending, null))) {
-                return;
+    /** The sync with {@code ticket} wrote everything before {@code target} without an error. */
+    void succeeded(long ticket, long target) {
+        lock.lock();
+        try {
+            if (failure == null) {
+                pending.add(new long[] {nextTicket, target});
             }
+            end(ticket);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The sync with {@code ticket} ended without a verdict on the disk (the queue closed under it, say). */
+    void abandoned(long ticket) {
+        lock.lock();
+        try {
+            end(ticket);
+        } finally {
+            lock.unlock();
         }
     }
 
     /**
-     * A sync begun with {@link #begin} wrote everything up to {@code target} without an error.
-     *
-     * @return the stream position every record before which is now proven on disk and may be
-     *         published (this target or a higher pending one), or {@link #NONE} if another sync is
-     *         still running or one failed.
-     */
-    long succeeded(long target) {
-        while (true) {
-            State s = state.get();
-            long pending = Math.max(s.pending, target);
-            State next = s.running == 1 && s.failure == null
-                    ? new State(0, NONE, null) : new State(s.running - 1, pending, s.failure);
-            if (state.compareAndSet(s, next)) {
-                return next.running == 0 && s.failure == null ? pending : NONE;
-            }
-        }
-    }
-
-    /**
-     * A sync begun with {@link #begin} ended without a verdict on the disk (the queue closed under
-     * it, say): it proves nothing, and may still be the last one out.
-     *
-     * @return as {@link #succeeded}: what the others proved, if this was the last running sync.
-     */
-    long abandoned() {
-        return succeeded(NONE);
-    }
-
-    /**
-     * A sync begun with {@link #begin} failed with {@code error}, already worded for the user.
-     * The first failure is kept for good; nothing pending is ever published.
+     * The sync with {@code ticket} failed with {@code error}, already worded for the user. The first
+     * failure is kept for good; nothing pending is ever published.
      *
      * @return the failure kept (the first one).
      */
-    IOException failed(IOException error) {
-        while (true) {
-            State s = state.get();
-            IOException kept = s.failure != null ? s.failure : error;
-            if (state.compareAndSet(s, new State(s.running - 1, NONE, kept))) {
-                return kept;
+    IOException failed(long ticket, IOException error) {
+        lock.lock();
+        try {
+            if (failure == null) {
+                failure = error;
             }
+            pending.clear();
+            end(ticket);
+            return failure;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Returns once every record before {@code target} is proven on disk; waits for the syncs that
+     * overlapped the one that wrote them (none of them holds a lock the caller may hold).
+     *
+     * @throws IOException the recorded failure, if there is one before that.
+     */
+    void awaitProven(long target) throws IOException {
+        lock.lock();
+        try {
+            while (proven < target) {
+                throwIfFailed();
+                decided.awaitUninterruptibly();
+            }
+        } finally {
+            lock.unlock();
         }
     }
 
     /** The first failure, or null. */
     IOException failure() {
-        return state.get().failure;
+        lock.lock();
+        try {
+            return failure;
+        } finally {
+            lock.unlock();
+        }
     }
 
-    private static void throwIfFailed(State s) throws IOException {
-        if (s.failure != null) {
-            throw new IOException(s.failure.getMessage(), s.failure);
+    private void end(long ticket) {
+        running.remove(ticket);
+        long oldestRunning = running.isEmpty() ? nextTicket : running.first();
+        long highest = proven;
+        for (Iterator<long[]> it = pending.iterator(); it.hasNext(); ) {
+            long[] p = it.next();
+            // Every sync with a ticket below p[0] began before p's sync ended: all must have ended.
+            if (p[0] <= oldestRunning) {
+                highest = Math.max(highest, p[1]);
+                it.remove();
+            }
+        }
+        if (highest > proven) {
+            proven = highest;
+            publish.accept(highest);
+        }
+        decided.signalAll();
+    }
+
+    private void throwIfFailed() throws IOException {
+        if (failure != null) {
+            throw new IOException(failure.getMessage(), failure);
         }
     }
 }
