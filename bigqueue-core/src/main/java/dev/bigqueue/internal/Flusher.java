@@ -32,7 +32,7 @@ import org.slf4j.LoggerFactory;
  * pages as written, so a retry would "succeed" and vouch for bytes that may not be on disk. After
  * the first failure nothing more becomes durable in this open: every later sync of records not
  * yet durable throws it, the periodic flush stops, close does not mark the queue clean. A sync that
- * ran beside another one counts only once the last of them ended well ({@link SyncVerdicts}).
+ * ran beside others counts once every sync begun before it ended has ended well ({@link SyncVerdicts}).
  */
 public final class Flusher {
     private static final Logger LOG = LoggerFactory.getLogger(Flusher.class);
