@@ -2,6 +2,7 @@ package dev.bigqueue;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -11,6 +12,7 @@ import dev.bigqueue.testing.FailingDisk;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
@@ -27,7 +29,10 @@ import org.junit.jupiter.api.Test;
  * durable fails with an error that says so, and what was written stays readable in this process.
  */
 class WriteBackFailureTest {
-    private static final int ARENA = 4 * 1024 * 1024;
+    private static final int ARENA = 16 * 1024 * 1024;
+    /** Messages of 1000 bytes written after the disk broke: well past the ~1 MiB it may still take. */
+    private static final int REFUSED = 6000;
+    private static final int TAIL = 100 + REFUSED;
     private static final long WAIT_S = 60;
 
     @Test
@@ -51,14 +56,14 @@ class WriteBackFailureTest {
                 disk.syncAll();
                 disk.breakWrites();
 
-                for (int i = 100; i < 1100; i++) {
+                for (int i = 100; i < TAIL; i++) {
                     payload[0] = (byte) i;
-                    q.enqueue(payload); // ~1 MB into pages of the arena the disk never had
+                    q.enqueue(payload); // into pages of the arena the disk never had
                 }
                 UncheckedIOException first = assertThrows(UncheckedIOException.class, q::flush);
                 assertEquals(100, q.durableOffset());
                 // The same range is clean in the page cache now: an msync of it returns at once
-                // without error. Before this was handled, this flush passed and moved durableOffset to 1100.
+                // without error. Before this was handled, this flush passed and moved durableOffset to TAIL.
                 UncheckedIOException again = assertThrows(UncheckedIOException.class, q::flush,
                         "a retried sync must not vouch for pages the disk refused");
                 assertEquals(100, q.durableOffset());
@@ -75,8 +80,8 @@ class WriteBackFailureTest {
                 assertEquals(100L, q.whenDurable(50).get(WAIT_S, TimeUnit.SECONDS),
                         "an offset durable before the failure still completes normally");
 
-                assertEquals(1100, q.tailOffset());
-                for (int i = 0; i < 1100; i++) {
+                assertEquals(TAIL, q.tailOffset());
+                for (int i = 0; i < TAIL; i++) {
                     byte[] m = q.dequeue();
                     assertEquals((byte) i, m[0], "message " + i + " reads back in this process");
                 }
@@ -102,17 +107,84 @@ class WriteBackFailureTest {
                 disk.syncAll();
                 disk.breakWrites();
                 byte[] page = new byte[8192];
-                UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> q.enqueue(page));
+                // The first megabyte or so may still be taken (the tmpfs under the image keeps some slack).
+                UncheckedIOException e = null;
+                long offset = 1;
+                for (; e == null && offset < 2000; offset++) {
+                    try {
+                        q.enqueue(page);
+                    } catch (UncheckedIOException refused) {
+                        e = refused;
+                    }
+                }
+                assertTrue(e != null, "16 MB of syncOnWrite enqueues on a full disk must meet the failure");
                 assertTrue(e.getMessage().contains("failed to write back"), e.getMessage());
+                long durable = q.durableOffset();
+                assertTrue(durable < offset, "the refused message is not durable: " + durable + " vs " + offset);
                 for (int i = 0; i < 3; i++) {
                     UncheckedIOException later = assertThrows(UncheckedIOException.class, () -> q.enqueue(page),
                             "every later syncOnWrite enqueue fails too: none can be made durable");
                     assertInstanceOf(IOException.class, later.getCause());
                 }
-                assertEquals(1, q.durableOffset());
+                assertEquals(durable, q.durableOffset());
                 assertArrayEquals("durable".getBytes(StandardCharsets.UTF_8), q.dequeue());
             } finally {
                 assertThrows(UncheckedIOException.class, q::close);
+            }
+        }
+    }
+
+    /**
+     * The open after the failure must make the refused records durable, or they are gone after the
+     * next cold start, and recovery then cuts the log at the first of them, taking everything
+     * written after it too. The remount drops the page cache, as a reboot would.
+     */
+    @Test
+    void theNextOpen_rewritesWhatTheDiskRefused_soItSurvivesAColdStart() throws Exception {
+        try (FailingDisk disk = FailingDisk.mount(24, 128)) {
+            Path dir = disk.path().resolve("q");
+            QueueConfig config = QueueConfig.builder().arenaSize(ARENA).flushInterval(Duration.ZERO)
+                    .gcInterval(Duration.ZERO).pretouch(false).build();
+            byte[] payload = new byte[1000];
+            BigQueue q = BigQueue.open(dir, config);
+            try {
+                for (int i = 0; i < 100; i++) {
+                    payload[0] = (byte) i;
+                    q.enqueue(payload);
+                }
+                q.flush();
+                disk.syncAll();
+                disk.breakWrites();
+                for (int i = 100; i < TAIL; i++) {
+                    payload[0] = (byte) i;
+                    q.enqueue(payload);
+                }
+                assertThrows(UncheckedIOException.class, q::flush);
+                assertTrue(Files.exists(dir.resolve("writeback-failed")), "the failure is recorded for the next open");
+            } finally {
+                disk.healWrites();
+                assertThrows(UncheckedIOException.class, q::close);
+            }
+
+            try (BigQueue again = BigQueue.open(dir, config)) {
+                assertFalse(Files.exists(dir.resolve("writeback-failed")), "the next open dealt with it");
+                assertEquals(TAIL, again.tailOffset());
+                for (int i = TAIL; i < TAIL + 100; i++) {
+                    payload[0] = (byte) i;
+                    again.enqueue(payload); // written and synced after the rewritten ones
+                }
+                again.flush();
+                assertEquals(TAIL + 100, again.durableOffset());
+            }
+            disk.remount();
+            try (BigQueue cold = BigQueue.open(dir, config)) {
+                assertEquals(TAIL + 100, cold.tailOffset(), "nothing cut after a cold start");
+                for (int i = 0; i < TAIL + 100; i++) {
+                    byte[] m = cold.dequeue();
+                    assertEquals(1000, m.length);
+                    assertEquals((byte) i, m[0], "message " + i + " from the disk itself");
+                }
+                assertNull(cold.dequeue());
             }
         }
     }

@@ -65,7 +65,8 @@ final class ArenaScan {
                 } else if (name.endsWith(".tmp")) {
                     scan.temporaries.add(p);
                 } else if (!name.equals(FileFormat.META_FILE) && !name.equals(FileFormat.LOCK_FILE)
-                        && !name.equals(FileFormat.CONSUMERS_DIR) && !name.equals(FileFormat.SNAPSHOTS_DIR)) {
+                        && !name.equals(FileFormat.CONSUMERS_DIR) && !name.equals(FileFormat.SNAPSHOTS_DIR)
+                        && !name.equals(FileFormat.WRITEBACK_FAILED_FILE)) {
                     LOG.warn("queue {}: ignoring file '{}', which is not part of the queue", dir, name);
                 }
             }
@@ -112,6 +113,11 @@ final class ArenaScan {
                     + " position " + first.position() + ", which is not in this arena");
         }
         return first;
+    }
+
+    /** The ids of the arena files found, lowest first. */
+    java.util.NavigableSet<Long> arenaIds() {
+        return found.navigableKeySet();
     }
 
     /** The pool files found, oldest pooled (lowest arena id) first. */

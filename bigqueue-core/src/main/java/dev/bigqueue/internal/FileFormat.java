@@ -23,6 +23,15 @@ import java.util.regex.Pattern;
  *                              (writer or read-only open); text: that process's pid; never deleted
  *   consumers/.gc.lock         held by a collection pass, or by a read-only open creating a consumer
  *   latest/NAME-OFFSET.snap    LatestValues snapshots (bigqueue-consumers, class Snapshots draws them)
+ *   writeback-failed           only after the disk refused records during a sync (32 bytes, below):
+ *                              the next writer open rewrites the arenas from there into new files
+ *
+ * writeback-failed (32 bytes; written when a sync of records first fails, best effort: the disk
+ * may refuse it too, but the page cache keeps it for the opens of the same boot, the ones at risk)
+ *   0   8  magic "BIGQWBFL"
+ *   8   8  durable offset when the sync failed: the records from here on may not be on disk
+ *  16   8  durable position (stream position): the arenas from the one holding it are rewritten
+ *  24   8  check: mix(offset, position); a marker that fails it means "rewrite every arena"
  *
  * queue.meta (4096 bytes)
  *   0   8  magic "BIGQMETA"
@@ -130,6 +139,10 @@ public final class FileFormat {
     /** LatestValues' snapshots (bigqueue-consumers): part of the queue directory, not of its log. */
     public static final String SNAPSHOTS_DIR = "latest";
     public static final String CONSUMER_SUFFIX = ".consumer";
+    /** Present only after a failed write-back of records; see the drawing above. */
+    public static final String WRITEBACK_FAILED_FILE = "writeback-failed";
+    public static final long WRITEBACK_FAILED_MAGIC = magic("BIGQWBFL");
+    public static final int WRITEBACK_FAILED_SIZE = 32;
 
     /** The range of arenaSize a queue.meta may record (QueueConfig enforces the same). */
     public static final long MIN_ARENA_SIZE = 4096;

@@ -31,8 +31,10 @@ import org.slf4j.LoggerFactory;
  * <p><b>A failed write-back is final.</b> The kernel reports it to one sync and then counts the
  * pages as written, so a retry would "succeed" and vouch for bytes that may not be on disk. After
  * the first failure nothing more becomes durable in this open: every later sync of records not
- * yet durable throws it, the periodic flush stops, close does not mark the queue clean. A sync that
- * ran beside others counts once every sync begun before it ended has ended well ({@link SyncVerdicts}).
+ * yet durable throws it, the periodic flush stops, close does not mark the queue clean, and a
+ * marker makes the next open rewrite the refused records into new files ({@link RefusedWriteBack}).
+ * A sync that ran beside others counts once every sync begun before it ended has ended well
+ * ({@link SyncVerdicts}).
  */
 public final class Flusher {
     private static final Logger LOG = LoggerFactory.getLogger(Flusher.class);
@@ -257,7 +259,14 @@ public final class Flusher {
         try {
             writeBack(from, target);
         } catch (IOException | UncheckedIOException e) {
-            throw verdicts.failed(ticket, writeBackFailure(e));
+            IOException failure = writeBackFailure(e);
+            IOException kept = verdicts.failed(ticket, failure);
+            if (kept != failure) {
+                throw new IOException(kept.getMessage(), kept);
+            }
+            LOG.error("queue {}: {}", log.directory(), failure.getMessage());
+            RefusedWriteBack.record(log.directory(), new StreamPoint(durableOffset.get(), durable.get()));
+            throw failure;
         } catch (RuntimeException | Error e) {
             verdicts.abandoned(ticket);
             throw e;
@@ -288,10 +297,8 @@ public final class Flusher {
                 + " (" + cause.getMessage() + "). The kernel counts such pages as written even though they may not"
                 + " be, so no sync of this open can be trusted any more: every offset from " + durableOffset.get()
                 + " (durableOffset) on may be lost in a power loss, and flush(), syncOnWrite and whenDurable fail for"
-                + " them from now on. Check the disk (dmesg), then close and reopen the queue.", cause);
-        if (verdicts.failure() == null) {
-            LOG.error("queue {}: {}", log.directory(), failure.getMessage());
-        }
+                + " them from now on. Check the disk (dmesg), then close and reopen the queue: the next open"
+                + " rewrites what the disk refused into new files.", cause);
         return failure;
     }
 

@@ -125,7 +125,9 @@ final class QueueOpener {
                     + " hand");
         }
 
-        // Phase 3: build and apply.
+        // Phase 3: build and apply. First, if an earlier open's write-back failed, its records get
+        // new blocks (the copies have the same bytes, so a failure midway leaves a valid queue).
+        RefusedWriteBack.rewrite(dir, arenaSize, scan);
         long startArena = start.position() / dataBytes;
         arenas = new ArenaManager(dir, arenaSize, config.maxInMemoryArenas());
         scan.registerFrom(startArena, arenas);
