@@ -9,6 +9,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.OptionalLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -29,7 +30,7 @@ import org.slf4j.LoggerFactory;
  * <p>Threads: {@link #record} runs on the thread whose sync failed, once per open; {@link #rewrite}
  * runs on the opening thread under the directory lock, before the queue's threads exist.
  */
-final class RefusedWriteBack {
+public final class RefusedWriteBack {
     private static final Logger LOG = LoggerFactory.getLogger(RefusedWriteBack.class);
     private static final int COPY_CHUNK = 1 << 20;
 
@@ -37,7 +38,7 @@ final class RefusedWriteBack {
     }
 
     /** Leaves the marker for {@code durable}, the durable point the failure left. Never throws. */
-    static void record(Path dir, StreamPoint durable) {
+    public static void record(Path dir, StreamPoint durable) {
         ByteBuffer b = ByteBuffer.allocate(FileFormat.WRITEBACK_FAILED_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(FileFormat.WRITEBACK_FAILED_MAGIC).putLong(durable.offset()).putLong(durable.position())
                 .putLong(check(durable.offset(), durable.position())).flip();
@@ -59,27 +60,46 @@ final class RefusedWriteBack {
     }
 
     /**
-     * If the marker is there, rewrites the arenas from the one holding its durable point, then
-     * deletes it. Called by a writer open before the arenas are registered or mapped.
+     * The offset from which an open's write-back failed, if the marker is there and not yet dealt
+     * with by a writer open: 0 if the marker is damaged (then every arena is rewritten).
      */
-    static void rewrite(Path dir, long arenaSize, ArenaScan scan) throws IOException {
-        Path marker = dir.resolve(FileFormat.WRITEBACK_FAILED_FILE);
+    public static OptionalLong recordedOffset(Path dir) throws IOException {
+        Marker m = read(dir.resolve(FileFormat.WRITEBACK_FAILED_FILE));
+        return m == null ? OptionalLong.empty() : OptionalLong.of(Math.max(0, m.offset));
+    }
+
+    /** The marker's fields; offset -1 and position 0 when it is damaged. Null if there is none. */
+    private record Marker(long offset, long position) {
+    }
+
+    private static Marker read(Path marker) throws IOException {
         ByteBuffer b = ByteBuffer.allocate(FileFormat.WRITEBACK_FAILED_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel ch = FileChannel.open(marker, StandardOpenOption.READ)) {
             while (b.hasRemaining() && ch.read(b, b.position()) > 0) {
                 // keep reading
             }
         } catch (NoSuchFileException none) {
+            return null;
+        }
+        if (!b.hasRemaining() && b.getLong(0) == FileFormat.WRITEBACK_FAILED_MAGIC
+                && b.getLong(24) == check(b.getLong(8), b.getLong(16))) {
+            return new Marker(b.getLong(8), Math.max(0, b.getLong(16)));
+        }
+        return new Marker(-1, 0);
+    }
+
+    /**
+     * If the marker is there, rewrites the arenas from the one holding its durable point, then
+     * deletes it. Called by a writer open before the arenas are registered or mapped.
+     */
+    static void rewrite(Path dir, long arenaSize, ArenaScan scan) throws IOException {
+        Path marker = dir.resolve(FileFormat.WRITEBACK_FAILED_FILE);
+        Marker m = read(marker);
+        if (m == null) {
             return;
         }
-        b.flip();
-        long offset = -1;
-        long position = 0;
-        if (b.remaining() == FileFormat.WRITEBACK_FAILED_SIZE && b.getLong(0) == FileFormat.WRITEBACK_FAILED_MAGIC
-                && b.getLong(24) == check(b.getLong(8), b.getLong(16))) {
-            offset = b.getLong(8);
-            position = Math.max(0, b.getLong(16));
-        }
+        long offset = m.offset;
+        long position = m.position;
         long firstArena = position / FileFormat.dataBytes(arenaSize);
         int rewritten = 0;
         for (long id : scan.arenaIds().tailSet(firstArena, true)) {

@@ -9,12 +9,16 @@ import dev.bigqueue.internal.Cursor;
 import dev.bigqueue.internal.Engines;
 import dev.bigqueue.internal.MessageCodec;
 import dev.bigqueue.internal.RecordReader;
+import dev.bigqueue.internal.RefusedWriteBack;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalLong;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -65,6 +69,13 @@ final class InspectCommand implements Callable<Integer> {
         Instant latestTime = null;
         List<QueueDirectory.ArenaFile> arenas;
         List<TimeIndexSummary> timeIndex;
+        // Before the open: a writer open deals with the marker (rewrites what the disk refused).
+        OptionalLong refused;
+        try {
+            refused = RefusedWriteBack.recordedOffset(queueDir.path());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
         try (BigQueue queue = queueDir.openForReading()) {
             live = queue.config().readOnly();
             earliest = queue.earliestOffset();
@@ -104,7 +115,7 @@ final class InspectCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(toJson(queueDir.path(), arenaSize, arenas, arenaBytes, diskBytes, earliest, head, tail, durable,
-                    size, earliestTime, latestTime, consumers, timeIndex));
+                    size, earliestTime, latestTime, consumers, timeIndex, refused));
             return 0;
         }
         out.println("queue      " + queueDir.path());
@@ -124,6 +135,14 @@ final class InspectCommand implements Callable<Integer> {
             out.println("messages   " + Units.count(tail - earliest) + " on disk, " + Units.count(size)
                     + " not yet dequeued by the queue's own consumer");
             out.println(timeLine(earliestTime, latestTime));
+        }
+        if (refused.isPresent()) {
+            out.println("write-back " + (live
+                    ? "FAILED in the writer's open: the disk refused records from offset " + refused.getAsLong()
+                            + " on, so none of them can be made durable in that open; check the disk (dmesg), then"
+                            + " restart the writer: its next open rewrites them into new files"
+                    : "an earlier open's disk refused records from offset " + refused.getAsLong() + " on; this open"
+                            + " rewrote them into new files"));
         }
         out.println("consumers  " + consumers.size());
         if (!live && !consumers.isEmpty() && head < tail && consumers.stream().allMatch(c -> c.committed() > head)) {
@@ -153,7 +172,7 @@ final class InspectCommand implements Callable<Integer> {
     private static String toJson(Path dir, long arenaSize, List<QueueDirectory.ArenaFile> arenas, long arenaBytes,
                                  long diskBytes, long earliest, long head, long tail, long durable, long size,
                                  Instant earliestTime, Instant latestTime, List<ConsumerState> consumers,
-                                 List<TimeIndexSummary> timeIndex) {
+                                 List<TimeIndexSummary> timeIndex, OptionalLong refused) {
         StringBuilder out = new StringBuilder("{");
         out.append("\"directory\":").append(quote(dir.toString()));
         out.append(",\"arenaSize\":").append(arenaSize);
@@ -161,6 +180,8 @@ final class InspectCommand implements Callable<Integer> {
         out.append(",\"headOffset\":").append(head < 0 ? "null" : Long.toString(head));
         out.append(",\"tailOffset\":").append(tail);
         out.append(",\"durableOffset\":").append(durable < 0 ? "null" : Long.toString(durable));
+        out.append(",\"writeBackRefusedFrom\":").append(refused.isPresent() ? Long.toString(refused.getAsLong())
+                : "null");
         out.append(",\"size\":").append(size < 0 ? "null" : Long.toString(size));
         out.append(",\"earliestTimestamp\":").append(earliestTime == null ? "null" : quote(earliestTime.toString()));
         out.append(",\"latestTimestamp\":").append(latestTime == null ? "null" : quote(latestTime.toString()));
