@@ -35,31 +35,39 @@ class WriteBackFailureTest {
     private static final int TAIL = 100 + REFUSED;
     private static final long WAIT_S = 60;
 
+    /**
+     * No periodic flush, no pretouch: the test's own calls are the only syncs, so the one that
+     * meets the failure is known. (With them, one of theirs would meet it; the rule is the same.)
+     */
+    private static QueueConfig config() {
+        return QueueConfig.builder().arenaSize(ARENA).flushInterval(Duration.ZERO).gcInterval(Duration.ZERO)
+                .pretouch(false).build();
+    }
+
+    /** Messages 0..99 made durable, then the disk broken, then messages 100..TAIL-1 written (not synced). */
+    private static void writeDurableThenRefused(BigQueue q, FailingDisk disk) throws Exception {
+        byte[] payload = new byte[1000];
+        for (int i = 0; i < 100; i++) {
+            payload[0] = (byte) i;
+            q.enqueue(payload);
+        }
+        q.flush();
+        assertEquals(100, q.durableOffset());
+        disk.syncAll();
+        disk.breakWrites();
+        for (int i = 100; i < TAIL; i++) {
+            payload[0] = (byte) i;
+            q.enqueue(payload); // into pages of the arena the disk never had
+        }
+    }
+
     @Test
     void aFailedWriteBack_isFinal_noRetryVouchesForTheLostBytes() throws Exception {
         try (FailingDisk disk = FailingDisk.mount(24, 128)) {
-            Path dir = disk.path().resolve("q");
-            // No periodic flush, no pretouch: the test's own calls are the only syncs, so the one
-            // that meets the failure is known. (With them, one of theirs would meet it; the rule is the same.)
-            QueueConfig config = QueueConfig.builder().arenaSize(ARENA).flushInterval(Duration.ZERO)
-                    .gcInterval(Duration.ZERO).pretouch(false).build();
-            BigQueue q = BigQueue.open(dir, config);
+            BigQueue q = BigQueue.open(disk.path().resolve("q"), config());
             UncheckedIOException closeError;
             try {
-                byte[] payload = new byte[1000];
-                for (int i = 0; i < 100; i++) {
-                    payload[0] = (byte) i;
-                    q.enqueue(payload);
-                }
-                q.flush();
-                assertEquals(100, q.durableOffset());
-                disk.syncAll();
-                disk.breakWrites();
-
-                for (int i = 100; i < TAIL; i++) {
-                    payload[0] = (byte) i;
-                    q.enqueue(payload); // into pages of the arena the disk never had
-                }
+                writeDurableThenRefused(q, disk);
                 UncheckedIOException first = assertThrows(UncheckedIOException.class, q::flush);
                 assertEquals(100, q.durableOffset());
                 // The same range is clean in the page cache now: an msync of it returns at once
@@ -97,10 +105,7 @@ class WriteBackFailureTest {
     @Test
     void syncOnWrite_afterAFailedWriteBack_failsEveryEnqueue_andSaysWhy() throws Exception {
         try (FailingDisk disk = FailingDisk.mount(24, 128)) {
-            Path dir = disk.path().resolve("q");
-            QueueConfig config = QueueConfig.builder().arenaSize(ARENA).flushInterval(Duration.ZERO)
-                    .gcInterval(Duration.ZERO).pretouch(false).syncOnWrite(true).build();
-            BigQueue q = BigQueue.open(dir, config);
+            BigQueue q = BigQueue.open(disk.path().resolve("q"), config().toBuilder().syncOnWrite(true).build());
             try {
                 q.enqueueString("durable");
                 assertEquals(1, q.durableOffset());
@@ -143,22 +148,11 @@ class WriteBackFailureTest {
     void theNextOpen_rewritesWhatTheDiskRefused_soItSurvivesAColdStart() throws Exception {
         try (FailingDisk disk = FailingDisk.mount(24, 128)) {
             Path dir = disk.path().resolve("q");
-            QueueConfig config = QueueConfig.builder().arenaSize(ARENA).flushInterval(Duration.ZERO)
-                    .gcInterval(Duration.ZERO).pretouch(false).build();
+            QueueConfig config = config();
             byte[] payload = new byte[1000];
             BigQueue q = BigQueue.open(dir, config);
             try {
-                for (int i = 0; i < 100; i++) {
-                    payload[0] = (byte) i;
-                    q.enqueue(payload);
-                }
-                q.flush();
-                disk.syncAll();
-                disk.breakWrites();
-                for (int i = 100; i < TAIL; i++) {
-                    payload[0] = (byte) i;
-                    q.enqueue(payload);
-                }
+                writeDurableThenRefused(q, disk);
                 assertThrows(UncheckedIOException.class, q::flush);
                 assertTrue(Files.exists(dir.resolve("writeback-failed")), "the failure is recorded for the next open");
             } finally {
