@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.NavigableSet;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -116,7 +117,7 @@ final class ArenaScan {
     }
 
     /** The ids of the arena files found, lowest first. */
-    java.util.NavigableSet<Long> arenaIds() {
+    NavigableSet<Long> arenaIds() {
         return found.navigableKeySet();
     }
 

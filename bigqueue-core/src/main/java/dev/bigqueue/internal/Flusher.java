@@ -259,7 +259,7 @@ public final class Flusher {
         try {
             writeBack(from, target);
         } catch (IOException | UncheckedIOException e) {
-            IOException failure = writeBackFailure(e);
+            IOException failure = describe(e);
             IOException kept = verdicts.failed(ticket, failure);
             if (kept != failure) {
                 throw new IOException(kept.getMessage(), kept);
@@ -291,7 +291,8 @@ public final class Flusher {
         return verdicts.failure();
     }
 
-    private IOException writeBackFailure(Exception e) {
+    /** The failure as the user reads it: what happened, what is at risk, what to do. */
+    private IOException describe(Exception e) {
         Throwable cause = e instanceof UncheckedIOException u ? u.getCause() : e;
         IOException failure = new IOException("the disk failed to write back records of queue " + log.directory()
                 + " (" + cause.getMessage() + "). The kernel counts such pages as written even though they may not"
