@@ -1,11 +1,11 @@
 package dev.bigqueue.internal;
 
+import dev.bigqueue.testing.Lincheck;
 import dev.bigqueue.testing.Soak;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Validate;
 import org.junit.jupiter.api.Test;
@@ -85,7 +85,7 @@ public class LifetimeModelCheckTest {
     @Test
     void mapping_neverUnmappedWhilePinned_andRetiredIsUnmappedOnceQuiet() {
         // No operations before the parallel part: a retire there would leave nothing to race.
-        new ModelCheckingOptions().iterations(Soak.rounds("bigqueue.lincheck.iterations", 15, 80))
+        Lincheck.options().iterations(Soak.rounds("bigqueue.lincheck.iterations", 15, 80))
                 .invocationsPerIteration(Soak.rounds("bigqueue.lincheck.invocations", 500, 1000))
                 .threads(3).actorsPerThread(2)
                 .actorsBefore(0).check(LifetimeModelCheckTest.class);

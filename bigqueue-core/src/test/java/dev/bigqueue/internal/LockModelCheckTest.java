@@ -1,7 +1,7 @@
 package dev.bigqueue.internal;
 
+import dev.bigqueue.testing.Lincheck;
 import dev.bigqueue.testing.Soak;
-import org.jetbrains.lincheck.datastructures.ModelCheckingOptions;
 import org.jetbrains.lincheck.datastructures.Operation;
 import org.jetbrains.lincheck.datastructures.Validate;
 import org.junit.jupiter.api.Test;
@@ -95,7 +95,7 @@ class LockModelCheckTest {
 
     @Test
     void consumerLock_isMutualExclusion_reentrant() {
-        new ModelCheckingOptions().iterations(Soak.rounds("bigqueue.lincheck.iterations", 8, 60))
+        Lincheck.options().iterations(Soak.rounds("bigqueue.lincheck.iterations", 8, 60))
                 .invocationsPerIteration(Soak.rounds("bigqueue.lincheck.invocations", 300, 1000))
                 .threads(2).actorsPerThread(2)
                 .check(ConsumerLockCounter.class);
@@ -103,7 +103,7 @@ class LockModelCheckTest {
 
     @Test
     void writerLock_neverLosesARequestToGiveUpTheLease() {
-        new ModelCheckingOptions().iterations(Soak.rounds("bigqueue.lincheck.iterations", 8, 60))
+        Lincheck.options().iterations(Soak.rounds("bigqueue.lincheck.iterations", 8, 60))
                 .invocationsPerIteration(Soak.rounds("bigqueue.lincheck.invocations", 500, 1000))
                 .threads(3).actorsPerThread(2)
                 .actorsBefore(1).check(WriterLease.class);

@@ -11,6 +11,7 @@ import dev.bigqueue.consumer.CommitMode;
 import dev.bigqueue.consumer.Consumer;
 import dev.bigqueue.consumer.Consumers;
 import dev.bigqueue.internal.FileFormat;
+import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MockClock;
@@ -198,16 +199,18 @@ class QueueMetricsTest {
     void syncLatencyTimesTheCoresSyncEvents() {
         try (QueueMetrics metrics = QueueMetrics.builder(queue).syncLatency(true).bind(registry)) {
             Timer syncs = registry.get("bigqueue.sync").timer();
-            // JFR hands events to the stream about once a second: flush until one arrives.
+            DistributionSummary bytes = registry.get("bigqueue.sync.bytes").summary();
+            // JFR hands events to the stream about once a second: flush until one arrives. The
+            // stream's thread records the timer, then the summary: wait for both.
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
-            while (syncs.count() == 0) {
+            while (syncs.count() == 0 || bytes.count() == 0) {
                 assertTrue(System.nanoTime() < deadline, "no dev.bigqueue.Sync event reached the timer in 120 s");
                 queue.enqueueString("sync me");
                 queue.flush();
                 Thread.onSpinWait();
             }
             assertTrue(syncs.totalTime(TimeUnit.NANOSECONDS) > 0);
-            assertTrue(registry.get("bigqueue.sync.bytes").summary().totalAmount() > 0);
+            assertTrue(bytes.totalAmount() > 0);
         }
         assertTrue(registry.find("bigqueue.sync").timers().isEmpty(), "close removes the timer");
     }
