@@ -52,10 +52,18 @@ final class Fixtures {
         return s.length() <= 80 ? s : s.substring(0, 80) + "...(" + s.length() + " chars)";
     }
 
+    /**
+     * An arena file, not the temporary one the pretouch thread makes the next arena in before it
+     * renames it (which a listing may show and a read then not find).
+     */
+    static boolean isArenaFile(Path p) {
+        return p.getFileName().toString().matches("arena-\\d{12}\\.dat");
+    }
+
     /** Arena files in the queue directory. */
     static long arenaFiles(Path dir) {
         try (Stream<Path> files = Files.list(dir)) {
-            return files.filter(p -> p.getFileName().toString().startsWith("arena-")).count();
+            return files.filter(Fixtures::isArenaFile).count();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -69,7 +77,7 @@ final class Fixtures {
     static Map<String, Long> arenaContents(Path dir) {
         Map<String, Long> contents = new TreeMap<>();
         try (Stream<Path> files = Files.list(dir)) {
-            for (Path p : files.filter(f -> f.getFileName().toString().startsWith("arena-")).toList()) {
+            for (Path p : files.filter(Fixtures::isArenaFile).toList()) {
                 CRC32 crc = new CRC32();
                 crc.update(Files.readAllBytes(p));
                 contents.put(p.getFileName().toString(), crc.getValue());
