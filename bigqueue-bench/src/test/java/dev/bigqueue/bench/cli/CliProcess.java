@@ -37,6 +37,12 @@ final class CliProcess {
         cmd.add("-XX:TieredStopAtLevel=1");
         cmd.add("-XX:-UsePerfData");
         cmd.add("-Xmx256m");
+        if (Runtime.version().feature() >= 24) {
+            // What the ./bigqueue launcher passes there: else the JVM warns on stderr (jnr-ffi's
+            // native calls, the Unsafe memory methods), and the tests read stderr.
+            cmd.add("--enable-native-access=ALL-UNNAMED");
+            cmd.add("--sun-misc-unsafe-memory-access=allow");
+        }
         cmd.add(Main.class.getName());
         cmd.addAll(Arrays.asList(args));
         ProcessBuilder builder = new ProcessBuilder(cmd);

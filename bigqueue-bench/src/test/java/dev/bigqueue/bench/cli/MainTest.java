@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
+import dev.bigqueue.bench.peer.ChronicleAvailable;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
@@ -255,6 +256,7 @@ class MainTest {
 
     @Test
     void benchComparesEveryPeerAndWritesAReport() throws IOException {
+        ChronicleAvailable.assume();
         Path reports = tmp.resolve("reports");
         // Tape syncs every operation, which makes it slow here; QueuePeerTest covers it.
         Result result = run("bench", "--duration", "0.05", "--sizes", "128", "--budget", "256KB", "--rate", "2000",
@@ -286,6 +288,7 @@ class MainTest {
 
     @Test
     void workloadRunsWritersAndReadersOnEachPeer() {
+        ChronicleAvailable.assume();
         Result result = run("workload", "--scale", "0.025", "--record-size", "1KB", "--peers", "bigqueue,chronicle",
                 "--dir", tmp.toString());
         assertEquals(0, result.exitCode(), result.err() + result.out());
