@@ -33,6 +33,8 @@ import java.util.function.LongConsumer;
  * Any thread that syncs record bytes may call it; {@link #awaitProven} waits on {@link #decided}.
  */
 final class SyncVerdicts {
+    /** The target of a sync that proved nothing. */
+    private static final long NO_TARGET = -1;
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when a position is proven or a failure is recorded. */
     private final Condition decided = lock.newCondition();
@@ -71,25 +73,12 @@ final class SyncVerdicts {
 
     /** The sync with {@code ticket} wrote everything before {@code target} without an error. */
     void succeeded(long ticket, long target) {
-        lock.lock();
-        try {
-            if (failure == null) {
-                pending.add(new long[] {nextTicket, target});
-            }
-            end(ticket);
-        } finally {
-            lock.unlock();
-        }
+        end(ticket, target, null);
     }
 
     /** The sync with {@code ticket} ended without a verdict on the disk (the queue closed under it, say). */
     void abandoned(long ticket) {
-        lock.lock();
-        try {
-            end(ticket);
-        } finally {
-            lock.unlock();
-        }
+        end(ticket, NO_TARGET, null);
     }
 
     /**
@@ -99,17 +88,7 @@ final class SyncVerdicts {
      * @return the failure kept (the first one).
      */
     IOException failed(long ticket, IOException error) {
-        lock.lock();
-        try {
-            if (failure == null) {
-                failure = error;
-            }
-            pending.clear();
-            end(ticket);
-            return failure;
-        } finally {
-            lock.unlock();
-        }
+        return end(ticket, NO_TARGET, error);
     }
 
     /**
@@ -140,7 +119,27 @@ final class SyncVerdicts {
         }
     }
 
-    private void end(long ticket) {
+    /** Ends sync {@code ticket}, with the target it proved or the error it met; returns the failure kept. */
+    private IOException end(long ticket, long target, IOException error) {
+        lock.lock();
+        try {
+            if (error != null && failure == null) {
+                failure = error;
+            }
+            if (failure != null) {
+                pending.clear();
+            } else if (target != NO_TARGET) {
+                pending.add(new long[] {nextTicket, target});
+            }
+            publishProven(ticket);
+            return failure;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Under the lock: {@code ticket} has ended; publishes what no running sync can still taint. */
+    private void publishProven(long ticket) {
         running.remove(ticket);
         long oldestRunning = running.isEmpty() ? nextTicket : running.first();
         long highest = proven;

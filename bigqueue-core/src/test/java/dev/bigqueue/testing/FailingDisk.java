@@ -22,34 +22,29 @@ import org.junit.jupiter.api.Assumptions;
  * saying which step was refused. Close unmounts and detaches.
  */
 public final class FailingDisk implements AutoCloseable {
-    private final Path base;
-    private final Path backing;
+    private final SmallTmpfs backing;
     private final Path mountPoint;
+    /** Commands that undo the set-up, last step first. */
     private final List<String[]> undo = new ArrayList<>();
     private String loop;
 
-    private FailingDisk(Path base) {
-        this.base = base;
-        this.backing = base.resolve("backing");
-        this.mountPoint = base.resolve("ext4");
+    private FailingDisk(SmallTmpfs backing, Path mountPoint) {
+        this.backing = backing;
+        this.mountPoint = mountPoint;
     }
 
     /** Mounts a {@code imageMiB} MiB ext4 on a loop device backed by a {@code tmpfsMiB} MiB tmpfs. */
     public static FailingDisk mount(int tmpfsMiB, int imageMiB) throws IOException, InterruptedException {
-        FailingDisk d = new FailingDisk(Files.createTempDirectory("bigqueue-failing-disk"));
+        SmallTmpfs tmpfs = SmallTmpfs.mount((long) tmpfsMiB << 20);
+        FailingDisk d = new FailingDisk(tmpfs, Files.createTempDirectory("bigqueue-failing-disk"));
         try {
-            Files.createDirectories(d.backing);
-            Files.createDirectories(d.mountPoint);
-            d.step("mount a tmpfs", "mount", "-t", "tmpfs", "-o", "size=" + tmpfsMiB + "m", "tmpfs",
-                    d.backing.toString());
-            d.undo.add(new String[] {"umount", "-l", d.backing.toString()});
-            Path image = d.backing.resolve("disk.img");
-            d.step("create the image", "truncate", "-s", imageMiB + "M", image.toString());
-            d.step("mkfs.ext4", "mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E", "lazy_itable_init=0",
+            Path image = tmpfs.path().resolve("disk.img");
+            d.setUp("create the image", "truncate", "-s", imageMiB + "M", image.toString());
+            d.setUp("mkfs.ext4", "mkfs.ext4", "-q", "-F", "-O", "^has_journal", "-E", "lazy_itable_init=0",
                     image.toString());
-            d.loop = d.output("attach a loop device", "losetup", "-f", "--show", image.toString()).trim();
+            d.loop = d.setUp("attach a loop device", "losetup", "-f", "--show", image.toString());
             d.undo.add(0, new String[] {"losetup", "-d", d.loop});
-            d.step("mount the loop device", "mount", "-o", "errors=continue", d.loop, d.mountPoint.toString());
+            d.setUp("mount the loop device", "mount", "-o", "errors=continue", d.loop, d.mountPoint.toString());
             d.undo.add(0, new String[] {"umount", "-l", d.mountPoint.toString()});
             return d;
         } catch (IOException | InterruptedException | RuntimeException | Error e) {
@@ -71,7 +66,7 @@ public final class FailingDisk implements AutoCloseable {
     /** Fills the tmpfs under the image: from now on, writes to blocks of the image never written before fail. */
     public void breakWrites() throws IOException {
         byte[] chunk = new byte[1 << 20];
-        try (OutputStream out = Files.newOutputStream(backing.resolve("filler"))) {
+        try (OutputStream out = Files.newOutputStream(backing.path().resolve("filler"))) {
             while (true) {
                 out.write(chunk);
             }
@@ -82,7 +77,7 @@ public final class FailingDisk implements AutoCloseable {
 
     /** Empties the tmpfs again: writes to new blocks of the image succeed from now on. */
     public void healWrites() throws IOException {
-        Files.deleteIfExists(backing.resolve("filler"));
+        Files.deleteIfExists(backing.path().resolve("filler"));
     }
 
     /**
@@ -97,53 +92,43 @@ public final class FailingDisk implements AutoCloseable {
     @Override
     public void close() throws IOException, InterruptedException {
         for (String[] cmd : undo) {
-            run(cmd);
+            SmallTmpfs.run(cmd);
         }
         undo.clear();
         Files.deleteIfExists(mountPoint);
-        Files.deleteIfExists(backing);
-        Files.deleteIfExists(base);
+        backing.close();
     }
 
-    private void step(String what, String... cmd) throws IOException, InterruptedException {
-        output(what, cmd);
+    /** A set-up step: where the machine cannot do it, the calling test is skipped saying which. */
+    private String setUp(String what, String... cmd) throws IOException, InterruptedException {
+        String[] result = exec(cmd);
+        Assumptions.assumeTrue(result[0].equals("0"), "skipped: cannot " + what + " here ('" + String.join(" ", cmd)
+                + "' " + result[1] + "); the write-back failure test needs root, loop devices and mkfs.ext4");
+        return result[1];
     }
 
     /** A step after set-up: failing it fails the test (it is not the machine's lack of a feature). */
     private static void must(String what, String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes()).trim();
-        if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) {
-            p.destroyForcibly();
-            throw new IOException("cannot " + what + ": '" + String.join(" ", cmd) + "' failed: " + out);
+        String[] result = exec(cmd);
+        if (!result[0].equals("0")) {
+            throw new IOException("cannot " + what + ": '" + String.join(" ", cmd) + "' " + result[1]);
         }
     }
 
-    private String output(String what, String... cmd) throws IOException, InterruptedException {
+    /** {exit code, or "not started"/"hung"; its output, trimmed}. */
+    private static String[] exec(String... cmd) throws IOException, InterruptedException {
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         } catch (IOException e) {
-            Assumptions.abort("skipped: cannot " + what + " here (" + cmd[0] + " not found: " + e.getMessage()
-                    + "); the write-back failure test needs root, loop devices and mkfs.ext4");
-            throw e;
+            return new String[] {"not started", "could not start: " + e.getMessage()};
         }
-        byte[] out = p.getInputStream().readAllBytes();
+        String out = new String(p.getInputStream().readAllBytes()).trim();
         if (!p.waitFor(60, TimeUnit.SECONDS)) {
             p.destroyForcibly();
+            return new String[] {"hung", "did not end in 60 s: " + out};
         }
-        int rc = p.isAlive() ? -1 : p.exitValue();
-        String text = new String(out).trim();
-        Assumptions.assumeTrue(rc == 0, "skipped: cannot " + what + " here ('" + String.join(" ", cmd) + "' exited "
-                + rc + ": " + text + "); the write-back failure test needs root, loop devices and mkfs.ext4");
-        return text;
-    }
-
-    private static void run(String... cmd) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-        }
+        return p.exitValue() == 0 ? new String[] {"0", out}
+                : new String[] {Integer.toString(p.exitValue()), "exited " + p.exitValue() + ": " + out};
     }
 }

@@ -25,7 +25,7 @@ public final class SmallTmpfs implements AutoCloseable {
             Files.deleteIfExists(dir);
         }
         Assumptions.assumeTrue(rc == 0, "skipped: cannot mount a tmpfs here (needs root and mount permission;"
-                + " 'mount -t tmpfs' exited " + rc + "), so the disk-full test cannot run on this machine");
+                + " 'mount -t tmpfs' exited " + rc + "), so this test cannot run on this machine");
         return new SmallTmpfs(dir);
     }
 
@@ -39,7 +39,8 @@ public final class SmallTmpfs implements AutoCloseable {
         Files.deleteIfExists(mountPoint);
     }
 
-    private static int run(String... cmd) throws IOException, InterruptedException {
+    /** Runs {@code cmd}, output discarded; its exit code, or -1 if it did not start or end in 30 s. */
+    static int run(String... cmd) throws IOException, InterruptedException {
         Process p;
         try {
             p = new ProcessBuilder(cmd).redirectErrorStream(true)

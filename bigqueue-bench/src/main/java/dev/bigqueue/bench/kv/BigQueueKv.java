@@ -15,19 +15,20 @@ import java.time.Duration;
  * much as the puts do).
  */
 final class BigQueueKv implements KvPeer {
+    private static final String FLUSH_MS = System.getProperty("kv.flushIntervalMs");
+    private static final String EVERY_BYTES = System.getProperty("kv.checkpointEveryBytes");
+
     private final BigQueue queue;
     private final LatestValues store;
 
     BigQueueKv(Path dir) {
         QueueConfig.Builder config = QueueConfig.builder().ownConsumer(false);
-        String flushMs = System.getProperty("kv.flushIntervalMs");
-        if (flushMs != null) {
-            config.flushInterval(Duration.ofMillis(Long.parseLong(flushMs)));
+        if (FLUSH_MS != null) {
+            config.flushInterval(Duration.ofMillis(Long.parseLong(FLUSH_MS)));
         }
         LatestValuesOptions.Builder options = LatestValuesOptions.builder();
-        String everyBytes = System.getProperty("kv.checkpointEveryBytes");
-        if (everyBytes != null) {
-            options.checkpointEveryBytes(Long.parseLong(everyBytes));
+        if (EVERY_BYTES != null) {
+            options.checkpointEveryBytes(Long.parseLong(EVERY_BYTES));
         }
         this.queue = BigQueue.open(dir, config.build());
         this.store = LatestValues.open(queue, "kv", options.build());
@@ -35,10 +36,8 @@ final class BigQueueKv implements KvPeer {
 
     @Override
     public String name() {
-        String flushMs = System.getProperty("kv.flushIntervalMs");
-        String everyBytes = System.getProperty("kv.checkpointEveryBytes");
-        return "bigqueue LatestValues" + (flushMs == null ? "" : ", flushInterval " + flushMs + " ms")
-                + (everyBytes == null ? "" : ", checkpointEveryBytes " + everyBytes);
+        return "bigqueue LatestValues" + (FLUSH_MS == null ? "" : ", flushInterval " + FLUSH_MS + " ms")
+                + (EVERY_BYTES == null ? "" : ", checkpointEveryBytes " + EVERY_BYTES);
     }
 
     @Override
