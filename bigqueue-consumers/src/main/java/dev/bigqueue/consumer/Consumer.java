@@ -77,6 +77,14 @@ public final class Consumer implements AutoCloseable {
         return state.dequeue();
     }
 
+    /**
+     * Moves past the message at {@code offset} without reading it, if it is the next one and is in
+     * the queue; for a record this process wrote and holds (see {@link ConsumerState#skip(long)}).
+     */
+    boolean skipOwn(long offset) {
+        return state.skip(offset);
+    }
+
     /** {@link #dequeue()} decoded as UTF-8; null if there is none now. */
     public String dequeueString() {
         byte[] m = dequeue();

@@ -162,6 +162,34 @@ public final class ConsumerState {
     }
 
     /**
+     * Moves past the message at {@code offset} without copying or checking it, if it is the next
+     * one and has been appended: for a caller that wrote that record itself and holds what it says
+     * (LatestValues' own puts, whose values it has in its map already). Only the record's
+     * length is read. Commits as {@link #dequeue()} does.
+     *
+     * @return whether the consumer moved; false if {@code offset} is not the next message.
+     */
+    public boolean skip(long offset) {
+        lock.lock();
+        try {
+            checkOpen();
+            skipDropped();
+            long position = cursor.position;
+            if (cursor.offset != offset || !reader.skip(cursor)) {
+                return false;
+            }
+            CURSOR_OFFSET.setRelease(this, cursor.offset);
+            if (!manual) {
+                storeCommit(offset, position);
+            }
+        } finally {
+            lock.unlock();
+        }
+        countOps(1);
+        return true;
+    }
+
+    /**
      * Moves up to {@code max} messages into {@code sink}, in order, under one lock and one commit:
      * what {@code max} dequeues would do, without paying the lock and the commit for each. In AUTO
      * mode it commits the position of the first message it moves, as a dequeue does.

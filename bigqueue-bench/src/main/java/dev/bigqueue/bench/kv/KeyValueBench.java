@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.Function;
 import java.util.stream.Stream;
 import org.HdrHistogram.Histogram;
@@ -24,7 +25,11 @@ import org.HdrHistogram.Histogram;
  * <ul>
  * <li>{@code workload}: W writer and R reader threads, closed loop, on K keys whose values are
  * about 100 KB of about 100 text fields; Get and Put latency (HdrHistogram) and throughput, for
- * bigqueue's LatestValues and for a ConcurrentHashMap with a Chronicle Queue journal.
+ * bigqueue's LatestValues and for a ConcurrentHashMap with a Chronicle Queue journal. With
+ * {@code -Dkv.putRate=N} the writers put N values per second in all, on a fixed schedule (put
+ * latency counted from the scheduled moment, so a stall is not hidden): readers then compare on
+ * the same write load. In the closed loop the faster store's writers take more of the cores,
+ * and its readers get fewer.
  * <li>{@code startup}: time to open a LatestValues of N small keys with and without a checkpoint,
  * and the size of the history on disk.
  * </ul>
@@ -57,13 +62,15 @@ public final class KeyValueBench {
         int keys = Integer.getInteger("kv.keys", 1000);
         int seconds = Integer.getInteger("kv.seconds", 20);
         int warmup = Integer.getInteger("kv.warmup", 5);
+        int putRate = Integer.getInteger("kv.putRate", 0);
         byte[][] values = new byte[16][];
         Random r = new Random(1);
         for (int i = 0; i < values.length; i++) {
             values[i] = record(r, 100, 1000);
         }
-        System.out.printf("workload: %d writers, %d readers, %d keys, values %d bytes (100 fields), %d s measured"
-                + " after %d s warm-up, per peer%n", writers, readers, keys, values[0].length, seconds, warmup);
+        System.out.printf("workload: %d writers (%s), %d readers, %d keys, values %d bytes (100 fields), %d s measured"
+                + " after %d s warm-up, per peer%n", writers, putRate > 0 ? putRate + " puts/s in all" : "closed loop",
+                readers, keys, values[0].length, seconds, warmup);
         System.out.println("| store | put/s | put MB/s | put p50 | put p99 | put p99.9 | get/s | get p50 | get p99"
                 + " | get p99.9 |");
         System.out.println("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -75,14 +82,16 @@ public final class KeyValueBench {
                 for (int k = 0; k < keys; k++) {
                     peer.put(key(k), values[k % values.length]);
                 }
-                runWorkload(peer, writers, readers, keys, values, warmup, seconds);
+                runWorkload(peer, writers, readers, keys, values, warmup, seconds, putRate);
             }
             deleteTree(dir);
         }
     }
 
     private static void runWorkload(KvPeer peer, int writers, int readers, int keys, byte[][] values, int warmup,
-            int seconds) throws InterruptedException {
+            int seconds, int putRate) throws InterruptedException {
+        // Each writer's interval between scheduled puts; 0: closed loop.
+        long intervalNs = putRate > 0 ? Math.max(1, 1_000_000_000L * writers / putRate) : 0;
         AtomicBoolean recording = new AtomicBoolean();
         AtomicBoolean stop = new AtomicBoolean();
         List<Histogram> puts = new ArrayList<>();
@@ -95,9 +104,18 @@ public final class KeyValueBench {
             Thread th = new Thread(() -> {
                 ThreadLocalRandom rnd = ThreadLocalRandom.current();
                 long sink = 0;
+                long due = System.nanoTime();
                 while (!stop.get()) {
                     String k = key(rnd.nextInt(keys));
                     long t0 = System.nanoTime();
+                    if (writer && intervalNs > 0) {
+                        due += intervalNs;
+                        while (t0 - due < 0 && !stop.get()) {
+                            LockSupport.parkNanos(due - t0);
+                            t0 = System.nanoTime();
+                        }
+                        t0 = due;
+                    }
                     if (writer) {
                         peer.put(k, values[rnd.nextInt(values.length)]);
                     } else {
@@ -128,9 +146,9 @@ public final class KeyValueBench {
         }
         Histogram put = merge(puts);
         Histogram get = merge(gets);
-        double putRate = put.getTotalCount() / elapsed;
-        System.out.printf("| %s | %,.0f | %,.0f | %s | %s | %s | %,.0f | %s | %s | %s |%n", peer.name(), putRate,
-                putRate * values[0].length / 1e6, us(put, 50), us(put, 99), us(put, 99.9),
+        double putsPerSecond = put.getTotalCount() / elapsed;
+        System.out.printf("| %s | %,.0f | %,.0f | %s | %s | %s | %,.0f | %s | %s | %s |%n", peer.name(), putsPerSecond,
+                putsPerSecond * values[0].length / 1e6, us(put, 50), us(put, 99), us(put, 99.9),
                 get.getTotalCount() / elapsed, us(get, 50), us(get, 99), us(get, 99.9));
     }
 
