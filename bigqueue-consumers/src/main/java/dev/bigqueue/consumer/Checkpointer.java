@@ -124,13 +124,16 @@ final class Checkpointer {
         }
         long started = System.nanoTime();
         try {
-            // Every record the snapshot names must survive whatever the snapshot survives.
-            queue.flush();
             bytesSince.set(0);
             // Forgotten in memory before the snapshot is written, so the map a restart loads from it
             // equals the one this store goes on with (a record applied meanwhile stays in both).
             int forgotten = map.forgetTombstones(System.currentTimeMillis() - tombstoneRetentionMillis);
-            long size = snapshots.write(snapshots.fileFor(offset), offset, map);
+            // Every record whose value the snapshot holds must survive whatever the snapshot survives:
+            // those below the offset, and those that puts and the follower applied while the map was
+            // being written (each was in the queue before it was in the map). So the queue is flushed
+            // to its tail after the map is written and before the snapshot takes its name; flushing
+            // only up to the offset, first, let a power loss keep a snapshot holding lost records.
+            long size = snapshots.write(snapshots.fileFor(offset), offset, map, queue::flush);
             lastOffset = offset;
             lastSize = size;
             List<Path> files = snapshots.list();

@@ -16,6 +16,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -57,14 +58,17 @@ import org.slf4j.LoggerFactory;
  *
  * <p><b>Crashes.</b> After {@code kill -9} at any moment, a reopened store holds, for every key, the
  * value of the last acknowledged put or a newer one (a put in flight at the kill may or may not be
- * there), never an older one. Snapshots name only records the queue has flushed: a checkpoint flushes
- * the queue before it writes the snapshot.
+ * there), never an older one. After a power loss, the map holds exactly what the surviving records
+ * make (tested under LazyFS): a snapshot takes its name only once the queue is flushed past every
+ * record whose value it holds, those applied while it was being written included.
  *
  * <p><b>Threads.</b> Every method may be called from any number of threads. The store owns one
  * thread, the follower ({@code bigqueue-latest-NAME}), started by {@link #open} once the store is
  * built and ended by {@link #close()} (or when the queue closes, or by an error, which later calls
  * report). The map is a {@link ConcurrentHashMap} updated per key; {@code followed} (every record
- * below it applied) is a volatile written by the follower only; checkpoints take turns in the
+ * below it applied) is a volatile written by the follower only, which moves past the store's own
+ * puts without reading them back once their values are in the map ({@code ownPuts}, set after the
+ * map); checkpoints take turns in the
  * {@link Checkpointer}, whose monitor is never held across I/O or a
  * wait on another thread. At most one store of a name is open per queue instance.
  *
@@ -94,7 +98,14 @@ public final class LatestValues implements AutoCloseable {
     /** What reserves a name in {@link #OPEN} while its store loads. */
     private static final Object LOADING = new Object();
 
+    /** Slots for this store's latest puts, for the follower to pass without reading them back. */
+    private static final int OWN_PUTS = 1024;
+
     private record Key(BigQueue queue, String name) {
+    }
+
+    /** A put of this store, already in the map: its record's offset and about how many bytes it holds. */
+    private record OwnPut(long offset, int bytes) {
     }
 
     private final Key key;
@@ -115,6 +126,13 @@ public final class LatestValues implements AutoCloseable {
     private final AtomicInteger waiters = new AtomicInteger();
     /** Monitor for awaitFollowed; notified by the follower when waiters > 0 and when it ends. */
     private final Object progress = new Object();
+    /**
+     * This store's recent puts, by offset modulo {@value #OWN_PUTS}: the follower moves past such a
+     * record without copying or checking its value, which the map holds already. A slot is set
+     * (volatile) only after the put's value is in the map, so a follower that sees it may count the
+     * record as applied; a slot overwritten by a later put only means that record is read back.
+     */
+    private final AtomicReferenceArray<OwnPut> ownPuts = new AtomicReferenceArray<>(OWN_PUTS);
 
     /** Every record below it is in the map; written by the follower only. */
     private volatile long followed;
@@ -269,6 +287,7 @@ public final class LatestValues implements AutoCloseable {
         Message m = Message.builder().key(key).timestamp(Instant.ofEpochMilli(ts)).value(value).build();
         long offset = queue.enqueue(m);
         map.apply(key, new ValueMap.Entry(value, ts, offset));
+        ownPuts.set(ownSlot(offset), new OwnPut(offset, key.length() + (value == null ? 0 : value.length)));
         return offset;
     }
 
@@ -416,9 +435,11 @@ public final class LatestValues implements AutoCloseable {
                 if (nextDue != Long.MAX_VALUE) {
                     wait = Duration.ofNanos(Math.max(0, Math.min(IDLE_WAIT.toNanos(), nextDue - now)));
                 }
-                Message m = reader.dequeueMessage(wait);
-                if (m != null) {
-                    apply(m);
+                if (!passOwnPut()) {
+                    Message m = reader.dequeueMessage(wait);
+                    if (m != null) {
+                        apply(m);
+                    }
                 }
                 boolean byBytes = checkpointer.dueByBytes(options.checkpointEveryBytes());
                 boolean byTime = System.nanoTime() - nextDue >= 0;
@@ -475,7 +496,30 @@ public final class LatestValues implements AutoCloseable {
                     offset));
             checkpointer.addBytes(k.length + (v == null ? 0 : v.length));
         }
-        followed = offset + 1;
+        advanceFollowed(offset + 1);
+    }
+
+    /**
+     * Moves the follower past the next record if it is one of this store's own puts (in the map
+     * already): a 100 KB value is then neither copied nor checksummed a second time.
+     */
+    private boolean passOwnPut() {
+        long next = followed;
+        OwnPut own = ownPuts.get(ownSlot(next));
+        if (own == null || own.offset() != next || !reader.skipOwn(next)) {
+            return false;
+        }
+        checkpointer.addBytes(own.bytes());
+        advanceFollowed(next + 1);
+        return true;
+    }
+
+    private static int ownSlot(long offset) {
+        return (int) (offset & (OWN_PUTS - 1));
+    }
+
+    private void advanceFollowed(long offset) {
+        followed = offset;
         if (waiters.get() > 0) {
             synchronized (progress) {
                 progress.notifyAll();

@@ -128,9 +128,16 @@ final class Snapshots {
         return n;
     }
 
-    /** Writes {@code map} as the snapshot at {@code offset} to {@code target}, durably and atomically. */
-    long write(Path target, long offset, ValueMap map) throws IOException {
-        Files.createDirectories(dir);
+    /**
+     * Writes {@code map} as the snapshot at {@code offset} to {@code target}, durably and atomically;
+     * runs {@code beforeVisible} once the file is synced, just before it takes its name.
+     */
+    long write(Path target, long offset, ValueMap map, Runnable beforeVisible) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            Files.createDirectories(dir);
+            // The directory's own entry must survive a power loss as the snapshots in it do.
+            syncDirectory(dir.getParent());
+        }
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         long size;
         try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
@@ -177,6 +184,7 @@ final class Snapshots {
             writeFully(ch, head, 0);
             ch.force(true);
         }
+        beforeVisible.run();
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         syncDirectory(dir);
         return size;

@@ -79,7 +79,7 @@ record StartPoint(long offset, ValueMap map) {
             }
         } else if (files.isEmpty() && !holdExisted) {
             long start = queue.earliestOffset();
-            snapshots.write(origin, start, new ValueMap(16));
+            snapshots.write(origin, start, new ValueMap(16), () -> { });
             return new StartPoint(start, new ValueMap(1024));
         } else {
             problems.add(origin.getFileName() + " (where the store began) is missing"

@@ -88,8 +88,9 @@ final class ValueMap {
     }
 
     /**
-     * Removes every tombstone whose timestamp is below {@code cutoffMillis}, each only if it is still
-     * the key's entry (a record applied meanwhile stays).
+     * Removes every tombstone stamped at or before {@code cutoffMillis} (with a retention of ZERO:
+     * every one so far, even of this millisecond), each only if it is still the key's entry (a
+     * record applied meanwhile stays).
      *
      * @return how many were removed.
      */
@@ -97,7 +98,7 @@ final class ValueMap {
         int n = 0;
         for (Map.Entry<String, Entry> e : map.entrySet()) {
             Entry v = e.getValue();
-            if (v.value() == null && v.timestamp() < cutoffMillis && map.remove(e.getKey(), v)) {
+            if (v.value() == null && v.timestamp() <= cutoffMillis && map.remove(e.getKey(), v)) {
                 n++;
             }
         }

@@ -121,7 +121,8 @@ class LatestValuesTest {
                                 lv.delete(own);
                                 ownModel.remove(own);
                             } else {
-                                String v = id + ":" + i;
+                                // Some values span several 64 KiB arenas.
+                                String v = id + ":" + i + (i % 97 == 0 ? "|" + "v".repeat(100_000) : "");
                                 lv.put(own, b(v));
                                 ownModel.put(own, v);
                                 if (!v.equals(s(lv.get(own)))) {
@@ -138,6 +139,26 @@ class LatestValuesTest {
                             if (i % 500 == 0) {
                                 lv.checkpoint();
                             }
+                        }
+                    } catch (Throwable e) {
+                        errors.add(e);
+                    }
+                });
+                th.start();
+                ts.add(th);
+            }
+            for (int t = 0; t < 2; t++) {
+                // Other writers of the same queue, between the store's own puts (which the follower
+                // passes without reading back): their records, some spanning arenas, must be applied.
+                int id = threads + t;
+                Thread th = new Thread(() -> {
+                    Random r = new Random(id);
+                    try {
+                        start.await();
+                        for (int i = 0; i < opsPerThread / 2; i++) {
+                            String v = id + ":" + i + "|" + "o".repeat(r.nextInt(8) == 0 ? 100_000 : r.nextInt(300));
+                            q.enqueue(Message.builder().key("shared-" + r.nextInt(20)).value(b(v)).build());
+                            q.enqueueString("no key " + i);
                         }
                     } catch (Throwable e) {
                         errors.add(e);
