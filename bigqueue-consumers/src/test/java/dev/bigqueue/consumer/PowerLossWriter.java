@@ -26,8 +26,10 @@ import java.util.Arrays;
  *   <li>{@code WILL p}: the consumer is about to make a call that may commit position p (an AUTO
  *       dequeue, or a MANUAL commit); {@code COMMIT p}: that call returned, committed at p.</li>
  * </ul>
- * Arguments: {@code DIR SEED TARGET ARENA_BYTES FLUSH_INTERVAL_MS FLUSH_EVERY SYNC_ON_WRITE CONSUMER};
- * CONSUMER is AUTO, MANUAL or NONE. It enqueues about 2 * TARGET messages, at most
+ * Arguments: {@code DIR SEED TARGET ARENA_BYTES FLUSH_INTERVAL_MS FLUSH_EVERY SYNC_ON_WRITE CONSUMER
+ * GC_INTERVAL_MS ARENA_POOL}; CONSUMER is AUTO, MANUAL or NONE; ARENA_POOL -1 keeps the own
+ * consumer (nothing is collected), else arenas the consumer read are collected into a pool. It
+ * enqueues about 2 * TARGET messages, at most
  * {@value #MAX_RATE} a second, then waits to be killed. The cap makes a kill point ("after ACK n")
  * also a point in time on a fast machine or a faster core, so that runs meant to span several
  * background flushes do; it decides what a run covers, never whether it passes.
@@ -44,10 +46,21 @@ public final class PowerLossWriter {
     private PowerLossWriter() {
     }
 
-    /** The queue settings the child uses; the parent reopens with the same arena size. */
+    /** The child's queue settings without garbage collection; the parent reopens with the same arena size. */
     static QueueConfig config(long arenaBytes, long flushIntervalMs, boolean syncOnWrite) {
-        return QueueConfig.builder().arenaSize(arenaBytes).flushInterval(Duration.ofMillis(flushIntervalMs))
-                .syncOnWrite(syncOnWrite).gcInterval(Duration.ZERO).build();
+        return config(arenaBytes, flushIntervalMs, syncOnWrite, 0, -1);
+    }
+
+    /**
+     * With {@code gcIntervalMs} > 0, the named consumer alone holds arenas (no own consumer) and
+     * consumed ones are collected, into a pool of {@code arenaPool} files; -1: the own consumer on.
+     */
+    static QueueConfig config(long arenaBytes, long flushIntervalMs, boolean syncOnWrite, long gcIntervalMs,
+            int arenaPool) {
+        QueueConfig.Builder b = QueueConfig.builder().arenaSize(arenaBytes)
+                .flushInterval(Duration.ofMillis(flushIntervalMs)).syncOnWrite(syncOnWrite)
+                .gcInterval(Duration.ofMillis(gcIntervalMs));
+        return arenaPool < 0 ? b.build() : b.ownConsumer(false).arenaPool(arenaPool).build();
     }
 
     public static void main(String[] args) throws Exception {
@@ -59,7 +72,9 @@ public final class PowerLossWriter {
         long flushEvery = Long.parseLong(args[5]);
         boolean syncOnWrite = Boolean.parseBoolean(args[6]);
         String mode = args[7];
-        BigQueue q = BigQueue.open(dir, config(arenaBytes, flushIntervalMs, syncOnWrite));
+        long gcIntervalMs = Long.parseLong(args[8]);
+        int arenaPool = Integer.parseInt(args[9]);
+        BigQueue q = BigQueue.open(dir, config(arenaBytes, flushIntervalMs, syncOnWrite, gcIntervalMs, arenaPool));
         if (!mode.equals("NONE")) {
             Consumer c = Consumers.of(q).open(CONSUMER, CommitMode.valueOf(mode));
             Thread reader = new Thread(() -> read(c, seed), "consumer");

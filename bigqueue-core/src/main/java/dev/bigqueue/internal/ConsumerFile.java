@@ -132,6 +132,28 @@ public final class ConsumerFile implements PositionStore, AutoCloseable {
         return out;
     }
 
+    /**
+     * Syncs every consumer file in {@code consumersDir} (open in this process, in another, or in
+     * none), so that the committed positions {@link #readAll} saw survive a power loss.
+     */
+    public static void syncAll(Path consumersDir) throws IOException {
+        if (!Files.isDirectory(consumersDir)) {
+            return;
+        }
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(consumersDir, "*" + FileFormat.CONSUMER_SUFFIX)) {
+            for (Path f : files) {
+                Uninterruptible.call(() -> {
+                    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+                        ch.force(false);
+                    } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
+                        // a deleted consumer holds nothing
+                    }
+                    return null;
+                });
+            }
+        }
+    }
+
     public Path file() {
         return file;
     }

@@ -16,8 +16,9 @@ import org.slf4j.LoggerFactory;
  * the first byte of the next arena. Also the {@code DROP_OLDEST} policy's tool:
  * {@link #dropOldest} deletes the oldest arena regardless of consumers, and records that it did.
  *
- * <p><b>Order on disk.</b> Before any file goes, the new start (the earliest record kept) is
- * written to {@code queue.meta} and synced, and, for a drop by rule, the drop mark with it; then
+ * <p><b>Order on disk.</b> Before any file goes, every consumer file is synced (a commit read from
+ * the page cache is not yet one a power loss keeps), then the new start (the earliest record kept)
+ * is written to {@code queue.meta} and synced, and, for a drop by rule, the drop mark with it; then
  * the earliest record is published in memory; then the arenas are deleted, lowest first, and the
  * directory synced. A crash in between leaves arenas below the start, which the next open
  * deletes; never a start that points into a deleted arena. A consumer found before the start is
@@ -201,6 +202,13 @@ public final class GarbageCollector {
 
     /** Persists the new start, publishes it, then deletes every arena below {@code firstKept}; under the lock. */
     private int deleteBelow(long firstKept, StreamPoint start, boolean dropByRule) throws IOException {
+        if (!dropByRule) {
+            // The arenas go because every consumer committed past them; after a power loss a consumer
+            // resumes at its last durable commit, which must not be in a deleted arena. So the commits
+            // read above are made durable first (the own consumer's is in queue.meta, synced below).
+            // Without this, LazyFS left half the collected queues with a consumer behind the start.
+            ConsumerFile.syncAll(log.directory().resolve(FileFormat.CONSUMERS_DIR));
+        }
         index.writeStart(start);
         if (dropByRule) {
             index.writeDropped(start);
