@@ -27,8 +27,8 @@ import java.util.Arrays;
  *       dequeue, or a MANUAL commit); {@code COMMIT p}: that call returned, committed at p.</li>
  * </ul>
  * Arguments: {@code DIR SEED TARGET ARENA_BYTES FLUSH_INTERVAL_MS FLUSH_EVERY SYNC_ON_WRITE CONSUMER
- * GC_INTERVAL_MS ARENA_POOL}; CONSUMER is AUTO, MANUAL or NONE; ARENA_POOL -1 keeps the own
- * consumer (nothing is collected), else arenas the consumer read are collected into a pool. It
+ * GC_INTERVAL_MS ARENA_POOL}; CONSUMER is AUTO, MANUAL, OWN (the queue's own consumer) or NONE;
+ * ARENA_POOL -1: nothing is collected, else arenas the consumer read are collected into a pool. It
  * enqueues about 2 * TARGET messages, at most
  * {@value #MAX_RATE} a second, then waits to be killed. The cap makes a kill point ("after ACK n")
  * also a point in time on a fast machine or a faster core, so that runs meant to span several
@@ -37,6 +37,8 @@ import java.util.Arrays;
 public final class PowerLossWriter {
     static final int MAX_MESSAGE = 4096;
     static final String CONSUMER = "c";
+    /** The consumer mode that reads with the queue's own consumer ({@code BigQueue.dequeue}). */
+    static final String OWN = "OWN";
     /** Messages a second, at most. */
     static final long MAX_RATE = 5000;
     private static final int PACE_EVERY = 32;
@@ -48,19 +50,20 @@ public final class PowerLossWriter {
 
     /** The child's queue settings without garbage collection; the parent reopens with the same arena size. */
     static QueueConfig config(long arenaBytes, long flushIntervalMs, boolean syncOnWrite) {
-        return config(arenaBytes, flushIntervalMs, syncOnWrite, 0, -1);
+        return config(arenaBytes, flushIntervalMs, syncOnWrite, 0, -1, "NONE");
     }
 
     /**
-     * With {@code gcIntervalMs} > 0, the named consumer alone holds arenas (no own consumer) and
-     * consumed ones are collected, into a pool of {@code arenaPool} files; -1: the own consumer on.
+     * With {@code arenaPool} >= 0, consumed arenas are collected every {@code gcIntervalMs}, into a
+     * pool of that many files, and only the consumer read in {@code mode} holds them: the queue's
+     * own one for OWN, else a named one (the own consumer off). -1: nothing is collected.
      */
     static QueueConfig config(long arenaBytes, long flushIntervalMs, boolean syncOnWrite, long gcIntervalMs,
-            int arenaPool) {
+            int arenaPool, String mode) {
         QueueConfig.Builder b = QueueConfig.builder().arenaSize(arenaBytes)
                 .flushInterval(Duration.ofMillis(flushIntervalMs)).syncOnWrite(syncOnWrite)
                 .gcInterval(Duration.ofMillis(gcIntervalMs));
-        return arenaPool < 0 ? b.build() : b.ownConsumer(false).arenaPool(arenaPool).build();
+        return arenaPool < 0 ? b.build() : b.ownConsumer(mode.equals(OWN)).arenaPool(arenaPool).build();
     }
 
     public static void main(String[] args) throws Exception {
@@ -74,8 +77,13 @@ public final class PowerLossWriter {
         String mode = args[7];
         long gcIntervalMs = Long.parseLong(args[8]);
         int arenaPool = Integer.parseInt(args[9]);
-        BigQueue q = BigQueue.open(dir, config(arenaBytes, flushIntervalMs, syncOnWrite, gcIntervalMs, arenaPool));
-        if (!mode.equals("NONE")) {
+        BigQueue q = BigQueue.open(dir, config(arenaBytes, flushIntervalMs, syncOnWrite, gcIntervalMs, arenaPool,
+                mode));
+        if (mode.equals(OWN)) {
+            Thread reader = new Thread(() -> readOwn(q, seed), "consumer");
+            reader.setDaemon(true);
+            reader.start();
+        } else if (!mode.equals("NONE")) {
             Consumer c = Consumers.of(q).open(CONSUMER, CommitMode.valueOf(mode));
             Thread reader = new Thread(() -> read(c, seed), "consumer");
             reader.setDaemon(true);
@@ -128,6 +136,31 @@ public final class PowerLossWriter {
                 if (!manual || n % 7 == 0) {
                     say("COMMIT " + c.committedPosition());
                 }
+            }
+        } catch (Throwable e) {
+            e.printStackTrace();
+            System.exit(3);
+        }
+    }
+
+    /**
+     * Reads every message with the queue's own consumer and checks it. It commits like AUTO: the
+     * message handed out last is the committed one (it comes again after a crash).
+     */
+    private static void readOwn(BigQueue q, long seed) {
+        try {
+            for (;;) {
+                long offset = q.headOffset();
+                say("WILL " + (offset + 1));
+                byte[] m = q.dequeue(Duration.ofMillis(20));
+                if (m == null) {
+                    continue;
+                }
+                if (!Arrays.equals(Payloads.payload(seed, offset, MAX_MESSAGE), m)) {
+                    say("DAMAGED " + offset);
+                    System.exit(4);
+                }
+                say("COMMIT " + offset);
             }
         } catch (Throwable e) {
             e.printStackTrace();

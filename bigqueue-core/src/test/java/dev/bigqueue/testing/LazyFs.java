@@ -168,6 +168,15 @@ public final class LazyFs implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the LazyFS daemon itself has died (it segfaults now and then under load: "segfault
+     * ... in libc" in dmesg); the mount then answers "Transport endpoint is not connected", and
+     * nothing seen on it says anything about the queue.
+     */
+    public boolean crashed() {
+        return !process.isAlive();
+    }
+
     /** LazyFS's own output so far (its log file), for failure messages. */
     public String output() {
         try {
