@@ -59,15 +59,8 @@ class LatestValuesPowerLossTest {
                 Long.toString(CHECKPOINT_EVERY_PUTS[random.nextInt(CHECKPOINT_EVERY_PUTS.length)])};
             String report;
             try (LazyFs fs = cycle == 0 ? LazyFs.mountOrSkip(bin, CACHE_MIB) : LazyFs.mount(bin, CACHE_MIB)) {
-                try {
-                    report = cycle(fs, setup);
-                } catch (Exception | AssertionError e) {
-                    if (!fs.crashed()) {
-                        throw e;
-                    }
-                    report = null;
-                }
-                if (fs.crashed()) {
+                report = fs.unlessCrashed(() -> cycle(fs, setup));
+                if (report == null) {
                     // LazyFS segfaults now and then; what its dead mount did says nothing about the store.
                     toolCrashes++;
                     report = "ok? not counted: LazyFS itself died";

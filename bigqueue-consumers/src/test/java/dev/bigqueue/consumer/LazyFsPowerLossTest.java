@@ -205,15 +205,8 @@ class LazyFsPowerLossTest {
             Setup setup = Setup.random(random);
             Outcome outcome;
             try (LazyFs fs = cycle == 0 ? LazyFs.mountOrSkip(bin, CACHE_MIB) : LazyFs.mount(bin, CACHE_MIB)) {
-                try {
-                    outcome = cycle(fs, setup);
-                } catch (Exception | AssertionError e) {
-                    if (!fs.crashed()) {
-                        throw e;
-                    }
-                    outcome = null;
-                }
-                if (fs.crashed()) {
+                outcome = fs.unlessCrashed(() -> cycle(fs, setup));
+                if (outcome == null) {
                     toolCrashes++;
                     System.out.println("cycle " + cycle + " (" + setup + "): LazyFS itself died, not counted");
                     continue;

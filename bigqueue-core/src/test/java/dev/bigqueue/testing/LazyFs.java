@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.Callable;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
@@ -175,6 +176,23 @@ public final class LazyFs implements AutoCloseable {
      */
     public boolean crashed() {
         return !process.isAlive();
+    }
+
+    /**
+     * Runs one test cycle on this mount and returns its result, or null if LazyFS died during it
+     * (then whatever the cycle saw or threw came from the dead mount, not from the code under test).
+     */
+    public <T> T unlessCrashed(Callable<T> cycle) throws Exception {
+        T result;
+        try {
+            result = cycle.call();
+        } catch (Exception | AssertionError e) {
+            if (!crashed()) {
+                throw e;
+            }
+            return null;
+        }
+        return crashed() ? null : result;
     }
 
     /** LazyFS's own output so far (its log file), for failure messages. */
