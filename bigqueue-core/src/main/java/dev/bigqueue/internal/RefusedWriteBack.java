@@ -106,6 +106,9 @@ public final class RefusedWriteBack {
             copyOver(FileFormat.arenaFile(dir, id));
             rewritten++;
         }
+        // The renames reach the disk before the marker's deletion can: a file system that orders
+        // directory changes less strictly than ext4's journal must not keep the deletion alone.
+        NativeIO.syncDirectory(dir);
         Files.delete(marker);
         NativeIO.syncDirectory(dir);
         LOG.warn("queue {}: the disk refused records in an earlier open ({}); rewrote {} arena file(s) from arena {}"
