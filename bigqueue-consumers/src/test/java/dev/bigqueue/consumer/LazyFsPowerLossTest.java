@@ -32,8 +32,9 @@ import org.junit.jupiter.api.Test;
  * <p>Each cycle mounts LazyFS on a fresh directory, starts {@link PowerLossWriter} in a child JVM
  * with a random configuration (arena size, flushInterval, an explicit flush every k messages,
  * syncOnWrite, a named consumer in AUTO or MANUAL mode, the queue's own consumer, or none; with a
- * consumer, half the runs collect
- * the arenas it read, with an arena pool or without), waits for a random number of
+ * consumer, half the runs collect the arenas it read, with an arena pool or without, and half of
+ * those also drop records it has not read, by retention or DROP_OLDEST, while it reads slowly),
+ * waits for a random number of
  * acknowledged messages, kills the child with SIGKILL and only then drops LazyFS's unsynced data
  * (the other order would let the live writer go on after the "power loss"). The parent then
  * reopens the queue through the same mount and checks what guarantee 3 promises:
@@ -68,10 +69,11 @@ class LazyFsPowerLossTest {
     private static final String[] CONSUMER_MODES = {"NONE", "AUTO", "MANUAL", PowerLossWriter.OWN};
     private static final Duration CHILD_TIMEOUT = Duration.ofMinutes(5);
     private static final long GC_INTERVAL_MS = 20;
+    private static final String[] DROPS = {"NONE", "NONE", "RETENTION", "DROP_OLDEST"};
 
     /** One cycle's random configuration. */
     private record Setup(long arenaBytes, long flushIntervalMs, long flushEvery, boolean syncOnWrite,
-            String consumer, long target, long seed, int arenaPool) {
+            String consumer, long target, long seed, int arenaPool, String drop) {
 
         static Setup random(Random r) {
             boolean syncOnWrite = r.nextInt(4) == 0;
@@ -86,8 +88,10 @@ class LazyFsPowerLossTest {
             // With a consumer, half the runs collect what it read (the own consumer off), into a pool
             // of reused arena files or none: a power loss must not leave it behind a deleted arena.
             int arenaPool = consumer.equals("NONE") || r.nextBoolean() ? -1 : new int[] {0, 2}[r.nextInt(2)];
+            // Half the collected runs also drop records the (then slow) consumer has not read.
+            String drop = arenaPool < 0 ? "NONE" : DROPS[r.nextInt(DROPS.length)];
             return new Setup(ARENA_BYTES[r.nextInt(ARENA_BYTES.length)], flushIntervalMs, flushEvery, syncOnWrite,
-                    consumer, target, r.nextLong(), arenaPool);
+                    consumer, target, r.nextLong(), arenaPool, drop);
         }
 
         boolean collects() {
@@ -97,21 +101,23 @@ class LazyFsPowerLossTest {
         String[] args(Path dir) {
             return new String[] {dir.toString(), Long.toString(seed), Long.toString(target), Long.toString(arenaBytes),
                 Long.toString(flushIntervalMs), Long.toString(flushEvery), Boolean.toString(syncOnWrite), consumer,
-                Long.toString(collects() ? GC_INTERVAL_MS : 0), Integer.toString(arenaPool)};
+                Long.toString(collects() ? GC_INTERVAL_MS : 0), Integer.toString(arenaPool), drop};
         }
 
         /** The configuration's dimensions, for the summary. */
         List<String> traits() {
             return List.of("arena " + (arenaBytes / 1024) + " KiB", "flushInterval " + flushIntervalMs + " ms",
                     flushEvery == 0 ? "no explicit flush" : "explicit flush", "syncOnWrite " + syncOnWrite,
-                    "consumer " + consumer, collects() ? "collected, pool " + arenaPool : "not collected");
+                    "consumer " + consumer, collects() ? "collected, pool " + arenaPool : "not collected",
+                    "drops " + drop);
         }
 
         @Override
         public String toString() {
             return "arena " + arenaBytes + " B, flushInterval " + flushIntervalMs + " ms, flush every " + flushEvery
                     + ", syncOnWrite " + syncOnWrite + ", consumer " + consumer
-                    + (collects() ? ", collected every " + GC_INTERVAL_MS + " ms, arenaPool " + arenaPool : "")
+                    + (collects() ? ", collected every " + GC_INTERVAL_MS + " ms, arenaPool " + arenaPool + ", drops "
+                    + drop : "")
                     + ", killed after ACK " + target + ", payload seed " + seed;
         }
     }
@@ -354,7 +360,8 @@ class LazyFsPowerLossTest {
         if (resume > tail) {
             outcome.unreadable("consumer resumed at " + resume + ", past the recovered tail " + tail);
         }
-        if (resume > Math.max(acked.maxWill, 0)) {
+        // A drop (retention, DROP_OLDEST) moves a consumer to the earliest record, past anything it committed.
+        if (setup.drop.equals("NONE") && resume > Math.max(acked.maxWill, 0)) {
             outcome.problems.add("consumer resumed at " + resume + ", past any position it committed (at most "
                     + acked.maxWill + ")");
         }

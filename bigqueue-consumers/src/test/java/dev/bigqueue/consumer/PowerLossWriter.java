@@ -1,7 +1,9 @@
 package dev.bigqueue.consumer;
 
 import dev.bigqueue.BigQueue;
+import dev.bigqueue.Message;
 import dev.bigqueue.QueueConfig;
+import dev.bigqueue.WhenFull;
 import dev.bigqueue.testing.Payloads;
 import java.io.FileDescriptor;
 import java.io.FileOutputStream;
@@ -27,7 +29,8 @@ import java.util.Arrays;
  *       dequeue, or a MANUAL commit); {@code COMMIT p}: that call returned, committed at p.</li>
  * </ul>
  * Arguments: {@code DIR SEED TARGET ARENA_BYTES FLUSH_INTERVAL_MS FLUSH_EVERY SYNC_ON_WRITE CONSUMER
- * GC_INTERVAL_MS ARENA_POOL}; CONSUMER is AUTO, MANUAL, OWN (the queue's own consumer) or NONE;
+ * GC_INTERVAL_MS ARENA_POOL DROP}; DROP is NONE, RETENTION or DROP_OLDEST (see {@link #drops});
+ * CONSUMER is AUTO, MANUAL, OWN (the queue's own consumer) or NONE;
  * ARENA_POOL -1: nothing is collected, else arenas the consumer read are collected into a pool. It
  * enqueues about 2 * TARGET messages, at most
  * {@value #MAX_RATE} a second, then waits to be killed. The cap makes a kill point ("after ACK n")
@@ -42,6 +45,8 @@ public final class PowerLossWriter {
     /** Messages a second, at most. */
     static final long MAX_RATE = 5000;
     private static final int PACE_EVERY = 32;
+    private static final long RETENTION_MS = 200;
+    private static final Duration POLL = Duration.ofMillis(20);
 
     private static final FileOutputStream OUT = new FileOutputStream(FileDescriptor.out);
 
@@ -66,6 +71,21 @@ public final class PowerLossWriter {
         return arenaPool < 0 ? b.build() : b.ownConsumer(mode.equals(OWN)).arenaPool(arenaPool).build();
     }
 
+    /**
+     * {@code drop}: NONE; RETENTION, records older than {@value #RETENTION_MS} ms are deleted even
+     * if unread; DROP_OLDEST, the oldest arena goes when the queue holds 8 arenas.
+     */
+    static QueueConfig.Builder drops(QueueConfig.Builder b, String drop, long arenaBytes) {
+        switch (drop) {
+            case "RETENTION":
+                return b.retention(Duration.ofMillis(RETENTION_MS));
+            case "DROP_OLDEST":
+                return b.maxDiskBytes(8 * arenaBytes).whenFull(WhenFull.DROP_OLDEST);
+            default:
+                return b;
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         long seed = Long.parseLong(args[1]);
@@ -77,15 +97,12 @@ public final class PowerLossWriter {
         String mode = args[7];
         long gcIntervalMs = Long.parseLong(args[8]);
         int arenaPool = Integer.parseInt(args[9]);
-        BigQueue q = BigQueue.open(dir, config(arenaBytes, flushIntervalMs, syncOnWrite, gcIntervalMs, arenaPool,
-                mode));
-        if (mode.equals(OWN)) {
-            Thread reader = new Thread(() -> readOwn(q, seed), "consumer");
-            reader.setDaemon(true);
-            reader.start();
-        } else if (!mode.equals("NONE")) {
-            Consumer c = Consumers.of(q).open(CONSUMER, CommitMode.valueOf(mode));
-            Thread reader = new Thread(() -> read(c, seed), "consumer");
+        String drop = args[10];
+        BigQueue q = BigQueue.open(dir, drops(config(arenaBytes, flushIntervalMs, syncOnWrite, gcIntervalMs, arenaPool,
+                mode).toBuilder(), drop, arenaBytes).build());
+        if (!mode.equals("NONE")) {
+            Consumer c = mode.equals(OWN) ? null : Consumers.of(q).open(CONSUMER, CommitMode.valueOf(mode));
+            Thread reader = new Thread(() -> read(q, c, seed, !drop.equals("NONE")), "consumer");
             reader.setDaemon(true);
             reader.start();
         }
@@ -110,22 +127,27 @@ public final class PowerLossWriter {
         Thread.sleep(Long.MAX_VALUE);
     }
 
-    /** Reads every message, checks it, and commits: after each dequeue (AUTO) or every few (MANUAL). */
-    private static void read(Consumer c, long seed) {
-        boolean manual = c.commitMode() == CommitMode.MANUAL;
+    /**
+     * Reads every message with {@code c}, or with the queue's own consumer if it is null, checks it
+     * against the payload of its offset, and commits: after each dequeue (AUTO and the own consumer:
+     * the message handed out last is the committed one) or every few (MANUAL). {@code slow}: about
+     * a millisecond per message, so that the consumer lags and records are dropped under it.
+     */
+    private static void read(BigQueue q, Consumer c, long seed, boolean slow) {
+        boolean own = c == null;
+        boolean manual = !own && c.commitMode() == CommitMode.MANUAL;
         try {
             long n = 0;
             for (;;) {
-                long offset = c.position();
                 if (!manual) {
-                    say("WILL " + (offset + 1));
+                    say("WILL " + ((own ? q.headOffset() : c.position()) + 1));
                 }
-                byte[] m = c.dequeue(Duration.ofMillis(20));
+                Message m = own ? q.dequeueMessage(POLL) : c.dequeueMessage(POLL);
                 if (m == null) {
                     continue;
                 }
-                if (!Arrays.equals(Payloads.payload(seed, offset, MAX_MESSAGE), m)) {
-                    say("DAMAGED " + offset);
+                if (!Arrays.equals(Payloads.payload(seed, m.offset(), MAX_MESSAGE), m.value())) {
+                    say("DAMAGED " + m.offset());
                     System.exit(4);
                 }
                 n++;
@@ -133,34 +155,14 @@ public final class PowerLossWriter {
                     say("WILL " + c.position());
                     c.commit();
                 }
-                if (!manual || n % 7 == 0) {
+                if (own) {
+                    say("COMMIT " + m.offset());
+                } else if (!manual || n % 7 == 0) {
                     say("COMMIT " + c.committedPosition());
                 }
-            }
-        } catch (Throwable e) {
-            e.printStackTrace();
-            System.exit(3);
-        }
-    }
-
-    /**
-     * Reads every message with the queue's own consumer and checks it. It commits like AUTO: the
-     * message handed out last is the committed one (it comes again after a crash).
-     */
-    private static void readOwn(BigQueue q, long seed) {
-        try {
-            for (;;) {
-                long offset = q.headOffset();
-                say("WILL " + (offset + 1));
-                byte[] m = q.dequeue(Duration.ofMillis(20));
-                if (m == null) {
-                    continue;
+                if (slow) {
+                    Thread.sleep(1);
                 }
-                if (!Arrays.equals(Payloads.payload(seed, offset, MAX_MESSAGE), m)) {
-                    say("DAMAGED " + offset);
-                    System.exit(4);
-                }
-                say("COMMIT " + offset);
             }
         } catch (Throwable e) {
             e.printStackTrace();
