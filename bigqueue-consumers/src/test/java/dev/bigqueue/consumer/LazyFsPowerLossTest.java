@@ -321,8 +321,10 @@ class LazyFsPowerLossTest {
             outcome.problems.add(outcome.lostDurable + " message(s) below the durable point " + acked.durable
                     + " lost (earliest " + earliest + ", tail " + tail + ")");
         }
-        outcome.lostAfterDurable = lost(intact, acked.durable, acked.lastAck + 1);
-        outcome.lostByInterval = lost(intact, acked.durable, acked.durableByInterval);
+        // What a collected run deleted below `from` was read, not lost.
+        long afterDurable = Math.max(acked.durable, from);
+        outcome.lostAfterDurable = lost(intact, afterDurable, acked.lastAck + 1);
+        outcome.lostByInterval = lost(intact, afterDurable, acked.durableByInterval);
         if (setup.consumer.equals(PowerLossWriter.OWN)) {
             checkConsumer(q.headOffset(), q::dequeue, setup, acked, tail, outcome);
         } else if (!setup.consumer.equals("NONE")) {
