@@ -41,8 +41,9 @@ import org.junit.jupiter.api.Test;
  * <ul>
  *   <li>it opens, and reading from the earliest offset to the tail never fails: no checksum error,
  *       no gap ("recovery after a power loss never leaves a queue unreadable");</li>
- *   <li>every message below the durable point (the last {@code flush()} that returned; with
- *       syncOnWrite, every acknowledged message) is there with its exact content, from the
+ *   <li>every message below the durable point (the last {@code flush()} that returned, the highest
+ *       {@code durableOffset()} the child saw, which the periodic flush moves; with syncOnWrite,
+ *       every acknowledged message) is there with its exact content, from the
  *       consumer's durable commit on where consumed arenas are collected;</li>
  *   <li>the consumer resumes at or after its last durable commit (one made before a flush that
  *       returned), at or before the tail, not past any position it committed, and reads every
@@ -125,8 +126,11 @@ class LazyFsPowerLossTest {
     /** What the child's stdout proves about the moment of the kill. */
     private static final class Acknowledged {
         long lastAck = -1;
-        /** Every offset below it is durable. */
+        /** Every offset below it is durable: by syncOnWrite, a flush() that returned, or durableOffset(). */
         long durable;
+        /** The highest {@code durableOffset()} the child printed, and when (-1: none). */
+        long durableReported;
+        long durableReportedNs = -1;
         /** Every offset below it was acknowledged more than 2 flushIntervals before the kill. */
         long durableByInterval;
         /** The consumer's committed position as of the last flush that returned. */
@@ -158,6 +162,11 @@ class LazyFsPowerLossTest {
                         durable = Math.max(durable, Long.parseLong(w[1]));
                         commitBeforeFlush = flushingCommit;
                         break;
+                    case "DURABLE":
+                        durableReported = Long.parseLong(w[1]);
+                        durableReportedNs = Long.parseLong(w[2]);
+                        durable = Math.max(durable, durableReported);
+                        break;
                     case "WILL":
                         maxWill = Math.max(maxWill, Long.parseLong(w[1]));
                         break;
@@ -173,7 +182,8 @@ class LazyFsPowerLossTest {
 
         @Override
         public String toString() {
-            return "last ACK " + lastAck + ", durable below " + durable + ", durable commit " + durableCommit;
+            return "last ACK " + lastAck + ", durable below " + durable + ", durable commit " + durableCommit
+                    + ", durableOffset() " + durableReported;
         }
     }
 
@@ -184,6 +194,8 @@ class LazyFsPowerLossTest {
         long lostDurable;
         long lostAfterDurable;
         long lostByInterval;
+        /** When durableOffset() last moved before the kill: where a flush was late, by how much. */
+        String durableLag;
         long recoveredTail = -1;
         long writeMs;
         Acknowledged acked;
@@ -230,7 +242,8 @@ class LazyFsPowerLossTest {
             lostByInterval += outcome.lostByInterval;
             String report = "cycle " + cycle + " (" + setup + ", after " + outcome.writeMs + " ms): " + outcome.acked
                     + ", recovered tail " + outcome.recoveredTail + ", lost after the durable point "
-                    + outcome.lostAfterDurable + " (" + outcome.lostByInterval + " older than 2 flushIntervals)"
+                    + outcome.lostAfterDurable + " (" + outcome.lostByInterval + " older than 2 flushIntervals"
+                    + (outcome.lostByInterval > 0 ? "; " + outcome.durableLag : "") + ")"
                     + (failed ? "; " + String.join("; ", outcome.problems) : "; ok");
             System.out.println(report);
             if (failed && firstFailure == null) {
@@ -268,6 +281,9 @@ class LazyFsPowerLossTest {
                     : killNs - 2 * Duration.ofMillis(setup.flushIntervalMs).toNanos();
             acked = new Acknowledged(child.lines(), setup.syncOnWrite, intervalDeadlineNs);
             outcome.acked = acked;
+            outcome.durableLag = acked.durableReportedNs < 0 ? "durableOffset() never moved"
+                    : "durableOffset() last moved " + (killNs - acked.durableReportedNs) / 1_000_000
+                            + " ms before the kill";
             assertTrue(!child.lines().stream().anyMatch(l -> l.startsWith("DAMAGED")),
                     "the child's consumer read a damaged message before the power loss: " + setup);
         }

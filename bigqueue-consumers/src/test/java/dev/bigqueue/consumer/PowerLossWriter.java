@@ -27,6 +27,9 @@ import java.util.Arrays;
  *       line returned; every offset below t, and every commit printed before FLUSHING, is durable.</li>
  *   <li>{@code WILL p}: the consumer is about to make a call that may commit position p (an AUTO
  *       dequeue, or a MANUAL commit); {@code COMMIT p}: that call returned, committed at p.</li>
+ *   <li>{@code DURABLE d t}: {@code durableOffset()} returned d at {@code System.nanoTime()} t: every
+ *       offset below d is on disk, by whichever flush moved it (mostly the periodic one). A watcher
+ *       thread asks every {@value #DURABLE_POLL_MS} ms and prints each new value.</li>
  * </ul>
  * Arguments: {@code DIR SEED TARGET ARENA_BYTES FLUSH_INTERVAL_MS FLUSH_EVERY SYNC_ON_WRITE CONSUMER
  * GC_INTERVAL_MS ARENA_POOL DROP}; DROP is NONE, RETENTION or DROP_OLDEST (see {@link #drops});
@@ -47,6 +50,7 @@ public final class PowerLossWriter {
     private static final int PACE_EVERY = 32;
     private static final long RETENTION_MS = 200;
     private static final Duration POLL = Duration.ofMillis(20);
+    static final long DURABLE_POLL_MS = 2;
 
     private static final FileOutputStream OUT = new FileOutputStream(FileDescriptor.out);
 
@@ -106,6 +110,9 @@ public final class PowerLossWriter {
             reader.setDaemon(true);
             reader.start();
         }
+        Thread watcher = new Thread(() -> watchDurable(q), "durable-watcher");
+        watcher.setDaemon(true);
+        watcher.start();
         say("READY");
         long startNs = System.nanoTime();
         for (long n = 0; n < 2 * target + 100; n++) {
@@ -125,6 +132,24 @@ public final class PowerLossWriter {
             }
         }
         Thread.sleep(Long.MAX_VALUE);
+    }
+
+    /** Prints each new {@code durableOffset()}: what the queue claims is on disk, for the parent to hold it to. */
+    private static void watchDurable(BigQueue q) {
+        try {
+            long last = 0;
+            for (;;) {
+                long d = q.durableOffset();
+                if (d > last) {
+                    say("DURABLE " + d + " " + System.nanoTime());
+                    last = d;
+                }
+                Thread.sleep(DURABLE_POLL_MS);
+            }
+        } catch (Throwable e) {
+            e.printStackTrace();
+            System.exit(5);
+        }
     }
 
     /**

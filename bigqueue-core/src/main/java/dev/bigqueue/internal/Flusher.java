@@ -253,8 +253,7 @@ public final class Flusher {
             durable.accumulateAndGet(target, Math::max);
             return;
         }
-        SyncEvent event = new SyncEvent();
-        event.begin();
+        SyncEvent event = SyncEvents.begin();
         long ticket = verdicts.begin();
         try {
             writeBack(from, target);
@@ -274,13 +273,7 @@ public final class Flusher {
         verdicts.succeeded(ticket, target);
         verdicts.awaitProven(target);
         syncs.incrementAndGet();
-        event.end();
-        if (event.shouldCommit()) {
-            event.directory = log.directory().toString();
-            event.durablePosition = target;
-            event.bytes = target - from;
-            event.commit();
-        }
+        SyncEvents.end(event, log.directory(), target, target - from);
     }
 
     /**

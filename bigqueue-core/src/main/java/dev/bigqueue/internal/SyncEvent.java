@@ -9,7 +9,8 @@ import jdk.jfr.StackTrace;
 
 /**
  * A JDK Flight Recorder event for each sync of record bytes to disk: how long it took, how many
- * bytes it covered, and the durable point it reached. Free when JFR is not recording this event.
+ * bytes it covered, and the durable point it reached. Made only through {@link SyncEvents}, which
+ * leaves JFR alone until something in the JVM starts a recording.
  */
 @Name("dev.bigqueue.Sync")
 @Label("Queue Sync")
