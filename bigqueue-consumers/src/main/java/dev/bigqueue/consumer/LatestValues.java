@@ -170,8 +170,9 @@ public final class LatestValues implements AutoCloseable {
      * replays the queue up to its tail, and starts following it.
      *
      * @throws IllegalArgumentException if {@code name} breaks the naming rule.
-     * @throws IllegalStateException if the store is already open on this queue instance, or cannot
-     *     be loaded without missing records (the message says what was found and what to do).
+     * @throws IllegalStateException if the store is already open on this queue instance, the queue
+     *     is open read-only (a store needs the writer), or the store cannot be loaded without missing
+     *     records (the message says what was found and what to do).
      * @throws UncheckedIOException on an I/O error.
      */
     public static LatestValues open(BigQueue queue, String name, LatestValuesOptions options) {
@@ -180,6 +181,13 @@ public final class LatestValues implements AutoCloseable {
         Objects.requireNonNull(options, "options must not be null; use LatestValuesOptions.defaults()");
         if (!VALID_NAME.matcher(name).matches()) {
             throw new IllegalArgumentException("invalid store name '" + name + "': " + NAME_RULE);
+        }
+        if (queue.config().readOnly()) {
+            // A store holds two named consumers and writes snapshots; in a reader process it would
+            // take them from the writer's store, or write beside it. Not designed yet: say so.
+            throw new IllegalStateException("LatestValues '" + name + "' needs the queue's writer, but "
+                    + queue.directory() + " is open read-only here; open the store in the process that writes"
+                    + " the queue (a read-only store for reader processes is not supported yet)");
         }
         Key key = new Key(queue, name);
         if (OPEN.putIfAbsent(key, LOADING) != null) {

@@ -268,4 +268,27 @@ class LatestValuesTest {
             assertEquals(Set.of("k"), lv.keys());
         }
     }
+
+    @Test
+    void aReadOnlyQueue_isRefused_withoutTouchingTheWritersStore() throws Exception {
+        Path dir = work.resolve("q");
+        try (BigQueue q = BigQueue.open(dir, config()); LatestValues lv = LatestValues.open(q, "p")) {
+            lv.put("k", b("v"));
+            List<String> files = filesIn(dir);
+            try (BigQueue reader = BigQueue.open(dir, QueueConfig.builder().readOnly(true).build())) {
+                IllegalStateException e = assertThrows(IllegalStateException.class,
+                        () -> LatestValues.open(reader, "p"));
+                assertTrue(e.getMessage().contains("read-only") && e.getMessage().contains("writes the queue"),
+                        e.getMessage());
+            }
+            assertEquals(files, filesIn(dir), "the refused open left no file behind");
+            assertEquals("v", new String(lv.get("k"), StandardCharsets.UTF_8));
+        }
+    }
+
+    private static List<String> filesIn(Path dir) throws java.io.IOException {
+        try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir)) {
+            return files.map(f -> dir.relativize(f).toString()).sorted().toList();
+        }
+    }
 }
