@@ -42,7 +42,8 @@ import org.junit.jupiter.api.Test;
  *   <li>it opens, and reading from the earliest offset to the tail never fails: no checksum error,
  *       no gap ("recovery after a power loss never leaves a queue unreadable");</li>
  *   <li>every message below the durable point (the last {@code flush()} that returned, the highest
- *       {@code durableOffset()} the child saw, which the periodic flush moves; with syncOnWrite,
+ *       {@code durableOffset()} the child saw, which the periodic flush moves, and each offset a
+ *       {@code whenDurable} future completed for; with syncOnWrite,
  *       every acknowledged message) is there with its exact content, from the
  *       consumer's durable commit on where consumed arenas are collected;</li>
  *   <li>the consumer resumes at or after its last durable commit (one made before a flush that
@@ -74,7 +75,7 @@ class LazyFsPowerLossTest {
 
     /** One cycle's random configuration. */
     private record Setup(long arenaBytes, long flushIntervalMs, long flushEvery, boolean syncOnWrite,
-            String consumer, long target, long seed, int arenaPool, String drop) {
+            String consumer, long target, long seed, int arenaPool, String drop, long whenDurableEvery) {
 
         static Setup random(Random r) {
             boolean syncOnWrite = r.nextInt(4) == 0;
@@ -91,8 +92,10 @@ class LazyFsPowerLossTest {
             int arenaPool = consumer.equals("NONE") || r.nextBoolean() ? -1 : new int[] {0, 2}[r.nextInt(2)];
             // Half the collected runs also drop records the (then slow) consumer has not read.
             String drop = arenaPool < 0 ? "NONE" : DROPS[r.nextInt(DROPS.length)];
+            // A third of the runs without syncOnWrite also wait for some offsets with whenDurable.
+            long whenDurableEvery = !syncOnWrite && r.nextInt(3) == 0 ? 1 + r.nextInt(200) : 0;
             return new Setup(ARENA_BYTES[r.nextInt(ARENA_BYTES.length)], flushIntervalMs, flushEvery, syncOnWrite,
-                    consumer, target, r.nextLong(), arenaPool, drop);
+                    consumer, target, r.nextLong(), arenaPool, drop, whenDurableEvery);
         }
 
         boolean collects() {
@@ -102,7 +105,8 @@ class LazyFsPowerLossTest {
         String[] args(Path dir) {
             return new String[] {dir.toString(), Long.toString(seed), Long.toString(target), Long.toString(arenaBytes),
                 Long.toString(flushIntervalMs), Long.toString(flushEvery), Boolean.toString(syncOnWrite), consumer,
-                Long.toString(collects() ? GC_INTERVAL_MS : 0), Integer.toString(arenaPool), drop};
+                Long.toString(collects() ? GC_INTERVAL_MS : 0), Integer.toString(arenaPool), drop,
+                Long.toString(whenDurableEvery)};
         }
 
         /** The configuration's dimensions, for the summary. */
@@ -110,7 +114,7 @@ class LazyFsPowerLossTest {
             return List.of("arena " + (arenaBytes / 1024) + " KiB", "flushInterval " + flushIntervalMs + " ms",
                     flushEvery == 0 ? "no explicit flush" : "explicit flush", "syncOnWrite " + syncOnWrite,
                     "consumer " + consumer, collects() ? "collected, pool " + arenaPool : "not collected",
-                    "drops " + drop);
+                    "drops " + drop, whenDurableEvery == 0 ? "no whenDurable" : "whenDurable");
         }
 
         @Override
@@ -119,6 +123,7 @@ class LazyFsPowerLossTest {
                     + ", syncOnWrite " + syncOnWrite + ", consumer " + consumer
                     + (collects() ? ", collected every " + GC_INTERVAL_MS + " ms, arenaPool " + arenaPool + ", drops "
                     + drop : "")
+                    + (whenDurableEvery > 0 ? ", whenDurable every " + whenDurableEvery : "")
                     + ", killed after ACK " + target + ", payload seed " + seed;
         }
     }
@@ -161,6 +166,9 @@ class LazyFsPowerLossTest {
                     case "FLUSHED":
                         durable = Math.max(durable, Long.parseLong(w[1]));
                         commitBeforeFlush = flushingCommit;
+                        break;
+                    case "SURE":
+                        durable = Math.max(durable, Math.max(Long.parseLong(w[1]) + 1, Long.parseLong(w[2])));
                         break;
                     case "DURABLE":
                         durableReported = Long.parseLong(w[1]);

@@ -30,9 +30,11 @@ import java.util.Arrays;
  *   <li>{@code DURABLE d t}: {@code durableOffset()} returned d at {@code System.nanoTime()} t: every
  *       offset below d is on disk, by whichever flush moved it (mostly the periodic one). A watcher
  *       thread asks every {@value #DURABLE_POLL_MS} ms and prints each new value.</li>
+ *   <li>{@code SURE o d}: the {@code whenDurable(o)} future asked for after ACK o completed with d
+ *       (every WHEN_DURABLE_EVERY-th message, if that is not 0): o and every offset below d are on disk.</li>
  * </ul>
  * Arguments: {@code DIR SEED TARGET ARENA_BYTES FLUSH_INTERVAL_MS FLUSH_EVERY SYNC_ON_WRITE CONSUMER
- * GC_INTERVAL_MS ARENA_POOL DROP}; DROP is NONE, RETENTION or DROP_OLDEST (see {@link #drops});
+ * GC_INTERVAL_MS ARENA_POOL DROP WHEN_DURABLE_EVERY}; DROP is NONE, RETENTION or DROP_OLDEST (see {@link #drops});
  * CONSUMER is AUTO, MANUAL, OWN (the queue's own consumer) or NONE;
  * ARENA_POOL -1: nothing is collected, else arenas the consumer read are collected into a pool. It
  * enqueues about 2 * TARGET messages, at most
@@ -102,6 +104,7 @@ public final class PowerLossWriter {
         long gcIntervalMs = Long.parseLong(args[8]);
         int arenaPool = Integer.parseInt(args[9]);
         String drop = args[10];
+        long whenDurableEvery = Long.parseLong(args[11]);
         BigQueue q = BigQueue.open(dir, drops(config(arenaBytes, flushIntervalMs, syncOnWrite, gcIntervalMs, arenaPool,
                 mode).toBuilder(), drop, arenaBytes).build());
         if (!mode.equals("NONE")) {
@@ -124,6 +127,9 @@ public final class PowerLossWriter {
             }
             long offset = q.enqueue(Payloads.payload(seed, q.tailOffset(), MAX_MESSAGE));
             say("ACK " + offset + " " + System.nanoTime());
+            if (whenDurableEvery > 0 && (n + 1) % whenDurableEvery == 0) {
+                q.whenDurable(offset).thenAccept(d -> say("SURE " + offset + " " + d));
+            }
             if (flushEvery > 0 && (n + 1) % flushEvery == 0) {
                 long tail = q.tailOffset();
                 say("FLUSHING");
