@@ -244,6 +244,15 @@ public final class Mapping {
         }
     }
 
+    /**
+     * Unmaps {@code buffer} now, for a caller that mapped it itself and is its only user (the
+     * upgrade's read of version-1 arenas): without it the mapping, and the file under it, would
+     * stay until the garbage collector found the buffer.
+     */
+    static void unmapOwned(java.nio.MappedByteBuffer buffer) {
+        UNSAFE.invokeCleaner(buffer);
+    }
+
     /** Unmaps a mapping no other thread has seen yet (a file that failed its checks while being opened). */
     void discard() {
         if (state.compareAndSet(0, UNMAPPED)) {

@@ -96,7 +96,12 @@ public final class Upgrade {
                         + " once with the version-1 bigqueue and close it (its recovery runs then), then upgrade");
             }
             Upgrade u = new Upgrade(dir, meta.getLong(FileFormat.META_ARENA_SIZE_OFFSET));
-            UpgradeReport report = u.build(meta, building);
+            UpgradeReport report;
+            try {
+                report = u.build(meta, building);
+            } finally {
+                u.unmapArena();
+            }
             pauseAt("built");
             Path kept;
             if (NativeIO.exchange(dir, building)) {
@@ -294,6 +299,7 @@ public final class Upgrade {
 
     private ByteBuffer arena(long id) throws IOException {
         if (id != mappedId) {
+            unmapArena();
             Path file = FileFormat.arenaFile(dir, id);
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
                 mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, arenaSize);
@@ -305,6 +311,16 @@ public final class Upgrade {
             mappedId = id;
         }
         return mapped;
+    }
+
+    /** Unmaps the version-1 arena read last: one at a time, none once the build ends. */
+    private void unmapArena() {
+        if (mapped != null) {
+            MappedByteBuffer m = mapped;
+            mapped = null;
+            mappedId = -1;
+            Mapping.unmapOwned(m);
+        }
     }
 
     /** Reads and checks the version-1 record at {@code c}, moving past it. */
