@@ -34,7 +34,9 @@ import java.util.TreeMap;
  * </ol>
  *
  * <p>Nothing is deleted: a file taken out of the queue is moved to a directory beside the queue's
- * ({@code NAME.repair-TIMESTAMP}), and an arena whose end is zeroed is copied there first. The
+ * ({@code NAME.repair-TIMESTAMP}), and an arena whose end is zeroed is copied there first; each
+ * copy and move is on disk (file and directory synced) before the queue stops counting the file,
+ * so a power loss during a repair never takes both. The
  * queue must not be open anywhere (the directory lock is taken). {@code queue.meta} itself must be
  * readable: its arena size is what every other file is checked against.
  */
@@ -173,7 +175,7 @@ final class Repair {
             if (id > tailArena) {
                 Path file = FileFormat.arenaFile(dir, id);
                 if (arenas.firstRecord(id) != null) {
-                    Files.copy(file, aside().resolve(file.getFileName()));
+                    copyAside(file, file.getFileName().toString());
                     actions.add("changed: took " + file.getFileName() + " out of the queue (after the end of the log);"
                             + " moved aside");
                 }
@@ -181,7 +183,7 @@ final class Repair {
         }
         if (arenas.exists(tailArena) && nonZeroAfter(log, tail)) {
             Path file = FileFormat.arenaFile(dir, tailArena);
-            Files.copy(file, aside().resolve(file.getFileName() + ".before-cut"));
+            copyAside(file, file.getFileName() + ".before-cut");
             actions.add("changed: zeroed " + file.getFileName() + " after the end of the log (a copy was moved aside)");
         }
         Recovery.cut(log, tail);
@@ -311,7 +313,23 @@ final class Repair {
 
     private void moveAside(Path file, String why) throws IOException {
         Files.move(file, aside().resolve(file.getFileName()));
+        // The new name on disk before the index stops counting the file (the old one goes with
+        // the queue directory's sync at the end).
+        NativeIO.syncDirectory(aside);
         actions.add("changed: took " + file.getFileName() + " out of the queue (" + why + "); moved aside");
+    }
+
+    /**
+     * Copies {@code file} into the aside directory as {@code name}, on disk before it returns: the
+     * cut that follows zeroes bytes of the original, and a power loss must not take both.
+     */
+    private void copyAside(Path file, String name) throws IOException {
+        Path copy = aside().resolve(name);
+        Files.copy(file, copy);
+        try (FileChannel c = FileChannel.open(copy, StandardOpenOption.WRITE)) {
+            c.force(true);
+        }
+        NativeIO.syncDirectory(aside);
     }
 
     private Path aside() throws IOException {
@@ -319,6 +337,7 @@ final class Repair {
             String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
             aside = dir.resolveSibling(dir.getFileName() + ".repair-" + stamp);
             Files.createDirectories(aside);
+            NativeIO.syncDirectory(aside.getParent());
         }
         return aside;
     }
