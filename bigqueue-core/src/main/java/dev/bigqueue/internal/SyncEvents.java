@@ -11,7 +11,7 @@ import java.nio.file.Path;
  * <p>Why: loading the first class that extends {@code jdk.jfr.Event} sets up JFR's metadata, about
  * a hundred classes and 60–100 ms on the 2-vCPU test host. That was paid by the first sync of the
  * JVM's life, the periodic flush's first run: with a 50 ms {@code flushInterval} the first flush
- * ended 110–160 ms after open, past the two intervals guarantee 3 allows (the LazyFS power-loss
+ * ended 111–206 ms after open, past the two intervals guarantee 3 allows (the LazyFS power-loss
  * run caught it; {@code FirstFlushTest} keeps it out). {@code FlightRecorder.isInitialized()} is a
  * volatile read and sets up nothing.
  *
