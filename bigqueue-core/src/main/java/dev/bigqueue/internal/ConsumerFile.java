@@ -46,7 +46,7 @@ public final class ConsumerFile implements PositionStore, AutoCloseable {
      * directory sees either no file or a complete one.
      */
     public static ConsumerFile create(Path file, long offset, long position, int mode) throws IOException {
-        Files.createDirectories(file.getParent());
+        DurableFiles.createDirectories(file.getParent());
         ByteBuffer b = ByteBuffer.allocate(FileFormat.CONSUMER_FILE_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         b.putLong(0, FileFormat.CONSUMER_MAGIC);
         b.putInt(FileFormat.CONSUMER_VERSION_OFFSET, FileFormat.VERSION);

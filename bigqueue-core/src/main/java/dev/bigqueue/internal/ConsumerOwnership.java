@@ -42,7 +42,7 @@ public final class ConsumerOwnership implements AutoCloseable {
      */
     public static ConsumerOwnership acquire(Path dir, String name) throws IOException {
         Path consumers = dir.resolve(FileFormat.CONSUMERS_DIR);
-        Files.createDirectories(consumers);
+        DurableFiles.createDirectories(consumers);
         Path file = consumers.toRealPath().resolve(name + ".lock");
         long pid = ProcessHandle.current().pid();
         if (!OPEN_IN_THIS_JVM.add(file)) {

@@ -3,7 +3,6 @@ package dev.bigqueue.internal;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
@@ -60,7 +59,7 @@ final class GcFence implements AutoCloseable {
         FileChannel ch = null;
         try {
             Path consumers = dir.resolve(FileFormat.CONSUMERS_DIR);
-            Files.createDirectories(consumers);
+            DurableFiles.createDirectories(consumers);
             Path file = consumers.resolve(".gc.lock");
             FileChannel opened = Uninterruptible.call(() -> FileChannel.open(file, StandardOpenOption.CREATE,
                     StandardOpenOption.READ, StandardOpenOption.WRITE));

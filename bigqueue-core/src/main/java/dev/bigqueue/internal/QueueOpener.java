@@ -61,7 +61,7 @@ final class QueueOpener {
             throw new IllegalArgumentException("queue path " + dir.toAbsolutePath() + " is a file, not a directory;"
                     + " give BigQueue.open a directory (it is created if missing)");
         }
-        Files.createDirectories(dir);
+        DurableFiles.createDirectories(dir);
         DirectoryLock lock = DirectoryLock.acquire(dir);
         QueueOpener opener = new QueueOpener(lock, config);
         try {
