@@ -98,6 +98,7 @@ class RepairPowerLossTest {
                 child.awaitLine("DONE", CHILD_TIMEOUT);
                 took[0] = (System.nanoTime() - started) / 1_000_000;
             } else {
+                // Chooses the moment of the power loss; every moment is one repair must survive.
                 Thread.sleep(delayMs);
             }
             child.kill();

@@ -28,8 +28,8 @@ import java.util.Arrays;
  *   <li>{@code WILL p}: the consumer is about to make a call that may commit position p (an AUTO
  *       dequeue, or a MANUAL commit); {@code COMMIT p}: that call returned, committed at p.</li>
  *   <li>{@code DURABLE d t}: {@code durableOffset()} returned d at {@code System.nanoTime()} t: every
- *       offset below d is on disk, by whichever flush moved it (mostly the periodic one). A watcher
- *       thread asks every {@value #DURABLE_POLL_MS} ms and prints each new value.</li>
+ *       offset below d is on disk, by whichever flush moved it (mostly the periodic one). The writer
+ *       asks after each ACK and prints each new value.</li>
  *   <li>{@code SURE o d}: the {@code whenDurable(o)} future asked for after ACK o completed with d
  *       (every WHEN_DURABLE_EVERY-th message, if that is not 0): o and every offset below d are on disk.</li>
  * </ul>
@@ -52,7 +52,6 @@ public final class PowerLossWriter {
     private static final int PACE_EVERY = 32;
     private static final long RETENTION_MS = 200;
     private static final Duration POLL = Duration.ofMillis(20);
-    static final long DURABLE_POLL_MS = 2;
 
     private static final FileOutputStream OUT = new FileOutputStream(FileDescriptor.out);
 
@@ -113,10 +112,8 @@ public final class PowerLossWriter {
             reader.setDaemon(true);
             reader.start();
         }
-        Thread watcher = new Thread(() -> watchDurable(q), "durable-watcher");
-        watcher.setDaemon(true);
-        watcher.start();
         say("READY");
+        long durableSaid = 0;
         long startNs = System.nanoTime();
         for (long n = 0; n < 2 * target + 100; n++) {
             if (n % PACE_EVERY == 0) {
@@ -127,6 +124,11 @@ public final class PowerLossWriter {
             }
             long offset = q.enqueue(Payloads.payload(seed, q.tailOffset(), MAX_MESSAGE));
             say("ACK " + offset + " " + System.nanoTime());
+            long durable = q.durableOffset();
+            if (durable > durableSaid) {
+                say("DURABLE " + durable + " " + System.nanoTime());
+                durableSaid = durable;
+            }
             if (whenDurableEvery > 0 && (n + 1) % whenDurableEvery == 0) {
                 q.whenDurable(offset).thenAccept(d -> say("SURE " + offset + " " + d));
             }
@@ -138,24 +140,6 @@ public final class PowerLossWriter {
             }
         }
         Thread.sleep(Long.MAX_VALUE);
-    }
-
-    /** Prints each new {@code durableOffset()}: what the queue claims is on disk, for the parent to hold it to. */
-    private static void watchDurable(BigQueue q) {
-        try {
-            long last = 0;
-            for (;;) {
-                long d = q.durableOffset();
-                if (d > last) {
-                    say("DURABLE " + d + " " + System.nanoTime());
-                    last = d;
-                }
-                Thread.sleep(DURABLE_POLL_MS);
-            }
-        } catch (Throwable e) {
-            e.printStackTrace();
-            System.exit(5);
-        }
     }
 
     /**
