@@ -1,10 +1,20 @@
 package dev.bigqueue.bench;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 
 import java.util.Collection;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -34,7 +44,29 @@ class JmhSmokeTest {
                 Arguments.of("WhenDurableBenchmark", Map.of()),
                 Arguments.of("MessageHeaderBenchmark", Map.of()),
                 Arguments.of("NamedConsumersBenchmark", Map.of("consumers", "4", "messages", "20000")),
-                Arguments.of("OpenBenchmark", Map.of("dataBytes", "16777216")));
+                Arguments.of("OpenBenchmark", Map.of("dataBytes", "16777216")),
+                Arguments.of("ArenaPoolBenchmark", Map.of("messageSize", "128", "arenaPool", "0,2",
+                        "arenaSize", "16777216")),
+                Arguments.of("ChecksumFloorBenchmark", Map.of("messageSize", "128")));
+    }
+
+    /** A benchmark added without a line above would never run here: JMH's own list says which exist. */
+    @Test
+    void everyBenchmarkIsListed() throws IOException {
+        Set<String> listed = benchmarks().map(a -> (String) a.get()[0]).collect(Collectors.toSet());
+        Set<String> compiled = new TreeSet<>();
+        try (InputStream in = JmhSmokeTest.class.getResourceAsStream("/META-INF/BenchmarkList")) {
+            assertNotNull(in, "META-INF/BenchmarkList is missing: the JMH annotation processor did not run");
+            for (String line : new String(in.readAllBytes(), StandardCharsets.UTF_8).split("\n")) {
+                String[] words = line.split(" ");
+                if (words.length > 3 && words[0].equals("JMH")) {
+                    compiled.add(words[3].substring(words[3].lastIndexOf('.') + 1));
+                }
+            }
+        }
+        assertFalse(compiled.isEmpty(), "META-INF/BenchmarkList names no benchmark");
+        compiled.removeAll(listed);
+        assertEquals(Set.of(), compiled, "benchmarks missing from JmhSmokeTest.benchmarks()");
     }
 
     @ParameterizedTest(name = "{0}")
