@@ -9,6 +9,7 @@ import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32C;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -38,6 +39,10 @@ import org.openjdk.jmh.infra.Blackhole;
  * <li>{@code copyChecked}: the same, after one CRC32C over the mapped stamp and payload and a
  *     compare (the cheapest way a queue that promises "a damaged record is never returned" can
  *     dequeue);
+ * <li>{@code copyCheckedPinned}: the same, inside the two atomic steps bigqueue's design takes per
+ *     dequeue besides the copy: a lock (one CAS, one release store: threads sharing a consumer get
+ *     each message once) and a pin of the arena (a CAS to pin, one to unpin: close and eviction never
+ *     unmap under a read);
  * <li>{@code view}: each payload as a read-only view of the mapping (the raw peer's read);
  * <li>{@code viewChecked}: the same, after the check.
  * </ul>
@@ -71,6 +76,8 @@ public class ChecksumFloorBenchmark {
     private ByteBuffer checked;
     private final CRC32C crc = new CRC32C();
     private int recordBytes;
+    private final AtomicInteger lock = new AtomicInteger();
+    private final AtomicInteger pin = new AtomicInteger();
 
     @Setup(Level.Trial)
     public void write() throws IOException {
@@ -125,6 +132,35 @@ public class ChecksumFloorBenchmark {
             byte[] out = new byte[length];
             mapped.get(at + HEADER + STAMP, out);
             blackhole.consume(out);
+        }
+    }
+
+    @Benchmark
+    @OperationsPerInvocation(BATCH)
+    public void copyCheckedPinned(Blackhole blackhole) {
+        for (int i = 0, at = 0; i < BATCH; i++, at += recordBytes) {
+            if (!lock.compareAndSet(0, 1)) {
+                throw new IllegalStateException("lock held");
+            }
+            try {
+                int pins = pin.get();
+                if (!pin.compareAndSet(pins, pins + 1)) {
+                    throw new IllegalStateException("pin raced");
+                }
+                int length = mapped.getInt(at);
+                byte[] out;
+                try {
+                    check(at, length);
+                    out = new byte[length];
+                    mapped.get(at + HEADER + STAMP, out);
+                } finally {
+                    pins = pin.get();
+                    pin.compareAndSet(pins, pins - 1);
+                }
+                blackhole.consume(out);
+            } finally {
+                lock.lazySet(0);
+            }
         }
     }
 
