@@ -1,0 +1,58 @@
+package dev.bigqueue.bench.loop;
+
+import dev.bigqueue.BigQueue;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * The dequeue path without JMH, for A/B runs of one change: batches of {@value #BATCH} enqueues
+ * (untimed) then {@value #BATCH} dequeues (timed as one), as in DequeueBenchmark; per round, the
+ * median and the 10th percentile of the batches' ns per dequeue (medians shrug off the
+ * interruptions a busy 2-core machine adds). The first round is the JIT's warm-up.
+ *
+ * <pre>
+ * java -cp bigqueue-bench/target/bigqueue.jar dev.bigqueue.bench.loop.DequeueLoop [batches] [rounds] [size] [dir]
+ * </pre>
+ */
+public final class DequeueLoop {
+    private static final int BATCH = 128;
+
+    private DequeueLoop() {
+    }
+
+    public static void main(String[] args) throws IOException {
+        int batches = args.length > 0 ? Integer.parseInt(args[0]) : 50_000;
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 6;
+        int size = args.length > 2 ? Integer.parseInt(args[2]) : 128;
+        Path parent = args.length > 3 ? Path.of(args[3]) : Path.of(System.getProperty("java.io.tmpdir"));
+        byte[] message = new byte[size];
+        long[] ns = new long[batches];
+        long sink = 0;
+        StringBuilder out = new StringBuilder();
+        Path dir = Files.createTempDirectory(parent, "dequeue-loop");
+        try {
+            try (BigQueue q = BigQueue.open(dir)) {
+                for (int r = 0; r < rounds; r++) {
+                    for (int b = 0; b < batches; b++) {
+                        for (int i = 0; i < BATCH; i++) {
+                            q.enqueue(message);
+                        }
+                        long t0 = System.nanoTime();
+                        for (int i = 0; i < BATCH; i++) {
+                            sink += q.dequeue().length;
+                        }
+                        ns[b] = System.nanoTime() - t0;
+                    }
+                    Arrays.sort(ns);
+                    out.append(String.format("%.1f/%.1f ", ns[batches / 2] / (double) BATCH,
+                            ns[batches / 10] / (double) BATCH));
+                }
+            }
+        } finally {
+            EnqueueLoop.delete(dir);
+        }
+        System.out.println(out.toString().trim() + (sink == 42 ? "!" : ""));
+    }
+}
