@@ -27,10 +27,15 @@ public final class DequeueLoop {
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 6;
         int size = args.length > 2 ? Integer.parseInt(args[2]) : 128;
         Path parent = args.length > 3 ? Path.of(args[3]) : Path.of(System.getProperty("java.io.tmpdir"));
+        System.out.println(String.join(" ", run(batches, rounds, size, parent)));
+    }
+
+    /** ns per dequeue of each round, formatted as median/p10 of its batches. */
+    static String[] run(int batches, int rounds, int size, Path parent) throws IOException {
         byte[] message = new byte[size];
         long[] ns = new long[batches];
-        long sink = 0;
-        StringBuilder out = new StringBuilder();
+        long bytes = 0;
+        String[] out = new String[rounds];
         Path dir = Files.createTempDirectory(parent, "dequeue-loop");
         try {
             try (BigQueue q = BigQueue.open(dir)) {
@@ -41,18 +46,21 @@ public final class DequeueLoop {
                         }
                         long t0 = System.nanoTime();
                         for (int i = 0; i < BATCH; i++) {
-                            sink += q.dequeue().length;
+                            bytes += q.dequeue().length;
                         }
                         ns[b] = System.nanoTime() - t0;
                     }
                     Arrays.sort(ns);
-                    out.append(String.format("%.1f/%.1f ", ns[batches / 2] / (double) BATCH,
-                            ns[batches / 10] / (double) BATCH));
+                    out[r] = String.format("%.1f/%.1f", ns[batches / 2] / (double) BATCH,
+                            ns[batches / 10] / (double) BATCH);
                 }
             }
         } finally {
             EnqueueLoop.delete(dir);
         }
-        System.out.println(out.toString().trim() + (sink == 42 ? "!" : ""));
+        if (bytes != (long) batches * rounds * BATCH * size) {
+            throw new IllegalStateException("dequeued " + bytes + " bytes, enqueued more");
+        }
+        return out;
     }
 }

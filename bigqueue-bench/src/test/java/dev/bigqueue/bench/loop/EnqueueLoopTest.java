@@ -10,17 +10,29 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The loop runs (so it cannot rot) and leaves nothing behind. */
+/** The loops run (so they cannot rot) and leave nothing behind. */
 class EnqueueLoopTest {
     @TempDir
     Path tmp;
 
     @Test
-    void printsOneFigurePerRound_andCleansUp() throws IOException {
-        String[] rounds = EnqueueLoop.run(10_000, 2, 128, tmp);
+    void enqueueLoop_printsMeanMedianAndP10PerRound_andCleansUp() throws IOException {
+        checkRounds(EnqueueLoop.run(10_000, 2, 128, tmp), 3);
+    }
+
+    @Test
+    void dequeueLoop_printsMedianAndP10PerRound_andCleansUp() throws IOException {
+        checkRounds(DequeueLoop.run(100, 2, 128, tmp), 2);
+    }
+
+    private void checkRounds(String[] rounds, int figures) throws IOException {
         assertEquals(2, rounds.length);
         for (String r : rounds) {
-            assertTrue(Double.parseDouble(r) > 0, r);
+            String[] f = r.split("/");
+            assertEquals(figures, f.length, r);
+            for (String x : f) {
+                assertTrue(Double.parseDouble(x) > 0, r);
+            }
         }
         try (Stream<Path> s = Files.list(tmp)) {
             assertEquals(0, s.count(), "queues left behind");
