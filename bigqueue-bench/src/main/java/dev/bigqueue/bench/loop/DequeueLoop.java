@@ -9,8 +9,9 @@ import java.util.Arrays;
 /**
  * The dequeue path without JMH, for A/B runs of one change: batches of {@value #BATCH} enqueues
  * (untimed) then {@value #BATCH} dequeues (timed as one), as in DequeueBenchmark; per round, the
- * median and the 10th percentile of the batches' ns per dequeue (medians shrug off the
- * interruptions a busy 2-core machine adds). The first round is the JIT's warm-up.
+ * median and the 10th percentile of the batches' ns per dequeue. On this 2-core host the median
+ * flips between two levels from round to round, in every build; the 10th percentile stays put,
+ * so an A/B of one change reads that. The first round is the JIT's warm-up.
  *
  * <pre>
  * java -cp bigqueue-bench/target/bigqueue.jar dev.bigqueue.bench.loop.DequeueLoop [batches] [rounds] [size] [dir]
@@ -23,11 +24,8 @@ public final class DequeueLoop {
     }
 
     public static void main(String[] args) throws IOException {
-        int batches = args.length > 0 ? Integer.parseInt(args[0]) : 50_000;
-        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 6;
-        int size = args.length > 2 ? Integer.parseInt(args[2]) : 128;
-        Path parent = args.length > 3 ? Path.of(args[3]) : Path.of(System.getProperty("java.io.tmpdir"));
-        System.out.println(String.join(" ", run(batches, rounds, size, parent)));
+        System.out.println(String.join(" ", run(EnqueueLoop.intArg(args, 0, 50_000), EnqueueLoop.intArg(args, 1, 6),
+                EnqueueLoop.intArg(args, 2, 128), EnqueueLoop.dirArg(args, 3))));
     }
 
     /** ns per dequeue of each round, formatted as median/p10 of its batches. */

@@ -25,11 +25,18 @@ public final class EnqueueLoop {
     }
 
     public static void main(String[] args) throws IOException {
-        int n = args.length > 0 ? Integer.parseInt(args[0]) : 3_000_000;
-        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 5;
-        int size = args.length > 2 ? Integer.parseInt(args[2]) : 128;
-        Path parent = args.length > 3 ? Path.of(args[3]) : Path.of(System.getProperty("java.io.tmpdir"));
-        System.out.println(String.join(" ", run(n, rounds, size, parent)));
+        System.out.println(String.join(" ", run(intArg(args, 0, 3_000_000), intArg(args, 1, 5),
+                intArg(args, 2, 128), dirArg(args, 3))));
+    }
+
+    /** Argument {@code i} as an int, or {@code otherwise} when there are fewer arguments. */
+    static int intArg(String[] args, int i, int otherwise) {
+        return args.length > i ? Integer.parseInt(args[i]) : otherwise;
+    }
+
+    /** Argument {@code i} as a directory, or the system's temporary directory. */
+    static Path dirArg(String[] args, int i) {
+        return Path.of(args.length > i ? args[i] : System.getProperty("java.io.tmpdir"));
     }
 
     /** Enqueues timed together: two clock reads per batch cost well under 1 ns per enqueue. */
