@@ -46,8 +46,10 @@ import org.openjdk.jmh.infra.Blackhole;
  * <li>{@code view}: each payload as a read-only view of the mapping (the raw peer's read);
  * <li>{@code viewChecked}: the same, after the check.
  * </ul>
- * {@code copyChecked ÷ copy} and {@code viewChecked ÷ view} bound what any checked dequeue and
- * read can reach against the raw peer on this machine, since nothing in those loops is optional.
+ * {@code copyChecked} and {@code viewChecked}, divided by the raw peer's {@code dequeue} and
+ * {@code read} in the same run, bound what any checked dequeue and read can reach against the raw
+ * peer on this machine, since nothing in those loops is optional; {@code copyCheckedPinned} does
+ * the same for bigqueue's design.
  *
  * <pre>
  * ./bigqueue jmh 'ChecksumFloorBenchmark|DequeueBenchmark.(dequeue|read)$' \

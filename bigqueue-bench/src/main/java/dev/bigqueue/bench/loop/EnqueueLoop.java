@@ -12,15 +12,19 @@ import java.util.stream.Stream;
 /**
  * The plain enqueue path without JMH: rounds of {@code n} enqueues of {@code size} bytes into a
  * fresh queue (default configuration), printing ns per enqueue for each round (see {@link #run}).
- * The first round is the JIT's warm-up. It uses only {@code BigQueue.open(dir)}, {@code enqueue(byte[])} and
- * {@code close()}, so the same class compiled against an older core jar measures that build too:
- * how the per-commit A/B in RESULTS-HISTORY.md (2026-12-02 evening) was taken.
+ * The first round is the JIT's warm-up. It uses only {@code BigQueue.open(dir)},
+ * {@code enqueue(byte[])} and {@code close()}, so the same class compiled against an older core
+ * jar measures that build too: how the per-commit A/B in RESULTS-HISTORY.md (2026-12-02 evening)
+ * and format 1 against format 2 in RESULTS.md were taken.
  *
  * <pre>
  * java -cp bigqueue-bench/target/bigqueue.jar dev.bigqueue.bench.loop.EnqueueLoop [n] [rounds] [size] [dir]
  * </pre>
  */
 public final class EnqueueLoop {
+    /** Enqueues timed together: two clock reads per batch cost well under 1 ns per enqueue. */
+    private static final int BATCH = 128;
+
     private EnqueueLoop() {
     }
 
@@ -39,15 +43,15 @@ public final class EnqueueLoop {
         return Path.of(args.length > i ? args[i] : System.getProperty("java.io.tmpdir"));
     }
 
-    /** Enqueues timed together: two clock reads per batch cost well under 1 ns per enqueue. */
-    private static final int BATCH = 128;
-
     /**
      * ns per enqueue of each round, formatted as mean/median/p10: the mean over the round, then
      * the median and the 10th percentile of its batches of {@value #BATCH} (a busy 2-core machine
      * moves the mean; the 10th percentile stays put, so an A/B of one change reads it).
      */
     static String[] run(int n, int rounds, int size, Path parent) throws IOException {
+        if (n < BATCH) {
+            throw new IllegalArgumentException("n must be at least " + BATCH + " (one batch), was " + n);
+        }
         byte[] message = new byte[size];
         String[] out = new String[rounds];
         long[] batches = new long[n / BATCH];
