@@ -1,9 +1,11 @@
 package dev.bigqueue.bench.loop;
 
 import dev.bigqueue.BigQueue;
+import dev.bigqueue.QueueConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 
 /**
@@ -14,7 +16,8 @@ import java.util.Arrays;
  * so an A/B of one change reads that. The first round is the JIT's warm-up.
  *
  * <pre>
- * java -cp bigqueue-bench/target/bigqueue.jar dev.bigqueue.bench.loop.DequeueLoop [batches] [rounds] [size] [dir]
+ * java -cp bigqueue-bench/target/bigqueue.jar dev.bigqueue.bench.loop.DequeueLoop \
+ *     [batches=50000] [rounds=6] [size=128] [dir] [flushIntervalMs, 0 = off; default: the queue's]
  * </pre>
  */
 public final class DequeueLoop {
@@ -24,19 +27,24 @@ public final class DequeueLoop {
     }
 
     public static void main(String[] args) throws IOException {
+        int flushMs = EnqueueLoop.intArg(args, 4, -1);
+        QueueConfig.Builder config = QueueConfig.builder();
+        if (flushMs >= 0) {
+            config.flushInterval(Duration.ofMillis(flushMs));
+        }
         System.out.println(String.join(" ", run(EnqueueLoop.intArg(args, 0, 50_000), EnqueueLoop.intArg(args, 1, 6),
-                EnqueueLoop.intArg(args, 2, 128), EnqueueLoop.dirArg(args, 3))));
+                EnqueueLoop.intArg(args, 2, 128), EnqueueLoop.dirArg(args, 3), config.build())));
     }
 
     /** ns per dequeue of each round, formatted as median/p10 of its batches. */
-    static String[] run(int batches, int rounds, int size, Path parent) throws IOException {
+    static String[] run(int batches, int rounds, int size, Path parent, QueueConfig config) throws IOException {
         byte[] message = new byte[size];
         long[] ns = new long[batches];
         long bytes = 0;
         String[] out = new String[rounds];
         Path dir = Files.createTempDirectory(parent, "dequeue-loop");
         try {
-            try (BigQueue q = BigQueue.open(dir)) {
+            try (BigQueue q = BigQueue.open(dir, config)) {
                 for (int r = 0; r < rounds; r++) {
                     for (int b = 0; b < batches; b++) {
                         for (int i = 0; i < BATCH; i++) {

@@ -3,6 +3,7 @@ package dev.bigqueue.bench.loop;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.bigqueue.QueueConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -22,7 +23,7 @@ class EnqueueLoopTest {
 
     @Test
     void dequeueLoop_printsMedianAndP10PerRound_andCleansUp() throws IOException {
-        checkRounds(DequeueLoop.run(100, 2, 128, tmp), 2);
+        checkRounds(DequeueLoop.run(100, 2, 128, tmp, QueueConfig.defaults()), 2);
     }
 
     private void checkRounds(String[] rounds, int figures) throws IOException {
