@@ -26,6 +26,14 @@ class EnqueueLoopTest {
         checkRounds(DequeueLoop.run(100, 2, 128, tmp, QueueConfig.defaults()), 2);
     }
 
+    @Test
+    void pageWriteProbe_printsOnePassPerLine_andCleansUp() throws IOException {
+        assertEquals(3, PageWriteProbe.run(8, tmp, 1).size());
+        try (Stream<Path> s = Files.list(tmp)) {
+            assertEquals(0, s.count(), "probe file left behind");
+        }
+    }
+
     private void checkRounds(String[] rounds, int figures) throws IOException {
         assertEquals(2, rounds.length);
         for (String r : rounds) {
