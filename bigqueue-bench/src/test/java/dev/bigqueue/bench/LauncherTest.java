@@ -89,6 +89,10 @@ class LauncherTest {
     }
 
     private Run run(Path root, Path javaHome, String... args) throws Exception {
+        return runWithJavaOpts(root, javaHome, null, args);
+    }
+
+    private Run runWithJavaOpts(Path root, Path javaHome, String javaOpts, String... args) throws Exception {
         String[] command = new String[args.length + 2];
         command[0] = "sh";
         command[1] = root.resolve("bigqueue").toString();
@@ -97,6 +101,9 @@ class LauncherTest {
         Map<String, String> env = builder.environment();
         env.put("JAVA_HOME", javaHome.toString());
         env.remove("JAVA_OPTS");
+        if (javaOpts != null) {
+            env.put("JAVA_OPTS", javaOpts);
+        }
         Path out = tmp.resolve("stdout");
         Path err = tmp.resolve("stderr");
         builder.redirectOutput(out.toFile()).redirectError(err.toFile());
@@ -159,5 +166,22 @@ class LauncherTest {
             assertTrue(run.stdout().endsWith("-jar\n" + root.resolve("bigqueue-bench/target/bigqueue.jar")
                     + "\ninspect\n"), run.stdout());
         }
+    }
+
+    /** bench measures peers one after another: a heap growing under the first one would tilt it. */
+    @Test
+    void benchGetsAFixedPretouchedHeap_otherCommandsDoNot_andJavaOptsComesAfter() throws Exception {
+        Path root = fakeRepository(0);
+        Path jdk = fakeJdk("17.0.15");
+        Run bench = run(root, jdk, "bench", "--quick");
+        assertEquals(0, bench.exitCode(), bench.stderr());
+        assertTrue(bench.stdout().contains("-Xms1g\n-Xmx1g\n-XX:+AlwaysPreTouch\n-jar\n"), bench.stdout());
+        Run inspect = run(root, jdk, "inspect");
+        assertEquals(0, inspect.exitCode(), inspect.stderr());
+        assertFalse(inspect.stdout().contains("-Xms1g") || inspect.stdout().contains("AlwaysPreTouch"),
+                inspect.stdout());
+        Run mine = runWithJavaOpts(root, jdk, "-Xmx4g", "bench");
+        assertEquals(0, mine.exitCode(), mine.stderr());
+        assertTrue(mine.stdout().contains("-XX:+AlwaysPreTouch\n-Xmx4g\n-jar\n"), mine.stdout());
     }
 }
