@@ -135,6 +135,49 @@ class WhenDurableTest {
         }
     }
 
+    /**
+     * The periodic flush syncs up to the tail; the durable offset it reports must reach the tail
+     * too, also when the records since its last checkpoint (every 64 KiB) are few and the producer
+     * has stopped: before, they were never reported durable, and a caller acking upstream by
+     * durableOffset() waited for the next 64 KiB forever.
+     */
+    @Test
+    void periodicFlush_reportsEveryRecordItSynced_andAfterArenasWereCollected() throws Exception {
+        try (BigQueue q = BigQueue.open(tmp.resolve("periodic"), noFlush().build())) {
+            Flusher flusher = Engines.of(q).flusher();
+            for (int i = 0; i < 10; i++) {
+                q.enqueue(new byte[100]);
+            }
+            flusher.flushInBackground();
+            assertEquals(10, q.durableOffset(), "10 small records, less than one checkpoint's worth");
+            for (int i = 0; i < 1_000; i++) {
+                q.enqueue(new byte[100 + i % 50]);
+            }
+            flusher.flushInBackground();
+            assertEquals(1_010, q.durableOffset(), "past a checkpoint, and some records after it");
+            flusher.flushInBackground();
+            assertEquals(1_010, q.durableOffset(), "nothing new: unchanged");
+        }
+        // Everything consumed: the collector deletes all arenas but the tail's, the checkpoint's included.
+        try (BigQueue q = BigQueue.open(tmp.resolve("collected"), noFlush().build())) {
+            Flusher flusher = Engines.of(q).flusher();
+            // One record ending 1,000 bytes before the first arena's end (1 MiB less its 576-byte
+            // header): the checkpoint after it lies in arena 0; then 20 small ones into arena 1.
+            q.enqueue(new byte[(1 << 20) - 576 - 1_000 - 16]);
+            for (int i = 0; i < 20; i++) {
+                q.enqueue(new byte[100]);
+            }
+            while (q.dequeue() != null) {
+                // consume all: the queue's own consumer then holds no arena
+            }
+            q.gc();
+            assertTrue(q.earliestOffset() > 1, "arena 0, holding the checkpoint, was collected: earliest "
+                    + q.earliestOffset());
+            flusher.flushInBackground();
+            assertEquals(21, q.durableOffset());
+        }
+    }
+
     @Test
     void badArguments_andClosedQueue() throws Exception {
         BigQueue q = BigQueue.open(tmp.resolve("args"), noFlush().build());

@@ -1,5 +1,6 @@
 package dev.bigqueue.internal;
 
+import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.List;
@@ -45,6 +46,8 @@ public final class Flusher {
 
     private final RecordLog log;
     private final Appender appender;
+    /** Counts the records from a checkpoint to a flush's target (see {@link #pointAt}). */
+    private final RecordReader reader;
     private final Index index;
     private final long everyOps;
     private final AtomicLong opsSinceFlush = new AtomicLong();
@@ -76,11 +79,12 @@ public final class Flusher {
     private int waitersThisGroup;
     private int waitersLastGroup;
 
-    Flusher(RecordLog log, Appender appender, Index index, long flushEveryOps, StreamPoint durablePoint,
-            List<ConsumerState> consumers) {
+    Flusher(RecordLog log, Appender appender, RecordReader reader, Index index, long flushEveryOps,
+            StreamPoint durablePoint, List<ConsumerState> consumers) {
         this.consumers = consumers;
         this.log = log;
         this.appender = appender;
+        this.reader = reader;
         this.index = index;
         this.everyOps = flushEveryOps;
         this.durable.set(durablePoint.position());
@@ -128,15 +132,47 @@ public final class Flusher {
     public void flushInBackground() throws IOException {
         // No writer lock here: the published tail for the bytes, a recent checkpoint (a record
         // boundary at or before it) for the slot. Recovery finds the records between them whole.
-        StreamPoint slot = appender.checkpoint();
+        StreamPoint checkpoint = appender.checkpoint();
         long target = log.tailPosition();
         long piece = Math.max(MIN_BACKGROUND_PIECE_BYTES, (target - durable.get()) / BACKGROUND_PIECES);
         for (long from = durable.get(); from < target; from = durable.get()) {
             syncRecords(Math.min(target, Math.max(from, log.earliestPosition()) + piece));
         }
-        // The checkpoint is at or before the target: its records are on disk now.
-        durableOffset.accumulateAndGet(slot.offset(), Math::max);
-        syncPositions(slot);
+        // Every record before the target is on disk now; the checkpoint is at or before it.
+        StreamPoint exact = pointAt(checkpoint, target);
+        StreamPoint reached = exact != null ? exact : checkpoint;
+        durableOffset.accumulateAndGet(reached.offset(), Math::max);
+        syncPositions(reached);
+    }
+
+    /**
+     * The offset that goes with stream position {@code target} (a record boundary: a published
+     * tail), counted from {@code from} (a record boundary at or before it) by reading record
+     * lengths; null if the records between were collected meanwhile. The appender's checkpoint
+     * alone moves every 64 KiB of records: without the count, a producer that paused would never
+     * see its last records in {@link #durableOffset()}, though this flush synced them. The count
+     * reads at most 64 KiB of record headers (the checkpoint is that close to the tail), with
+     * no lock: only published records.
+     */
+    private StreamPoint pointAt(StreamPoint from, long target) {
+        StreamPoint start = from;
+        StreamPoint earliest = log.earliest();
+        if (start.position() < earliest.position()) {
+            start = earliest;
+        }
+        if (start.position() > target) {
+            return null;
+        }
+        Cursor c = new Cursor();
+        c.moveTo(start);
+        try {
+            while (c.position < target && reader.skip(c)) {
+                // next record header
+            }
+        } catch (QueueCorruptedException e) {
+            return null; // an arena was collected under the count
+        }
+        return c.position == target ? c.point() : null;
     }
 
     /**

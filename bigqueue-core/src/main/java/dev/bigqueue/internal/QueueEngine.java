@@ -76,7 +76,7 @@ public final class QueueEngine implements AutoCloseable {
         this.appender = p.appender;
         this.reader = p.reader;
         this.diskSpace = p.diskSpace;
-        this.flusher = new Flusher(log, appender, index, config.flushEveryOps(), p.durablePoint, consumers);
+        this.flusher = new Flusher(log, appender, reader, index, config.flushEveryOps(), p.durablePoint, consumers);
         // With ownConsumer off, only named consumers hold arenas on disk, and the head follows the start.
         this.gc = new GarbageCollector(log, index,
                 config.ownConsumer() ? this::ownCommittedPosition : () -> Long.MAX_VALUE, config.ownConsumer(),
