@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * shares one sync among every producer waiting at the time (group commit), and the sync thread of
  * {@code whenDurable} ({@link DurableFutures}) through {@link #syncTo}. Besides the durable
  * position it keeps the durable offset, moved only by syncs whose target is an exact pair of
- * offset and position (the tail read under the writer lock, or a checkpoint).
+ * offset and position (the tail read under the writer lock, or, for the periodic flush, the
+ * published tail with its offset counted from a checkpoint).
  *
  * <p><b>No lock is held across a sync.</b> Flushes may run at the same time, each syncing from the
  * durable point it read to its own target and then moving the durable point up to that target if
@@ -130,8 +131,9 @@ public final class Flusher {
      * pieces, each burst is short and the thread sleeps on the disk between them.
      */
     public void flushInBackground() throws IOException {
-        // No writer lock here: the published tail for the bytes, a recent checkpoint (a record
-        // boundary at or before it) for the slot. Recovery finds the records between them whole.
+        // No writer lock here: the published tail for the bytes; its offset is counted from a
+        // recent checkpoint (a record boundary at or before it), or, if that fails, the
+        // checkpoint itself goes in the slot (recovery finds the records after it whole).
         StreamPoint checkpoint = appender.checkpoint();
         long target = log.tailPosition();
         long piece = Math.max(MIN_BACKGROUND_PIECE_BYTES, (target - durable.get()) / BACKGROUND_PIECES);
