@@ -49,6 +49,12 @@ public final class Flusher {
     private final Appender appender;
     /** Counts the records from a checkpoint to a flush's target (see {@link #pointAt}). */
     private final RecordReader reader;
+    /**
+     * The last exact pair {@link #pointAt} counted to, where the next count starts when it is
+     * past the checkpoint (so a flush reads only the headers appended since the last one).
+     * Volatile: written by whichever thread ran the periodic flush.
+     */
+    private volatile StreamPoint lastCounted;
     private final Index index;
     private final long everyOps;
     private final AtomicLong opsSinceFlush = new AtomicLong();
@@ -141,7 +147,12 @@ public final class Flusher {
             syncRecords(Math.min(target, Math.max(from, log.earliestPosition()) + piece));
         }
         // Every record before the target is on disk now; the checkpoint is at or before it.
-        StreamPoint exact = pointAt(checkpoint, target);
+        StreamPoint counted = lastCounted;
+        StreamPoint exact = pointAt(counted != null && counted.position() > checkpoint.position() ? counted
+                : checkpoint, target);
+        if (exact != null) {
+            lastCounted = exact;
+        }
         StreamPoint reached = exact != null ? exact : checkpoint;
         durableOffset.accumulateAndGet(reached.offset(), Math::max);
         syncPositions(reached);
@@ -153,8 +164,8 @@ public final class Flusher {
      * lengths; null if the records between were collected meanwhile. The appender's checkpoint
      * alone moves every 64 KiB of records: without the count, a producer that paused would never
      * see its last records in {@link #durableOffset()}, though this flush synced them. The count
-     * reads at most 64 KiB of record headers (the checkpoint is that close to the tail), with
-     * no lock: only published records.
+     * reads the headers appended since the last count, at most 64 KiB of records (the checkpoint
+     * is that close to the tail), with no lock: only published records.
      */
     private StreamPoint pointAt(StreamPoint from, long target) {
         StreamPoint start = from;
