@@ -84,6 +84,24 @@ public final class ChildJvm implements AutoCloseable {
         return new ChildJvm(pb.start(), mainClass.getSimpleName() + " " + String.join(" ", args), outputDir);
     }
 
+    /** An action a child's main runs; it may throw anything (the child then exits non-zero). */
+    public interface Action {
+        void run() throws Exception;
+    }
+
+    /**
+     * For a child's main: prints {@code START}, runs {@code action}, prints {@code DONE}, each line
+     * flushed, so the parent can wait for either line ({@link #awaitLine}) and kill the child
+     * between them or after.
+     */
+    public static void betweenStartAndDone(Action action) throws Exception {
+        System.out.println("START");
+        System.out.flush();
+        action.run();
+        System.out.println("DONE");
+        System.out.flush();
+    }
+
     /** Starts {@code mainClass} with the default JVM options. */
     public static ChildJvm start(Class<?> mainClass, String... args) throws IOException {
         return start(mainClass, List.of(), args);
