@@ -560,7 +560,6 @@ public final class ConsumerState {
         }
     }
 
-    /** Moves to the earliest message kept. */
     /** Seeks to the first offset whose timestamp is at least {@code millis} (see QueueEngine.offsetForTime). */
     public void seekToTime(long millis) {
         for (;;) {
@@ -577,6 +576,7 @@ public final class ConsumerState {
         }
     }
 
+    /** Moves to the earliest message kept. */
     public void seekToBeginning() {
         lock.lock();
         try {

@@ -52,10 +52,6 @@ public final class PositionSlots {
     }
 
     /**
-     * Whether the two slots at {@code base} are all zeros: never written. A pair that is neither
-     * valid nor blank was damaged.
-     */
-    /**
      * The newest valid slot of the pair at {@code base} as it is in {@code buffer} now, or null:
      * for a reader of slots another process writes (a slot it catches mid-write fails its check,
      * and the other one, older, is taken).
@@ -64,6 +60,10 @@ public final class PositionSlots {
         return new PositionSlots(buffer, base).point();
     }
 
+    /**
+     * Whether the two slots at {@code base} are all zeros: never written. A pair that is neither
+     * valid nor blank was damaged.
+     */
     static boolean blank(ByteBuffer buffer, int base) {
         for (int i = 0; i < 2 * SLOT_SIZE; i += 8) {
             if (buffer.getLong(base + i) != 0) {
