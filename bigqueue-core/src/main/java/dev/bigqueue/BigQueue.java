@@ -271,7 +271,9 @@ public final class BigQueue implements AutoCloseable {
      * makes it the fastest way to read a backlog.
      *
      * <p>If {@code sink} throws, the messages it took count as dequeued, the one it refused is the
-     * next one, and the exception propagates.
+     * next one, and the exception propagates. The sink must not read from the queue's own consumer
+     * (dequeue, peek, drainTo, read): such a call throws {@code IllegalStateException}. It may
+     * enqueue, and may close the queue.
      *
      * @return how many messages were moved; 0 when the queue is empty.
      * @throws IllegalArgumentException if {@code maxMessages} is negative.
@@ -285,7 +287,8 @@ public final class BigQueue implements AutoCloseable {
      * each as a read-only {@link java.nio.ByteBuffer} valid only during its call (see
      * {@link MessageHandler}), allocating nothing per message: the fastest way to process a backlog.
      * Everything handled counts as consumed when it returns. If the handler throws, the message it
-     * was handling and the ones after it are not consumed, and the exception propagates.
+     * was handling and the ones after it are not consumed, and the exception propagates. Like a
+     * drainTo sink, the handler must not read from the queue's own consumer.
      *
      * @return how many messages were handled; 0 when the queue is empty.
      * @throws IllegalArgumentException if {@code max} is negative.

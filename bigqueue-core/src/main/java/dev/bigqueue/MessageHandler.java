@@ -15,6 +15,10 @@ import java.nio.ByteBuffer;
  * <p>Throwing from the handler stops the batch: the message it was handling and the ones after it
  * are not consumed (the next read starts with that message again), and the exception propagates
  * out of {@code read}.
+ *
+ * <p>The handler must not read, move or commit the consumer that is calling it (an
+ * {@code IllegalStateException} says so); other consumers and the queue are free to use, and
+ * closing the consumer or the queue from the handler is allowed.
  */
 @FunctionalInterface
 public interface MessageHandler {

@@ -136,6 +136,12 @@ public final class Consumer implements AutoCloseable {
      * <p>If {@code sink} throws, the messages it took count as dequeued, the one it refused is the
      * next one, and the exception propagates.
      *
+     * <p>The sink must not read, move or commit this consumer (dequeue, peek, drainTo, read,
+     * requeue, commit, seek): such a call throws {@code IllegalStateException} and changes nothing.
+     * It may use other consumers and the queue. It may close this consumer or the queue: the
+     * consumer is then closed without a final commit (what this call handed out comes again after a
+     * reopen), and this call ends with an {@code IllegalStateException} once the sink returns.
+     *
      * @return how many messages were moved; 0 if there were none.
      * @throws IllegalArgumentException if {@code maxMessages} is negative.
      */
@@ -149,7 +155,8 @@ public final class Consumer implements AutoCloseable {
      * allocating nothing per message. In {@code AUTO} mode everything handled is committed when it
      * returns (a kill during the batch delivers it again); in {@code MANUAL} mode {@link #commit()}
      * does that. If the handler throws, the message it was handling and the ones after it are not
-     * consumed, and the exception propagates.
+     * consumed, and the exception propagates. The handler may do what a {@link #drainTo drainTo}
+     * sink may, and must not read, move or commit this consumer.
      *
      * @return how many messages were handled; 0 if there were none.
      * @throws IllegalArgumentException if {@code max} is negative.
@@ -324,7 +331,10 @@ public final class Consumer implements AutoCloseable {
      * at the requeue.
      *
      * <p>{@code step} runs while this consumer is locked: other threads of this consumer wait, so
-     * keep it short and do not call {@link Consumers} from it.
+     * keep it short. It may do what a {@link #drainTo drainTo} sink may, and must not read, move or
+     * commit this consumer. A close while the step runs or the append waits for room (maxDiskBytes
+     * with BLOCK) does not wait for them; the requeue then ends with an
+     * {@code IllegalStateException} and the message comes again after a reopen.
      *
      * @return false if there was no message (step was not called).
      */

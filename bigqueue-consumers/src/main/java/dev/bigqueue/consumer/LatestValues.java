@@ -361,6 +361,7 @@ public final class LatestValues implements AutoCloseable {
      * another thread is writing, then writes its own.
      *
      * @throws UncheckedIOException if the snapshot cannot be written (the previous ones stay).
+     * @throws IllegalStateException if the store is closed, or closes while this waits.
      */
     public void checkpoint() {
         checkUsable();
@@ -368,6 +369,8 @@ public final class LatestValues implements AutoCloseable {
         checkUsable();
         checkpointer.takeTurn();
         try {
+            // Again with the turn: close waits for the turn, so no checkpoint writes after it returned.
+            checkUsable();
             checkpointer.write(followed, "requested");
         } finally {
             checkpointer.releaseTurn();
@@ -376,7 +379,9 @@ public final class LatestValues implements AutoCloseable {
 
     /**
      * Checkpoints (unless {@link LatestValuesOptions#checkpointOnClose()} is off), stops the follower
-     * and releases the store's named consumers. Calling it again does nothing.
+     * and releases the store's named consumers. A checkpoint another thread is writing is finished
+     * first (a snapshot is bounded work), so nothing of the store is written once this returns.
+     * Calling it again does nothing.
      */
     @Override
     public void close() {
@@ -387,12 +392,13 @@ public final class LatestValues implements AutoCloseable {
             if (options.checkpointOnClose() && failure == null && !followerDone) {
                 try {
                     awaitFollowedInternal(queue.tailOffset());
-                    if (failure == null && !followerDone && checkpointer.tryTakeTurn()) {
-                        try {
+                    checkpointer.takeTurn();
+                    try {
+                        if (failure == null && !followerDone) {
                             checkpointer.write(followed, "close");
-                        } finally {
-                            checkpointer.releaseTurn();
                         }
+                    } finally {
+                        checkpointer.releaseTurn();
                     }
                 } catch (RuntimeException e) {
                     LOG.warn("LatestValues '{}' of {}: no checkpoint at close ({}); the next open replays from"
@@ -401,7 +407,15 @@ public final class LatestValues implements AutoCloseable {
             }
         } finally {
             closed = true;
-            stop();
+            // With the turn held: a checkpoint() that took it before is finished first (its snapshot
+            // and the hold consumer it moves must not close under it), one that asks after sees the
+            // store closed, and the follower's automatic ones (which only try for it) cannot start.
+            checkpointer.takeTurn();
+            try {
+                stop();
+            } finally {
+                checkpointer.releaseTurn();
+            }
             OPEN.remove(key, this);
         }
     }

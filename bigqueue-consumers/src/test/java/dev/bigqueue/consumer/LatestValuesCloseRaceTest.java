@@ -93,6 +93,68 @@ class LatestValuesCloseRaceTest {
         }
     }
 
+    /**
+     * A checkpoint() another thread is writing when close() is called is finished before close
+     * returns, with or without the close's own checkpoint: nothing of the store is written after it.
+     * It used to return at once, with the snapshot still being written (and renamed, and older ones
+     * deleted) behind it.
+     */
+    @Test
+    void close_returnsOnlyOnceACheckpointAnotherThreadIsWritingHasEnded() throws Exception {
+        for (boolean checkpointOnClose : new boolean[] {false, true}) {
+            Path dir = work.resolve("q-" + checkpointOnClose);
+            try (BigQueue q = BigQueue.open(dir, LatestValuesTest.config().toBuilder().arenaSize(16 << 20).build())) {
+                LatestValues lv = LatestValues.open(q, "p", LatestValuesOptions.builder()
+                        .checkpointOnClose(checkpointOnClose).checkpointEveryBytes(0).checkpointInterval(Duration.ZERO)
+                        .build());
+                byte[] value = new byte[200];
+                for (int i = 0; i < 100_000; i++) {
+                    lv.put("key-" + i, value); // a snapshot of ~22 MB: writing it takes a while
+                }
+                List<Throwable> failed = Collections.synchronizedList(new ArrayList<>());
+                Thread checkpointing = new Thread(() -> {
+                    try {
+                        lv.checkpoint();
+                    } catch (Throwable t) {
+                        failed.add(t);
+                    }
+                });
+                checkpointing.start();
+                while (checkpointing.isAlive() && !inSnapshotWrite(checkpointing)) {
+                    Thread.onSpinWait();
+                }
+                lv.close();
+                Map<String, Long> atClose = snapshotFiles(dir);
+                checkpointing.join();
+                assertEquals(List.of(), failed, "the checkpoint had its turn before close: it completes");
+                assertEquals(atClose, snapshotFiles(dir), "checkpointOnClose " + checkpointOnClose
+                        + ": snapshot files changed after close() returned");
+                assertTrue(atClose.keySet().stream().anyMatch(f -> f.endsWith("0100000.snap")),
+                        "the checkpoint's snapshot, at offset 100,000: " + atClose);
+            }
+        }
+    }
+
+    private static boolean inSnapshotWrite(Thread t) {
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getClassName().endsWith(".Snapshots") && e.getMethodName().equals("write")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** The files in the store's snapshot directory, with their sizes. */
+    private static Map<String, Long> snapshotFiles(Path queueDir) throws java.io.IOException {
+        Map<String, Long> files = new java.util.TreeMap<>();
+        try (java.util.stream.Stream<Path> s = java.nio.file.Files.list(queueDir.resolve("latest"))) {
+            for (Path p : (Iterable<Path>) s::iterator) {
+                files.put(p.getFileName().toString(), java.nio.file.Files.size(p));
+            }
+        }
+        return files;
+    }
+
     private static boolean followerAlive() {
         return Thread.getAllStackTraces().keySet().stream()
                 .anyMatch(t -> t.getName().startsWith("bigqueue-latest-") && t.isAlive());

@@ -86,25 +86,25 @@ class ManualCommitTest {
     }
 
     @Test
-    void drainTo_aSinkThatReadsTheSameConsumer_stillCommitsTheBatchStart() {
+    void drainTo_aSinkThatReadsTheSameConsumer_isRefused_andItsMessageIsTheNextOne() {
         try (BigQueue q = BigQueue.open(dir, small())) {
             enqueue(q, 10);
             Consumer c = Consumers.of(q).open("reentrant");
-            List<byte[]> nested = new ArrayList<>();
             List<byte[]> sink = new ArrayList<>() {
                 @Override
                 public boolean add(byte[] m) {
-                    nested.add(c.dequeue()); // the consumer lock is reentrant
+                    c.dequeue(); // refused: a sink must not read the consumer running it
                     return super.add(m);
                 }
             };
-            assertEquals(2, c.drainTo(sink, 2));
-            assertEquals(0, offsetOf(sink.get(0)));
-            assertEquals(1, offsetOf(nested.get(0)));
-            assertEquals(2, offsetOf(sink.get(1)));
-            assertEquals(3, offsetOf(nested.get(1)));
-            assertEquals(0, c.committedPosition(), "the batch began at 0: a crash now must deliver it again");
-            assertEquals(4, c.position());
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> c.drainTo(sink, 2));
+            assertTrue(e.getMessage().contains("inside its own drainTo sink"), e.getMessage());
+            assertEquals(0, c.position(), "the sink refused message 0 by throwing: it is the next one");
+            assertEquals(0, c.committedPosition());
+            List<byte[]> batch = new ArrayList<>();
+            assertEquals(2, c.drainTo(batch, 2));
+            assertEquals(0, offsetOf(batch.get(0)));
+            assertEquals(1, offsetOf(batch.get(1)));
         }
     }
 

@@ -30,13 +30,21 @@ import org.slf4j.LoggerFactory;
  * so far.
  *
  * <p><b>Threads and lifetime.</b> The cursor and the commits are guarded by the consumer's lock.
- * The lock is held across application code (a drainTo sink, a requeue step) and the waits that
- * code may cause; it is never needed by anything that touches mapped memory, which is protected by
- * pins ({@link Mapping}), so a sink that blocks delays only this consumer. While it runs
- * application code the consumer says so ({@link #inCallback}), and closing the queue does not wait
- * for it: the consumer is then closed without its final commit, and its next step fails as closed.
+ * The lock is held across application code (a drainTo sink, a read handler, a requeue step) and
+ * the waits that code may cause, and across a requeue's append, which may wait for disk room; it
+ * is never needed by anything that touches mapped memory, which is protected by pins
+ * ({@link Mapping}), so a sink that blocks delays only this consumer. While the holder is in one of
+ * those waits the consumer says which ({@link #callback}), and closing does not wait for it: the
+ * consumer is then closed without its final commit, and the holder's next step fails as closed.
  * Other threads read {@code cursorOffset} and the committed position (release stores, for lag,
  * the collector and monitoring); they never write them.
+ *
+ * <p><b>No re-entry from application code.</b> A sink, handler or step must not read, move or
+ * commit the consumer that is running it: such a call fails at once ({@link #lockFor}). Allowing it
+ * let the nested call move the cursor under the outer one, which then put it back when its
+ * application code threw (a message delivered twice, or a commit back into an arena already
+ * collected), and reset the flag that lets close pass. Closing the consumer, or the queue, from
+ * inside is allowed and behaves as a close from another thread at that moment.
  */
 public final class ConsumerState {
     private static final Logger LOG = LoggerFactory.getLogger(ConsumerState.class);
@@ -44,7 +52,7 @@ public final class ConsumerState {
     private static final VarHandle CURSOR_OFFSET;
     private static final VarHandle COMMITTED_OFFSET;
     private static final VarHandle COMMITTED_POSITION;
-    private static final VarHandle IN_CALLBACK;
+    private static final VarHandle CALLBACK;
 
     static {
         try {
@@ -52,7 +60,7 @@ public final class ConsumerState {
             CURSOR_OFFSET = l.findVarHandle(ConsumerState.class, "cursorOffset", long.class);
             COMMITTED_OFFSET = l.findVarHandle(ConsumerState.class, "committedOffset", long.class);
             COMMITTED_POSITION = l.findVarHandle(ConsumerState.class, "committedPosition", long.class);
-            IN_CALLBACK = l.findVarHandle(ConsumerState.class, "inCallback", boolean.class);
+            CALLBACK = l.findVarHandle(ConsumerState.class, "callback", String.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -78,10 +86,12 @@ public final class ConsumerState {
     /** read(handler)'s reused buffer and its read-only view; guarded by the lock. */
     private byte[] readBuffer = new byte[4096];
     private ByteBuffer readView;
-    /** How deep read(handler) calls on this thread nest (a handler reading again); guarded by the lock. */
-    private int handlerDepth;
-    /** Set (release) while the lock holder runs application code; read by close. */
-    private volatile boolean inCallback;
+    /**
+     * What the lock holder is waiting in ("drainTo sink", "read handler", "requeue step", "requeue's
+     * append"), else null: set (release) and cleared by the holder before it releases the lock, so
+     * under the lock a non-null value means this very thread is inside it. Read by close.
+     */
+    private volatile String callback;
     private volatile String closedReason;
 
     /**
@@ -141,7 +151,7 @@ public final class ConsumerState {
     /** The next message, consumed, as {@code decoder} makes it of the record; null if there is none now. */
     public <T> T dequeue(MessageCodec.Decoder<T> decoder) {
         T m;
-        lock.lock();
+        lockFor("dequeue");
         try {
             checkOpen();
             byte[] raw = readNext();
@@ -170,7 +180,7 @@ public final class ConsumerState {
      * @return whether the consumer moved; false if {@code offset} is not the next message.
      */
     public boolean skip(long offset) {
-        lock.lock();
+        lockFor("skip");
         try {
             checkOpen();
             skipDropped();
@@ -207,7 +217,7 @@ public final class ConsumerState {
         int n = 0;
         long firstOffset = 0;
         long firstPosition = 0;
-        lock.lock();
+        lockFor("drainTo");
         try {
             checkOpen();
             while (n < max) {
@@ -216,18 +226,16 @@ public final class ConsumerState {
                     break;
                 }
                 byte[] m = MessageCodec.VALUES.decode(readOffset, cursor.stamp, raw);
-                // Copied before the sink runs: a sink that reads this consumer again (the lock is
-                // reentrant) moves readOffset on.
                 long offset = readOffset;
                 long position = readPosition;
-                IN_CALLBACK.setRelease(this, true);
+                CALLBACK.setRelease(this, "drainTo sink");
                 try {
                     sink.add(m);
                 } catch (RuntimeException | Error e) {
                     cursor.moveTo(offset, position);
                     throw e;
                 } finally {
-                    IN_CALLBACK.setRelease(this, false);
+                    CALLBACK.setRelease(this, null);
                 }
                 if (n++ == 0) {
                     firstOffset = offset;
@@ -269,33 +277,30 @@ public final class ConsumerState {
             throw new IllegalArgumentException("max must be at least 0, was " + max);
         }
         int n = 0;
-        lock.lock();
-        // A handler that reads this consumer again gets fresh arrays: the outer view stays intact.
-        boolean outermost = handlerDepth++ == 0;
+        lockFor("read");
         try {
             checkOpen();
             while (n < max) {
-                byte[] raw = readNext(outermost ? readBuffer : null);
+                byte[] raw = readNext(readBuffer);
                 if (raw == null) {
                     break;
                 }
-                ByteBuffer view = viewOf(raw, cursor.length, cursor.stamp, outermost);
+                ByteBuffer view = viewOf(raw, cursor.length, cursor.stamp);
                 long offset = readOffset;
                 long position = readPosition;
-                IN_CALLBACK.setRelease(this, true);
+                CALLBACK.setRelease(this, "read handler");
                 try {
                     handler.onMessage(offset, view);
                 } catch (RuntimeException | Error e) {
                     cursor.moveTo(offset, position);
                     throw e;
                 } finally {
-                    IN_CALLBACK.setRelease(this, false);
+                    CALLBACK.setRelease(this, null);
                 }
                 n++;
                 checkOpen();
             }
         } finally {
-            handlerDepth--;
             if (closedReason == null) {
                 CURSOR_OFFSET.setRelease(this, cursor.offset);
                 if (!manual && cursor.position != committedPosition) {
@@ -309,10 +314,10 @@ public final class ConsumerState {
     }
 
     /** A read-only view of the value in {@code raw[0, length)}; the reused one where it can be. */
-    private ByteBuffer viewOf(byte[] raw, int length, long stamp, boolean reuse) {
+    private ByteBuffer viewOf(byte[] raw, int length, long stamp) {
         int flags = MessageCodec.flagsOf(stamp);
         int start = flags == 0 ? 0 : MessageCodec.valueStart(flags, raw, length);
-        if (raw.length > MAX_KEPT_READ_BUFFER || !reuse) {
+        if (raw.length > MAX_KEPT_READ_BUFFER) {
             return ByteBuffer.wrap(raw, start, length - start).slice().asReadOnlyBuffer();
         }
         if (raw != readBuffer || readView == null) {
@@ -423,7 +428,7 @@ public final class ConsumerState {
 
     /** The stream position of the next message, for a wait; moves past dropped arenas first. */
     private long nextPosition() {
-        lock.lock();
+        lockFor("a waiting read");
         try {
             checkOpen();
             skipDropped();
@@ -440,7 +445,7 @@ public final class ConsumerState {
 
     /** The next message as {@code decoder} makes it, without consuming it; null if there is none. */
     public <T> T peek(MessageCodec.Decoder<T> decoder) {
-        lock.lock();
+        lockFor("peek");
         try {
             checkOpen();
             for (;;) {
@@ -488,7 +493,7 @@ public final class ConsumerState {
 
     /** Commits everything handed out so far. */
     public void commit() {
-        lock.lock();
+        lockFor("commit");
         try {
             checkOpen();
             storeCommit(cursor.offset, cursor.position);
@@ -506,7 +511,7 @@ public final class ConsumerState {
      * @throws IllegalArgumentException if {@code offset} is outside [committed, position].
      */
     public void commit(long offset) {
-        lock.lock();
+        lockFor("commit");
         try {
             checkOpen();
             long from = committedOffset;
@@ -551,7 +556,7 @@ public final class ConsumerState {
      * @throws IllegalArgumentException if outside [earliestOffset, tailOffset].
      */
     public void seek(long offset) {
-        lock.lock();
+        lockFor("seek");
         try {
             checkOpen();
             moveTo(new StreamPoint(offset, reader.positionOf(offset)));
@@ -578,7 +583,7 @@ public final class ConsumerState {
 
     /** Moves to the earliest message kept. */
     public void seekToBeginning() {
-        lock.lock();
+        lockFor("seekToBeginning");
         try {
             checkOpen();
             for (;;) {
@@ -597,7 +602,7 @@ public final class ConsumerState {
     }
 
     public void seekToEnd() {
-        lock.lock();
+        lockFor("seekToEnd");
         try {
             checkOpen();
             moveTo(engine.tail());
@@ -645,7 +650,7 @@ public final class ConsumerState {
      */
     public boolean requeue(Function<byte[], byte[]> step) {
         Objects.requireNonNull(step, "step must not be null");
-        lock.lock();
+        lockFor("requeue");
         try {
             checkOpen();
             byte[] m;
@@ -663,16 +668,24 @@ public final class ConsumerState {
             long position = cursor.position;
             byte[] value = MessageCodec.VALUES.decode(offset, cursor.stamp, m);
             byte[] result;
-            IN_CALLBACK.setRelease(this, true);
+            CALLBACK.setRelease(this, "requeue step");
             try {
                 result = step.apply(value);
             } finally {
-                IN_CALLBACK.setRelease(this, false);
+                CALLBACK.setRelease(this, null);
             }
             checkOpen();
             if (result != null) {
                 engine.checkWritable("requeue (which appends the step's result)");
-                appendRequeued(m, cursor.stamp, result);
+                // At maxDiskBytes with BLOCK the append waits for room that other consumers make:
+                // a close must not wait for that.
+                CALLBACK.setRelease(this, "requeue's append");
+                try {
+                    appendRequeued(m, cursor.stamp, result);
+                } finally {
+                    CALLBACK.setRelease(this, null);
+                }
+                checkOpen();
             }
             cursor.moveTo(offset + 1, position + FileFormat.recordBytes(m.length));
             CURSOR_OFFSET.setRelease(this, cursor.offset);
@@ -795,6 +808,14 @@ public final class ConsumerState {
     private void stop(String reason) {
         long parkNs = 10_000;
         for (;;) {
+            // First: the holder may be this very thread, closing from inside its own sink or handler
+            // (the lock is reentrant), with the cursor already past the message it is handling.
+            if (callback != null) {
+                if (closedReason == null) {
+                    closedReason = reason;
+                }
+                return;
+            }
             if (lock.tryLock()) {
                 try {
                     if (closedReason == null) {
@@ -808,12 +829,6 @@ public final class ConsumerState {
                     lock.unlock();
                 }
             }
-            if ((boolean) IN_CALLBACK.getAcquire(this)) {
-                if (closedReason == null) {
-                    closedReason = reason;
-                }
-                return;
-            }
             // The holder is in a short step: look again shortly (ConsumerLock parks the same way).
             LockSupport.parkNanos(this, parkNs);
             parkNs = Math.min(parkNs * 2, 1_000_000);
@@ -822,6 +837,21 @@ public final class ConsumerState {
 
     public boolean isClosed() {
         return closedReason != null;
+    }
+
+    /**
+     * Takes the lock for {@code op}, refusing a call from inside this consumer's own sink, handler or
+     * step (see the class comment).
+     */
+    private void lockFor(String op) {
+        lock.lock();
+        String running = callback;
+        if (running != null) {
+            lock.unlock();
+            throw new IllegalStateException(label + ": " + op + " was called from inside its own " + running
+                    + "; a sink, handler or requeue step must not read, move or commit the consumer running it"
+                    + " (it may close it, and use other consumers and the queue)");
+        }
     }
 
     private void checkOpen() {
