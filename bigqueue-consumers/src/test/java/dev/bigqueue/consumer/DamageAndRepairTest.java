@@ -101,4 +101,42 @@ class DamageAndRepairTest {
             assertArrayEquals(message(0), only.dequeue(), "the consumer goes on");
         }
     }
+
+    /**
+     * A consumer committed past the tail that recovery cut must be moved back to it, or it skips
+     * the messages appended there next. A damaged file of another consumer used to stop that for
+     * every consumer: here "c" then read new-15, never seeing new-10..14.
+     */
+    @Test
+    void consumersPastARecoveredTail_areMovedBack_evenWhenAnotherConsumerFileIsDamaged() throws IOException {
+        int n = 20;
+        try (BigQueue q = BigQueue.open(dir, config().build())) {
+            Consumers consumers = Consumers.of(q);
+            Consumer c = consumers.open("c");
+            consumers.open("other").close();
+            for (int i = 0; i < n; i++) {
+                q.enqueueString(String.format("old-%04d", i)); // one size: positions line up
+            }
+            for (int i = 0; i < 15; i++) {
+                c.dequeue();
+            }
+        }
+        int[] sizes = new int[n];
+        Arrays.fill(sizes, "old-0000".length());
+        long[] pos = QueueFiles.positions(sizes);
+        // A power loss kept records 0..9 and c's commit at 15, and lost 10..19 (a damaged record 10).
+        QueueFiles.forgeCrashAfterFlush(dir, 5, pos[5]);
+        Path arena = QueueFiles.arenaFileAt(dir, ARENA, pos[10]);
+        QueueFiles.flipByte(arena, QueueFiles.indexInArena(ARENA, pos[10]) + 20);
+        QueueFiles.flipByte(FileFormat.consumerFile(dir, "other"), 3);
+        try (BigQueue q = BigQueue.open(dir, config().build())) {
+            assertEquals(10, q.tailOffset(), "recovery cut at the damaged record");
+            for (int i = 10; i < n; i++) {
+                q.enqueueString(String.format("new-%04d", i));
+            }
+            Consumers consumers = Consumers.of(q);
+            assertEquals("new-0010", consumers.open("c").dequeueString(), "c skipped what was appended at the cut");
+            assertThrows(QueueCorruptedException.class, () -> consumers.open("other"), "the damage is still reported");
+        }
+    }
 }

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.BiConsumer;
 
 /**
  * One named consumer's persisted position, {@code consumers/NAME.consumer} (layout in
@@ -99,6 +100,18 @@ public final class ConsumerFile implements PositionStore, AutoCloseable {
      *     everything, since that consumer's position is unknown.
      */
     public static Map<String, long[]> readAll(Path consumersDir) throws IOException {
+        return readEach(consumersDir, (f, problem) -> {
+            throw new QueueCorruptedException(f, 0, problem);
+        });
+    }
+
+    /**
+     * {@link #readAll}, but a file that cannot be read is left out and handed to {@code unreadable}
+     * with what is wrong with it: for work that each readable consumer needs whatever another one's
+     * file holds (moving those committed past a recovered tail back to it).
+     */
+    public static Map<String, long[]> readEach(Path consumersDir, BiConsumer<Path, String> unreadable)
+            throws IOException {
         Map<String, long[]> out = new TreeMap<>();
         if (!Files.isDirectory(consumersDir)) {
             return out;
@@ -121,7 +134,8 @@ public final class ConsumerFile implements PositionStore, AutoCloseable {
                 }
                 String problem = b.hasRemaining() ? "consumer file is truncated" : check(b);
                 if (problem != null) {
-                    throw new QueueCorruptedException(f, 0, problem);
+                    unreadable.accept(f, problem);
+                    continue;
                 }
                 PositionSlots slots = new PositionSlots(b, FileFormat.CONSUMER_SLOTS);
                 String name = f.getFileName().toString();

@@ -296,12 +296,11 @@ final class QueueOpener {
      * message written will be. (The queue's own consumer is clamped by {@link ConsumerState}.)
      */
     private void clampConsumers(StreamPoint tail) throws IOException {
-        Map<String, long[]> all;
-        try {
-            all = ConsumerFile.readAll(dir.resolve(FileFormat.CONSUMERS_DIR));
-        } catch (QueueCorruptedException unreadable) {
-            return; // reported when that consumer is opened
-        }
+        // One damaged file must not keep the others where they are: a consumer left past the tail
+        // would skip the messages appended there from now on.
+        Map<String, long[]> all = ConsumerFile.readEach(dir.resolve(FileFormat.CONSUMERS_DIR), (f, problem) ->
+                LOG.warn("queue {}: consumer file {} cannot be read ({}), so it was not checked against the recovered"
+                        + " tail; opening that consumer reports the damage", dir, f.getFileName(), problem));
         for (Map.Entry<String, long[]> c : all.entrySet()) {
             long[] at = c.getValue();
             if (at[0] > tail.offset() || at[1] > tail.position()) {
