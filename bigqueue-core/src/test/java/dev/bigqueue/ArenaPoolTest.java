@@ -245,6 +245,32 @@ class ArenaPoolTest {
         }
     }
 
+    /**
+     * The arenas recovery cuts are deleted, never pooled: they can hold whole records at the very
+     * offsets and positions the log writes next (here every record after a damaged one), which the
+     * offset salt cannot tell from new ones.
+     */
+    @Test
+    void arenasCutByRecovery_areDeleted_neverPooled() throws Exception {
+        Path dir = tmp.resolve("q");
+        try (BigQueue q = BigQueue.open(dir, config(4).build())) {
+            for (long o = 0; o < 3 * 92; o++) {
+                q.enqueue(fixed(o));
+            }
+        }
+        // A crash after offset 10 was flushed, and record 20 damaged: recovery cuts there, and the
+        // two arenas after it, full of whole records, go.
+        QueueFiles.forgeCrashAfterFlush(dir, 10, 10L * RECORD_BYTES);
+        QueueFiles.flipByte(FileFormat.arenaFile(dir, 0), FileFormat.arenaDataStart(ARENA_SIZE) + 20L * RECORD_BYTES
+                + 20);
+        try (BigQueue q = BigQueue.open(dir, config(4).build())) {
+            assertEquals(20, q.tailOffset());
+            assertEquals(0, countFiles(dir, "pool-"), "an arena recovery cut went into the pool");
+            assertEquals(1, countFiles(dir, "arena-"));
+            verifyFixed(q);
+        }
+    }
+
     /** Kill -9 leaves the page cache as it was: the zeroed bytes after the tail stop recovery there. */
     @Test
     void reusedArena_copiedMidWrite_recoversExactlyTheWrittenRecords() throws Exception {

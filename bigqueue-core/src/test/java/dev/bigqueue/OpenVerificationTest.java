@@ -188,6 +188,28 @@ class OpenVerificationTest {
         }
     }
 
+    /**
+     * An open deletes the temporary files a crash left of the queue's own ({@code <its file>.tmp}),
+     * and nothing else: it used to delete any {@code *.tmp} in the directory, and to fail on a
+     * directory named so.
+     */
+    @Test
+    void onlyTheQueuesOwnTemporaryFiles_areDeletedOnOpen() throws IOException {
+        fill();
+        Path own = dir.resolve(FileFormat.arenaFileName(7) + ".tmp");
+        Path users = dir.resolve("important.tmp");
+        Path usersDir = dir.resolve("notes.tmp");
+        Files.write(own, new byte[100]);
+        Files.write(users, new byte[] {1, 2, 3});
+        Files.createDirectories(usersDir);
+        Files.write(usersDir.resolve("note"), new byte[] {4});
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertArrayEquals(message(0), q.dequeue());
+        }
+        assertFalse(Files.exists(own), "a creation cut short by a crash is cleaned up");
+        assertTrue(Files.exists(users) && Files.exists(usersDir.resolve("note")), "not the queue's to delete");
+    }
+
     private static int[] sizes() {
         int[] s = new int[COUNT];
         java.util.Arrays.fill(s, SIZE);

@@ -521,6 +521,21 @@ public final class ArenaManager {
      * file is deleted. The caller has already moved the earliest record past it.
      */
     void delete(long id) throws IOException {
+        remove(id, true);
+    }
+
+    /**
+     * Deletes arena {@code id} as {@link #delete} does, but never pools its file: for arenas that
+     * recovery cuts. Such a file can hold whole records at the very offsets and positions the log
+     * writes next (records after the damaged one recovery cut at), and the offset salt cannot tell
+     * them from new ones; pooled, the file could become that same arena again, and after a power
+     * loss that reverted its new pages those old records would read as new.
+     */
+    void discard(long id) throws IOException {
+        remove(id, false);
+    }
+
+    private void remove(long id, boolean mayPool) throws IOException {
         StreamPoint first;
         Arena a;
         // Under the lock, so that no acquire maps it between leaving the registry and retiring.
@@ -543,7 +558,7 @@ public final class ArenaManager {
             signalReleased();
         }
         try {
-            ArenaPool p = pool;
+            ArenaPool p = mayPool ? pool : null;
             if (p == null || !p.offer(id)) {
                 Files.deleteIfExists(FileFormat.arenaFile(dir, id));
             }

@@ -63,7 +63,7 @@ final class ArenaScan {
                     scan.found.put(id, scan.verify(p, id));
                 } else if (FileFormat.poolIdOf(name) >= 0) {
                     scan.pools.add(p);
-                } else if (name.endsWith(".tmp")) {
+                } else if (FileFormat.isOwnTemporary(name)) {
                     scan.temporaries.add(p);
                 } else if (!name.equals(FileFormat.META_FILE) && !name.equals(FileFormat.LOCK_FILE)
                         && !name.equals(FileFormat.CONSUMERS_DIR) && !name.equals(FileFormat.SNAPSHOTS_DIR)

@@ -246,6 +246,20 @@ public final class FileFormat {
         return String.format("pool-%012d.dat", lastArenaId);
     }
 
+    /**
+     * Whether {@code fileName} is a temporary file of the queue's own (one of its files being
+     * written, {@code <name>.tmp}, before the rename into place): a crash can leave one, and the
+     * next open deletes it. Any other {@code .tmp} in the directory is not the queue's to delete.
+     */
+    public static boolean isOwnTemporary(String fileName) {
+        if (!fileName.endsWith(".tmp")) {
+            return false;
+        }
+        String base = fileName.substring(0, fileName.length() - ".tmp".length());
+        return arenaIdOf(base) >= 0 || poolIdOf(base) >= 0 || base.equals(META_FILE)
+                || base.equals(WRITEBACK_FAILED_FILE);
+    }
+
     /** The arena id in a pool file name, or -1 if the name is not one. */
     public static long poolIdOf(String fileName) {
         Matcher m = POOL_NAME.matcher(fileName);

@@ -319,7 +319,7 @@ final class QueueOpener {
         try (DirectoryStream<Path> entries = Files.newDirectoryStream(dir)) {
             for (Path p : entries) {
                 String name = p.getFileName().toString();
-                if (name.equals(FileFormat.LOCK_FILE) || name.endsWith(".tmp")) {
+                if (name.equals(FileFormat.LOCK_FILE) || FileFormat.isOwnTemporary(name)) {
                     continue;
                 }
                 if (name.equals(FileFormat.CONSUMERS_DIR) || FileFormat.arenaIdOf(name) >= 0) {

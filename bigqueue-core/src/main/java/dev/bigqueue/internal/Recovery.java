@@ -151,9 +151,10 @@ final class Recovery {
         int deletedArenas = 0;
         List<Long> ids = arenas.ids();
         for (int i = ids.size() - 1; i >= 0 && ids.get(i) > arenaId; i--) {
-            // Made ahead by the pretoucher, or holding the rest of a torn record: nothing whole.
-            // Highest first, so that a crash right here leaves the arena ids without a hole.
-            arenas.delete(ids.get(i));
+            // Made ahead by the pretoucher, or holding the rest of a torn record, or records after
+            // the damaged one: never pooled (see ArenaManager.discard). Highest first, so that a
+            // crash right here leaves the arena ids without a hole.
+            arenas.discard(ids.get(i));
             deletedArenas++;
         }
         if (arenas.exists(arenaId)) {
