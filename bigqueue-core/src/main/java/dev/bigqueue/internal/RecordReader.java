@@ -111,6 +111,26 @@ public final class RecordReader {
                         ? "record at offset " + cursor.offset + " has a negative length (" + len + ")"
                         : "record length " + len + " at offset " + cursor.offset + " runs past the end of the log");
             }
+            if (len > InPlaceCheck.threshold()) {
+                // Checked before anything is allocated for it: the length itself may be the damage.
+                arenas.release(a);
+                a = null;
+                if (!InPlaceCheck.matches(log, cursor.crc, position, len, cursor.offset, stored)) {
+                    if (position < log.earliestPosition()) {
+                        return null;
+                    }
+                    return damaged(cursor, throwOnDamage, FileFormat.arenaFile(log.directory(), arenaId),
+                            log.indexInArena(position), "record checksum mismatch for offset " + cursor.offset
+                            + " (its length field says " + len + " bytes)");
+                }
+                a = arenas.acquire(arenaId);
+                if (a == null) {
+                    return position < log.earliestPosition() ? null : damaged(cursor, throwOnDamage,
+                            FileFormat.arenaFile(log.directory(), arenaId), 0, "arena file is missing while the record"
+                            + " at offset " + cursor.offset + " needs it");
+                }
+                m = a.buffer();
+            }
             int end = log.arenaEnd();
             at += FileFormat.RECORD_STAMP_OFFSET;
             long p = position + FileFormat.RECORD_STAMP_OFFSET;

@@ -167,6 +167,12 @@ final class TailFollower {
             // The stamp and the payload, as the checksum covers them: the 8 bytes of length and
             // checksum never span arenas, but the stamp may start the next one.
             int covered = RECORD_HEADER_SIZE - RECORD_STAMP_OFFSET + len;
+            if (RECORD_HEADER_SIZE - RECORD_STAMP_OFFSET + (long) len > InPlaceCheck.threshold()) {
+                // Not copied: the length may be the damage, and must not decide an allocation.
+                arenas.release(a);
+                a = null;
+                return InPlaceCheck.matches(log, crc, position, len, offset, stored) ? FileFormat.recordBytes(len) : -1;
+            }
             if (scratch.length < covered) {
                 scratch = new byte[Math.max(covered, scratch.length * 2)];
             }
