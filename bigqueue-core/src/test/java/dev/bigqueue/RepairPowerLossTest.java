@@ -74,6 +74,45 @@ class RepairPowerLossTest {
         System.out.println("repair under power loss: " + String.join("; ", report));
     }
 
+    /** Enqueues args[1] messages into args[0] with no flush at all, prints DONE and waits to be killed. */
+    public static final class UnsyncedWriter {
+        public static void main(String[] args) throws Exception {
+            BigQueue q = BigQueue.open(Path.of(args[0]), QueueConfig.builder().arenaSize(ARENA)
+                    .flushInterval(Duration.ZERO).build());
+            for (int i = 0; i < Integer.parseInt(args[1]); i++) {
+                q.enqueue(Payloads.payload(SEED, i, MESSAGE));
+            }
+            System.out.println("DONE");
+            Thread.sleep(Long.MAX_VALUE);
+        }
+    }
+
+    /**
+     * Repair records the tail it found as durable and the queue as cleanly closed; the records up
+     * to it must then be on disk. Here a writer was killed with nothing flushed, repair ran (in the
+     * same boot, so it read them from the page cache), and then the power went: the queue used to
+     * open "clean" with a tail over bytes the disk never had, and fail on the first read.
+     */
+    @Test
+    void powerLossAfterRepairOfAQueueNothingWasFlushedIn_opensWithEveryMessageRepairKept() throws Exception {
+        Path bin = LazyFs.binaryOrSkip();
+        try (LazyFs fs = LazyFs.mountOrSkip(bin, 64)) {
+            Path dir = fs.path().resolve("queue");
+            try (ChildJvm writer = ChildJvm.start(UnsyncedWriter.class, dir.toString(), Integer.toString(MESSAGES))) {
+                writer.awaitLine("DONE", CHILD_TIMEOUT);
+                writer.kill();
+            }
+            RepairReport report = BigQueue.repair(dir);
+            fs.powerLoss();
+            try (BigQueue q = BigQueue.open(dir, QueueConfig.builder().arenaSize(ARENA).build())) {
+                assertEquals(MESSAGES, q.tailOffset(), report.toString());
+                for (int i = 0; i < MESSAGES; i++) {
+                    assertArrayEquals(Payloads.payload(SEED, i, MESSAGE), q.dequeue(), "message " + i);
+                }
+            }
+        }
+    }
+
     /** One cycle; {@code delayMs} -1: kill after repair returned, recording how long it took in {@code took[0]}. */
     private static String cycle(LazyFs fs, long delayMs, long[] took) throws Exception {
         Path dir = fs.path().resolve("queue");

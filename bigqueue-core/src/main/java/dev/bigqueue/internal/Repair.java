@@ -129,6 +129,11 @@ final class Repair {
                         + " tail " + cleanTail + "; they are kept");
             }
             cut(log, tail);
+            // The durable point and the clean state written below vouch for every record up to the
+            // tail, which may still be only in the page cache (a crash in this boot): on disk first.
+            for (long id = startArena; id < end; id++) {
+                syncFile(FileFormat.arenaFile(dir, id));
+            }
             fixPositions(index, start, tail);
             // Only what differs is written: a whole queue is left byte for byte as it was.
             if (!start.equals(index.start())) {
@@ -330,6 +335,14 @@ final class Repair {
             c.force(true);
         }
         NativeIO.syncDirectory(aside);
+    }
+
+    private static void syncFile(Path file) throws IOException {
+        Uninterruptible.run(() -> {
+            try (FileChannel c = FileChannel.open(file, StandardOpenOption.READ)) {
+                c.force(false);
+            }
+        });
     }
 
     private Path aside() throws IOException {
