@@ -132,7 +132,10 @@ final class Repair {
             // The durable point and the clean state written below vouch for every record up to the
             // tail, which may still be only in the page cache (a crash in this boot): on disk first.
             for (long id = startArena; id < end; id++) {
-                syncFile(FileFormat.arenaFile(dir, id));
+                Path arena = FileFormat.arenaFile(dir, id);
+                if (Files.exists(arena)) { // the cut deleted those after the tail's
+                    syncFile(arena);
+                }
             }
             fixPositions(index, start, tail);
             // Only what differs is written: a whole queue is left byte for byte as it was.
