@@ -194,6 +194,14 @@ public final class Upgrade {
             start = arenaTimes.isEmpty() ? tail : firstRecordV1(arenaTimes.firstKey());
         }
         StreamPoint head = new PositionSlots(meta, FileFormat.META_HEAD_SLOTS).point();
+        if (head == null && !PositionSlots.blank(meta, FileFormat.META_HEAD_SLOTS)) {
+            // Taking it as "never read" would rewind the queue's own consumer to the start, silently;
+            // an open of a version-2 queue refuses the same damage.
+            throw new QueueCorruptedException(dir.resolve(FileFormat.META_FILE), FileFormat.META_HEAD_SLOTS,
+                    "queue.meta is damaged: both slots of the queue's own consumer position fail their check, so"
+                    + " the upgrade cannot tell where it was; nothing was changed. Restore queue.meta from a"
+                    + " backup and upgrade again");
+        }
         long headOffset = head == null ? start.offset() : Math.max(head.offset(), start.offset());
         // Named consumers: name -> {offset, mode}.
         TreeMap<String, long[]> consumers = new TreeMap<>();
