@@ -326,4 +326,51 @@ class ReadOnlyQueueTest {
             assertEquals(w.earliestOffset(), got, "the reader did not move to the earliest kept");
         }
     }
+    /**
+     * A consumer the writer's process moved on, opened next in a reader process whose follower
+     * another thread keeps busy, resumes where it was committed. The open used to compare the
+     * commit with the reader's verified tail, which lags the writer, take the consumer for one
+     * past a tail lost in an OS crash and commit it back to that tail: redelivering, or committing
+     * it into arenas the writer had collected, damaged from then on for every process.
+     */
+    @Test
+    void aConsumerMovedOnByTheWriter_opensInAReaderWhereItWasCommitted_neverBack() throws Exception {
+        Path dir = work.resolve("q");
+        QueueConfig writerConfig = QueueConfig.builder().arenaSize(1 << 20).gcInterval(Duration.ZERO)
+                .flushInterval(Duration.ZERO).ownConsumer(false).build();
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        try (BigQueue w = BigQueue.open(dir, writerConfig); BigQueue r = BigQueue.open(dir, reader())) {
+            byte[] message = new byte[200];
+            Consumer follower = Consumers.of(r).open("follower");
+            Thread writer = new Thread(() -> {
+                while (!stop.get()) {
+                    w.enqueue(message);
+                }
+            });
+            Thread reading = new Thread(() -> {
+                while (!stop.get()) {
+                    follower.dequeue(); // keeps the reader's follower verifying
+                }
+            });
+            writer.start();
+            reading.start();
+            try {
+                for (int round = 0; round < 300; round++) {
+                    Consumer c = Consumers.of(w).open("c");
+                    c.seekToEnd();
+                    long committed = c.position();
+                    c.close();
+                    Consumer inReader = Consumers.of(r).open("c");
+                    long resumed = inReader.position();
+                    inReader.close();
+                    assertTrue(resumed >= committed, "round " + round + ": committed at " + committed
+                            + " in the writer, the reader's open put it back to " + resumed);
+                }
+            } finally {
+                stop.set(true);
+                writer.join();
+                reading.join();
+            }
+        }
+    }
 }

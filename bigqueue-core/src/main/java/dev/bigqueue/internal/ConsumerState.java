@@ -107,7 +107,11 @@ public final class ConsumerState {
         this.manual = manual;
         StreamPoint committed = new StreamPoint(store.committedOffset(), store.committedPosition());
         StreamPoint tail = engine.tail();
-        if (committed.offset() > tail.offset() || committed.position() > tail.position()) {
+        // Only the writer knows its recovered tail. A read-only queue's tail is what its follower
+        // has verified so far, which can lag the writer (another thread may be verifying): a
+        // consumer committed past it is ahead of this reader, not past a lost tail, and moving it
+        // back would redeliver, or commit it into arenas the writer has collected meanwhile.
+        if (!engine.isReadOnly() && (committed.offset() > tail.offset() || committed.position() > tail.position())) {
             // After an OS crash the position can reach the disk while records it passed did not.
             LOG.warn("{} was committed at offset {}, past the recovered tail {}: those records did not survive an OS"
                     + " crash or power loss; it resumes at the tail", label, committed.offset(), tail.offset());
