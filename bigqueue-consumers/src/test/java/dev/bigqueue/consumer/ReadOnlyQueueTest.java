@@ -373,4 +373,38 @@ class ReadOnlyQueueTest {
             }
         }
     }
+    /**
+     * A read-only consumer behind arenas that retention dropped moves to the earliest message kept
+     * (with a WARN), also when the writer pooled a dropped arena's file and reused it: the reader's
+     * remembered mapping of it then shows another arena's records, and its next read used to fail
+     * as damage ("record length … runs past the end of the log") instead.
+     */
+    @Test
+    void aReaderBehindADropWhoseArenaFileWasReused_movesToTheEarliest_notDamage() {
+        Path dir = work.resolve("q");
+        QueueConfig writerConfig = QueueConfig.builder().arenaSize(8192).gcInterval(Duration.ZERO)
+                .flushInterval(Duration.ZERO).ownConsumer(false).arenaPool(1).retention(Duration.ofMinutes(1))
+                .build();
+        java.time.Instant old = java.time.Instant.ofEpochMilli(1_000_000); // older than the retention
+        try (BigQueue w = BigQueue.open(dir, writerConfig); BigQueue r = BigQueue.open(dir, reader())) {
+            Consumer slow = Consumers.of(r).open("slow");
+            long n = 0;
+            for (; n < 300; n++) { // about 4 arenas
+                w.enqueue(dev.bigqueue.Message.builder().timestamp(old).value(n + "|" + "y".repeat(90)).build());
+            }
+            assertEquals("0|" + "y".repeat(90), new String(slow.dequeue(), StandardCharsets.UTF_8));
+            w.gc();
+            long earliest = w.earliestOffset();
+            assertTrue(earliest > 0, "retention dropped nothing");
+            long reused = dev.bigqueue.internal.Engines.of(w).log().arenas().reusedSinceOpen();
+            for (long end = n + 160; n < end; n++) { // two more arenas: the pooled file is one of them
+                w.enqueue(dev.bigqueue.Message.builder().timestamp(old).value(n + "|" + "z".repeat(90)).build());
+            }
+            assertTrue(dev.bigqueue.internal.Engines.of(w).log().arenas().reusedSinceOpen() > reused,
+                    "the writer reused a pooled file");
+            String next = new String(slow.dequeue(), StandardCharsets.UTF_8);
+            assertEquals(Long.toString(w.earliestOffset()), next.substring(0, next.indexOf('|')),
+                    "the reader resumes at the earliest message kept");
+        }
+    }
 }

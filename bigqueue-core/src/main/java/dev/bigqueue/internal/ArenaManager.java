@@ -407,7 +407,7 @@ public final class ArenaManager {
      * Read-only queues: whether the writer has reused this mapping's file as another arena (the
      * header, written before the file took its new name, says another id); the caller holds a pin.
      */
-    private static boolean isReused(Arena a) {
+    static boolean isReused(Arena a) {
         return a.buffer().getLong(FileFormat.ARENA_ID_OFFSET) != a.id;
     }
 

@@ -219,7 +219,13 @@ public final class RecordReader {
     private Arena pin(Cursor cursor, long arenaId) {
         Arena a = cursor.arena;
         if (a != null && a.id == arenaId && a.tryPin()) {
-            return a;
+            if (follower == null || !ArenaManager.isReused(a)) {
+                return a;
+            }
+            // A read-only queue whose writer dropped this arena and reused its file as another: the
+            // remembered mapping shows that one's records now. The acquire below finds out and
+            // forgets the arena, so the read moves to the earliest record as after any drop.
+            arenas.release(a);
         }
         a = arenas.acquire(arenaId);
         cursor.arena = a;
