@@ -74,7 +74,10 @@ class RepairPowerLossTest {
         System.out.println("repair under power loss: " + String.join("; ", report));
     }
 
-    /** Enqueues args[1] messages into args[0] with no flush at all, prints DONE and waits to be killed. */
+    /**
+     * Enqueues args[1] messages into args[0] with no flush at all, prints DONE and waits to be
+     * killed: it reads its stdin, which ends only if the test process went away first.
+     */
     public static final class UnsyncedWriter {
         public static void main(String[] args) throws Exception {
             BigQueue q = BigQueue.open(Path.of(args[0]), QueueConfig.builder().arenaSize(ARENA)
@@ -83,7 +86,9 @@ class RepairPowerLossTest {
                 q.enqueue(Payloads.payload(SEED, i, MESSAGE));
             }
             System.out.println("DONE");
-            Thread.sleep(Long.MAX_VALUE);
+            while (System.in.read() >= 0) {
+                // nothing comes; the test kills this process
+            }
         }
     }
 

@@ -286,7 +286,7 @@ class CallbackReentryTest {
             });
             requeuer.start();
             // Wait until the append waits for room (a condition, not a time).
-            while (requeuer.isAlive() && !waitingForRoom(requeuer)) {
+            while (requeuer.isAlive() && !Lifetime.isInside(requeuer, ".DiskSpace", "awaitRoom")) {
                 Thread.onSpinWait();
             }
             assertTrue(requeuer.isAlive(), "the append did not wait: " + requeued.get());
@@ -306,15 +306,6 @@ class CallbackReentryTest {
                     && requeued.get().getMessage().contains("closed"), String.valueOf(requeued.get()));
             assertEquals(39, consumers.open("ahead").position(), "closed without its final commit: at least once");
         }
-    }
-
-    private static boolean waitingForRoom(Thread t) {
-        for (StackTraceElement e : t.getStackTrace()) {
-            if (e.getClassName().endsWith("DiskSpace") && e.getMethodName().equals("awaitRoom")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     @Test

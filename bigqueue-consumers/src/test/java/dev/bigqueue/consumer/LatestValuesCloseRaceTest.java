@@ -120,7 +120,7 @@ class LatestValuesCloseRaceTest {
                     }
                 });
                 checkpointing.start();
-                while (checkpointing.isAlive() && !inSnapshotWrite(checkpointing)) {
+                while (checkpointing.isAlive() && !Lifetime.isInside(checkpointing, ".Snapshots", "write")) {
                     Thread.onSpinWait();
                 }
                 lv.close();
@@ -133,15 +133,6 @@ class LatestValuesCloseRaceTest {
                         "the checkpoint's snapshot, at offset 100,000: " + atClose);
             }
         }
-    }
-
-    private static boolean inSnapshotWrite(Thread t) {
-        for (StackTraceElement e : t.getStackTrace()) {
-            if (e.getClassName().endsWith(".Snapshots") && e.getMethodName().equals("write")) {
-                return true;
-            }
-        }
-        return false;
     }
 
     /** The files in the store's snapshot directory, with their sizes. */

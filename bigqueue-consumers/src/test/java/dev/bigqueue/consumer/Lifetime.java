@@ -49,6 +49,19 @@ final class Lifetime {
         return found;
     }
 
+    /**
+     * Whether {@code t} is inside {@code method} of a class whose name ends with {@code classSuffix}
+     * now: for a test that waits for a thread to reach a point (a condition, not a time).
+     */
+    static boolean isInside(Thread t, String classSuffix, String method) {
+        for (StackTraceElement e : t.getStackTrace()) {
+            if (e.getClassName().endsWith(classSuffix) && e.getMethodName().equals(method)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     /** Names and stacks of {@code threads}, for a failure message. */
     static String describe(List<Thread> threads) {
         StringBuilder s = new StringBuilder();
