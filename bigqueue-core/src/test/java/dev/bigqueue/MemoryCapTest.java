@@ -5,10 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.bigqueue.testing.QueueFiles;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -27,17 +26,6 @@ class MemoryCapTest {
     @TempDir
     Path dir;
 
-    /** How many distinct arena files of {@code dir} this process has mapped right now. */
-    static int mappedArenaFiles(Path dir) throws IOException {
-        String prefix = dir.toRealPath().toString() + "/arena-";
-        List<String> lines = Files.readAllLines(Path.of("/proc/self/maps"));
-        return (int) lines.stream()
-                .map(l -> l.contains(prefix) ? l.substring(l.indexOf(prefix)) : null)
-                .filter(s -> s != null)
-                .distinct()
-                .count();
-    }
-
     @ParameterizedTest
     @ValueSource(ints = {1, 2, 3})
     void producerAndConsumer_neverMapMoreThanTheCap(int cap) throws Exception {
@@ -52,7 +40,7 @@ class MemoryCapTest {
             Thread watcher = new Thread(() -> {
                 try {
                     while (!done.get()) {
-                        maxSeen.accumulateAndGet(mappedArenaFiles(dir), Math::max);
+                        maxSeen.accumulateAndGet(QueueFiles.mappedArenaFiles(dir), Math::max);
                     }
                 } catch (IOException e) {
                     failure.set(e);
@@ -87,7 +75,7 @@ class MemoryCapTest {
         }
         assertTrue(maxSeen.get() >= 1, "the watcher must have seen the mappings");
         assertTrue(maxSeen.get() <= cap, "saw " + maxSeen.get() + " arena files mapped at once, cap is " + cap);
-        assertEquals(0, mappedArenaFiles(dir), "close() unmaps every arena");
+        assertEquals(0, QueueFiles.mappedArenaFiles(dir), "close() unmaps every arena");
     }
 
     @Test
@@ -97,10 +85,10 @@ class MemoryCapTest {
         new Random(7).nextBytes(big);
         try (BigQueue q = BigQueue.open(dir, config)) {
             q.enqueue(big);
-            assertTrue(mappedArenaFiles(dir) <= 1);
+            assertTrue(QueueFiles.mappedArenaFiles(dir) <= 1);
             assertArrayEquals(big, q.dequeue());
             assertNull(q.dequeue());
-            assertTrue(mappedArenaFiles(dir) <= 1);
+            assertTrue(QueueFiles.mappedArenaFiles(dir) <= 1);
         }
     }
 
@@ -114,7 +102,7 @@ class MemoryCapTest {
             for (int i = 0; i < 50; i++) {
                 q.dequeue();
             }
-            assertTrue(mappedArenaFiles(dir) > 3);
+            assertTrue(QueueFiles.mappedArenaFiles(dir) > 3);
         }
     }
 

@@ -36,6 +36,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link #lock}, which the waiting condition uses too. {@code fileCount} counts arena files
  * until they are really gone, for the disk cap.
  *
+ * <p><b>A mapping leaves the cap when its pages do.</b> A read-only queue forgets a mapping as
+ * soon as it learns that the writer deleted or reused its file, which can happen while a reader
+ * has it pinned; its pages stay until that pin is released. Such a mapping moves from
+ * {@code mapped} to {@code draining} (under {@link #lock}), and the cap counts both, so a new
+ * mapping waits for the old one to be really gone, as it waits for any pin.
+ *
  * <p><b>The pool</b> ({@link ArenaPool}, {@code arenaPool}): {@link #delete} hands a file to it
  * instead of deleting it, and {@link #createFile} takes one from it before making a new file;
  * {@link #count} includes pooled files, for the disk cap.
@@ -68,6 +74,8 @@ public final class ArenaManager {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
     private final Map<Long, Arena> mapped = new ConcurrentHashMap<>();
+    /** Mappings forgotten while pinned, until their last pin unmaps them; under {@link #lock}. */
+    private final List<Arena> draining = new ArrayList<>();
     /** Threads waiting in {@link #acquire}; read by releasers without the lock. */
     private volatile int waiters;
     /** Asks the writer to give up its lease; set once before the queue is used. */
@@ -345,8 +353,7 @@ public final class ArenaManager {
                     if (readOnly && isReused(a)) {
                         // The writer pooled the file and reused it as another arena: this one is gone.
                         release(a);
-                        mapped.remove(id, a);
-                        a.mapping().retire();
+                        dropMapping(a);
                         forget(id);
                         return null;
                     }
@@ -366,7 +373,7 @@ public final class ArenaManager {
             if (!onDisk.containsKey(id) && !(readOnly && discover(id))) {
                 return null;
             }
-            if (cap == 0 || mapped.size() < cap) {
+            if (cap == 0 || mappedNow() < cap) {
                 try {
                     a = Arena.map(FileFormat.arenaFile(dir, id), id, arenaSize, readOnly);
                 } catch (NoSuchFileException deletedByTheWriter) {
@@ -385,7 +392,7 @@ public final class ArenaManager {
                 a.tryPin();
                 a.lastUse = ++clock;
                 mapped.put(id, a);
-                peakMapped = Math.max(peakMapped, mapped.size());
+                peakMapped = Math.max(peakMapped, mappedNow());
                 return a;
             }
             if (evictOne()) {
@@ -438,9 +445,9 @@ public final class ArenaManager {
         try {
             for (Long below : new ArrayList<>(onDisk.headMap(id).keySet())) {
                 forget(below);
-                Arena a = mapped.remove(below);
+                Arena a = mapped.get(below);
                 if (a != null) {
-                    a.mapping().retire();
+                    dropMapping(a);
                 }
             }
             released.signalAll();
@@ -466,14 +473,32 @@ public final class ArenaManager {
             }
             for (Arena a : new ArrayList<>(mapped.values())) {
                 if (a.id > id) {
-                    mapped.remove(a.id, a);
-                    a.mapping().retire();
+                    dropMapping(a);
                 }
             }
             released.signalAll();
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * Read-only queues, under the lock: forgets mapping {@code a} and retires it. Pinned, it stays
+     * counted against the cap ({@code draining}) until its last pin unmaps it; that release wakes
+     * the waiters ({@link #release}).
+     */
+    private void dropMapping(Arena a) {
+        mapped.remove(a.id, a);
+        a.mapping().retire();
+        if (!a.mapping().isUnmapped()) {
+            draining.add(a);
+        }
+    }
+
+    /** Under the lock: the arenas whose pages are mapped now, those forgotten but still pinned included. */
+    private int mappedNow() {
+        draining.removeIf(a -> a.mapping().isUnmapped());
+        return mapped.size() + draining.size();
     }
 
     /** Unmaps the least recently used arena nobody has pinned; false if every mapped arena is pinned. */
@@ -589,9 +614,14 @@ public final class ArenaManager {
         }
     }
 
-    /** How many arenas are mapped now. */
+    /** How many arenas are mapped now, those forgotten but still pinned included. */
     public int mappedCount() {
-        return mapped.size();
+        lock.lock();
+        try {
+            return mappedNow();
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The most arenas ever mapped at once since open. */
@@ -609,10 +639,12 @@ public final class ArenaManager {
      * refuses every later {@link #acquire}. The writer's lease must have been given up first.
      */
     void close() {
+        List<Arena> forgotten;
         lock.lock();
         try {
             closed = true;
             released.signalAll();
+            forgotten = new ArrayList<>(draining);
         } finally {
             lock.unlock();
         }
@@ -620,6 +652,9 @@ public final class ArenaManager {
             a.mapping().retire();
         }
         for (Arena a : mapped.values()) {
+            a.mapping().awaitUnmapped();
+        }
+        for (Arena a : forgotten) {
             a.mapping().awaitUnmapped();
         }
         mapped.clear();

@@ -11,6 +11,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.List;
 import java.util.TreeMap;
 import java.util.stream.Stream;
 
@@ -20,6 +21,17 @@ import java.util.stream.Stream;
  */
 public final class QueueFiles {
     private QueueFiles() {
+    }
+
+    /** How many distinct arena files of {@code dir} this process has mapped right now. */
+    public static int mappedArenaFiles(Path dir) throws IOException {
+        String prefix = dir.toRealPath().toString() + "/arena-";
+        List<String> lines = Files.readAllLines(Path.of("/proc/self/maps"));
+        return (int) lines.stream()
+                .map(l -> l.contains(prefix) ? l.substring(l.indexOf(prefix)) : null)
+                .filter(s -> s != null)
+                .distinct()
+                .count();
     }
 
     /**
