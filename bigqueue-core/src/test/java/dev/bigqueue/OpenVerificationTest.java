@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.bigqueue.internal.FileFormat;
 import dev.bigqueue.testing.QueueFiles;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -208,6 +209,21 @@ class OpenVerificationTest {
         }
         assertFalse(Files.exists(own), "a creation cut short by a crash is cleaned up");
         assertTrue(Files.exists(users) && Files.exists(usersDir.resolve("note")), "not the queue's to delete");
+    }
+
+    @Test
+    void aDirectoryNamedLikeTheWriteBackMarker_failsTheOpenNamingIt_andChangesNothing() throws IOException {
+        fill();
+        Path stray = dir.resolve(FileFormat.WRITEBACK_FAILED_FILE);
+        Files.createDirectories(stray);
+        TreeMap<String, byte[]> before = QueueFiles.snapshot(dir);
+        UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> BigQueue.open(dir, config()));
+        assertTrue(e.getMessage().contains(stray.toAbsolutePath() + " is a directory"), e.getMessage());
+        QueueFiles.assertUnchanged(before, dir, "a refused open");
+        Files.delete(stray);
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertArrayEquals(message(0), q.dequeue());
+        }
     }
 
     private static int[] sizes() {

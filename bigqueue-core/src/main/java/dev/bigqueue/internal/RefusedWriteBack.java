@@ -73,6 +73,11 @@ public final class RefusedWriteBack {
     }
 
     private static Marker read(Path marker) throws IOException {
+        if (Files.isDirectory(marker)) {
+            throw new IOException(marker.toAbsolutePath() + " is a directory, not bigqueue's: the queue keeps"
+                    + " a 32-byte marker file under this name after a disk refused a write-back; move the"
+                    + " directory out of the queue directory and open again");
+        }
         ByteBuffer b = ByteBuffer.allocate(FileFormat.WRITEBACK_FAILED_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel ch = FileChannel.open(marker, StandardOpenOption.READ)) {
             while (b.hasRemaining() && ch.read(b, b.position()) > 0) {
@@ -80,6 +85,10 @@ public final class RefusedWriteBack {
             }
         } catch (NoSuchFileException none) {
             return null;
+        } catch (IOException e) {
+            throw new IOException("cannot read the write-back failure marker " + marker.toAbsolutePath() + ": "
+                    + e.getMessage() + "; it says which arenas the next open must rewrite, so keep it and make"
+                    + " it readable", e);
         }
         if (!b.hasRemaining() && b.getLong(0) == FileFormat.WRITEBACK_FAILED_MAGIC
                 && b.getLong(24) == check(b.getLong(8), b.getLong(16))) {
