@@ -193,7 +193,7 @@ public final class BigQueue implements AutoCloseable {
     /** Appends {@code message} encoded as UTF-8. */
     public long enqueueString(String message) {
         Objects.requireNonNull(message, "message must not be null; an empty string is a valid message");
-        byte[] bytes = message.getBytes(StandardCharsets.UTF_8);
+        byte[] bytes = Message.utf8(message, "message");
         return engine.append(bytes, 0, bytes.length);
     }
 

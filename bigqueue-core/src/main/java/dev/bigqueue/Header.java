@@ -28,7 +28,7 @@ public final class Header {
     /** A header whose value is {@code value} in UTF-8. */
     public static Header of(String name, String value) {
         Objects.requireNonNull(value, "header value must not be null");
-        return of(name, value.getBytes(StandardCharsets.UTF_8));
+        return of(name, Message.utf8(value, "value of header '" + name + "'"));
     }
 
     public String name() {

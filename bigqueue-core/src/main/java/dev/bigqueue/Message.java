@@ -78,7 +78,7 @@ public final class Message {
     /** A message with {@code value} in UTF-8. */
     public static Message of(String value) {
         Objects.requireNonNull(value, "value must not be null");
-        return new Message(-1, NO_TIMESTAMP, null, List.of(), value.getBytes(StandardCharsets.UTF_8));
+        return new Message(-1, NO_TIMESTAMP, null, List.of(), utf8(value, "value"));
     }
 
     public static Builder builder() {
@@ -196,12 +196,33 @@ public final class Message {
         return new Message(offset, millis, key, hs, value);
     }
 
+    /**
+     * {@code s} in UTF-8, refusing text that has no UTF-8 form (an unpaired surrogate), which
+     * {@link String#getBytes} would store as '?': a key or name that came back different would be
+     * another key, and a value silently changed is damage.
+     *
+     * @param what names the argument in the error.
+     */
+    static byte[] utf8(String s, String what) {
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new IllegalArgumentException(what + " is not well-formed text: an unpaired surrogate \\u"
+                        + String.format("%04X", (int) c) + " at index " + i + " has no UTF-8 form (it would be"
+                        + " stored as '?'); fix the string, or pass bytes (the byte[] form)");
+            }
+        }
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
     static void checkHeaderName(String name) {
         if (name.isEmpty()) {
             throw new IllegalArgumentException("header name must not be empty");
         }
         if (name.length() > MAX_HEADER_NAME_BYTES
-                || name.getBytes(StandardCharsets.UTF_8).length > MAX_HEADER_NAME_BYTES) {
+                || utf8(name, "header name").length > MAX_HEADER_NAME_BYTES) {
             throw new IllegalArgumentException("header name is longer than " + MAX_HEADER_NAME_BYTES
                     + " UTF-8 bytes: " + preview(name.getBytes(StandardCharsets.UTF_8)));
         }
@@ -288,7 +309,7 @@ public final class Message {
         /** The key in UTF-8. */
         public Builder key(String key) {
             Objects.requireNonNull(key, "key must not be null; leave key(..) out for a message without a key");
-            this.key = key.getBytes(StandardCharsets.UTF_8);
+            this.key = utf8(key, "key");
             return this;
         }
 
@@ -308,7 +329,7 @@ public final class Message {
         /** Adds a header whose value is {@code value} in UTF-8. */
         public Builder header(String name, String value) {
             Objects.requireNonNull(value, "value of header '" + name + "' must not be null");
-            return header(name, value.getBytes(StandardCharsets.UTF_8));
+            return header(name, utf8(value, "value of header '" + name + "'"));
         }
 
         /** The timestamp (cut to the millisecond); without it the enqueue time is used. */
@@ -337,7 +358,7 @@ public final class Message {
 
         /** The value in UTF-8; null makes a tombstone. */
         public Builder value(String value) {
-            this.value = value == null ? null : value.getBytes(StandardCharsets.UTF_8);
+            this.value = value == null ? null : utf8(value, "value");
             this.valueSet = true;
             return this;
         }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.internal.FileFormat;
+import dev.bigqueue.internal.MessageCodec;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -172,5 +173,49 @@ class MessageTest {
         m.value()[1] = 9;
         assertEquals(2, m.value()[1]);
         assertThrows(UnsupportedOperationException.class, () -> m.headers().add(Header.of("b", "c")));
+    }
+    @Test
+    void textWithoutAUtf8Form_isRefusedWhereverItIsGiven_neverStoredAsQuestionMarks() {
+        String lone = "a\uD800b";
+        String[] errors = {
+            assertThrows(IllegalArgumentException.class, () -> Message.builder().key(lone)).getMessage(),
+            assertThrows(IllegalArgumentException.class, () -> Message.builder().header(lone, "v")).getMessage(),
+            assertThrows(IllegalArgumentException.class, () -> Message.builder().header("h", lone)).getMessage(),
+            assertThrows(IllegalArgumentException.class, () -> Message.builder().value(lone)).getMessage(),
+            assertThrows(IllegalArgumentException.class, () -> Message.of(lone)).getMessage(),
+            assertThrows(IllegalArgumentException.class, () -> Header.of(lone, "v")).getMessage(),
+            assertThrows(IllegalArgumentException.class, () -> Header.of("h", lone)).getMessage(),
+        };
+        for (String e : errors) {
+            assertTrue(e.contains("unpaired surrogate \\uD800 at index 1"), e);
+        }
+        try (BigQueue q = BigQueue.open(dir)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> q.enqueueString(lone));
+            assertTrue(e.getMessage().startsWith("message is not well-formed text"), e.getMessage());
+            assertEquals(0, q.size(), "nothing stored");
+            // A surrogate pair is one code point: fine.
+            String pair = "k\uD83D\uDE00";
+            q.enqueue(Message.builder().key(pair).header(pair, pair).value(pair).build());
+            Message back = q.dequeueMessage();
+            assertEquals(pair, back.keyString());
+            assertEquals(pair, back.headers().get(0).name());
+            assertEquals(pair, back.valueString());
+        }
+    }
+
+    @Test
+    void craftedPayloads_aLengthPast2To31_orANegativeHeaderCount_areRefusedByEveryDecoder() {
+        // Records that pass their checksum never hold these; MessageCodec is public, so it is checked.
+        byte[] keyLength2To32 = {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x10, 'v'};
+        long keyed = MessageCodec.stamp(0, MessageCodec.FLAG_KEY);
+        assertThrows(IllegalStateException.class, () -> MessageCodec.decode(0, keyed, keyLength2To32),
+                "a 2^32 key length wrapped round to 0");
+        assertThrows(IllegalStateException.class, () -> MessageCodec.valueOf(MessageCodec.FLAG_KEY, keyLength2To32));
+        byte[] headerCountMinus1 = {(byte) 0xFF, (byte) 0xFF, (byte) 0xFF, (byte) 0xFF, 0x0F, 'v'};
+        long withHeaders = MessageCodec.stamp(0, MessageCodec.FLAG_HEADERS);
+        assertThrows(IllegalStateException.class, () -> MessageCodec.decode(0, withHeaders, headerCountMinus1));
+        assertThrows(IllegalStateException.class,
+                () -> MessageCodec.valueOf(MessageCodec.FLAG_HEADERS, headerCountMinus1),
+                "the byte[] path returned a value for a record that says -1 headers");
     }
 }

@@ -39,6 +39,42 @@ class RetentionTest {
     }
 
     @Test
+    void anArenaOfOldMessagesOnly_goes_evenWhenTheNextArenaStartsWithANewMessage() {
+        // The time index entry of arena 1's first record covers that record too: judged by it alone,
+        // arena 0 looked as recent as the first live message and was kept.
+        Instant old = Instant.now().minus(Duration.ofHours(2));
+        try (BigQueue q = BigQueue.open(dir, config(Duration.ofHours(1)))) {
+            // 80-byte records (16 header + 64 payload): exactly 50 fill arena 0's 4000 data bytes.
+            for (int i = 0; i < 50; i++) {
+                q.enqueue(Message.builder().timestamp(old).value(new byte[64]).build());
+            }
+            for (int i = 0; i < 60; i++) {
+                q.enqueue(new byte[64]);
+            }
+            q.gc();
+            assertEquals(50, q.earliestOffset(), "arena 0 (offsets 0..49, all 2 h old) is past the retention");
+            q.gc();
+            assertEquals(50, q.earliestOffset(), "no live message goes");
+        }
+    }
+
+    @Test
+    void anArenaWhoseLastMessageIsRecent_stays_evenIfItsIndexedOnesAreOld() {
+        Instant old = Instant.now().minus(Duration.ofHours(2));
+        try (BigQueue q = BigQueue.open(dir, config(Duration.ofHours(1)))) {
+            for (int i = 0; i < 49; i++) {
+                q.enqueue(Message.builder().timestamp(old).value(new byte[64]).build());
+            }
+            q.enqueue(new byte[64]); // the last record of arena 0 is live
+            for (int i = 0; i < 60; i++) {
+                q.enqueue(Message.builder().timestamp(old).value(new byte[64]).build());
+            }
+            q.gc();
+            assertEquals(0, q.earliestOffset(), "arena 0 holds a live message");
+        }
+    }
+
+    @Test
     void expiredArenas_go_evenIfTheOwnConsumerLags_whichResumesAtTheEarliest_andItIsChangeableBetweenOpens() {
         Instant old = Instant.now().minus(Duration.ofHours(2));
         try (BigQueue q = BigQueue.open(dir, config(Duration.ZERO))) {

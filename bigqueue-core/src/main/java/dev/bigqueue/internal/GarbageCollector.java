@@ -165,7 +165,8 @@ public final class GarbageCollector {
      * The lowest arena to keep under the retention rule: arenas below it hold only messages older
      * than the retention. An arena's newest message is judged by the time-index entry of the first
      * record of a later arena (the largest timestamp so far there covers every record before it),
-     * so an arena goes only once a later one has started and everything before that is expired.
+     * and when that is too recent, by the records before that first record, so an arena goes only
+     * once a later one has started and everything before that is expired.
      * Never at or past {@code lastStart}, the arena of the last record start.
      */
     private long expiredBelow(long lastStart) throws IOException {
@@ -183,8 +184,14 @@ public final class GarbageCollector {
             for (long n = id + 1; n <= lastStart && next == null; n++) {
                 next = timeIndex.firstEntry(n, earliest, tailOffset, tailPosition);
             }
-            // next.maxTimestamp covers every record before it, its own included: conservative.
-            if (next == null || next.maxTimestamp() >= horizon) {
+            if (next == null) {
+                break;
+            }
+            // next.maxTimestamp covers every record before it, its own included: when it is recent
+            // it may be that first record alone (old messages, then live ones), so look at the
+            // records before it (from the last index entry before it, at most one 64 KiB chunk).
+            if (next.maxTimestamp() >= horizon
+                    && !timeIndex.allBefore(horizon, earliest, new StreamPoint(next.offset(), next.position()))) {
                 break;
             }
             keep = id + 1;

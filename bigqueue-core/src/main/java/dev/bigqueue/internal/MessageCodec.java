@@ -181,6 +181,9 @@ public final class MessageCodec {
         }
         if ((flags & FLAG_HEADERS) != 0) {
             int count = varint(payload, at);
+            if (count < 0 || count > length) {
+                throw new IllegalStateException("record payload says " + count + " headers in " + length + " bytes");
+            }
             for (int i = 0; i < count; i++) {
                 int nl = varint(payload, at);
                 checkRange(at[0], nl, length);
@@ -286,6 +289,10 @@ public final class MessageCodec {
                 throw new IllegalStateException("record payload ends inside a length");
             }
             byte b = in[at[0]++];
+            if (shift == 28 && (b & 0xF8) != 0) {
+                // Lengths are ints below 2^31: more bits would wrap round to a small or negative one.
+                throw new IllegalStateException("record payload has a length of 2^31 or more");
+            }
             v |= (b & 0x7F) << shift;
             if (b >= 0) {
                 return v;

@@ -281,6 +281,32 @@ public final class TimeIndex {
     }
 
     /**
+     * Whether every record from {@code earliest} up to {@code end} (excluded) has a timestamp
+     * below {@code millis}: from the last entry before {@code end} and the records after it. False
+     * when a record cannot be read (damage keeps data, it never makes it expire).
+     */
+    boolean allBefore(long millis, StreamPoint earliest, StreamPoint end) throws IOException {
+        if (end.position() <= earliest.position()) {
+            return true;
+        }
+        Entry e = lastEntryWhere(x -> true, earliest, end.offset(), end.position());
+        Cursor c = new Cursor();
+        if (e == null) {
+            c.moveTo(earliest);
+        } else if (e.maxTimestamp() >= millis) {
+            return false;
+        } else {
+            c.moveTo(e.offset(), e.position());
+        }
+        while (reader.read(c, end.position(), true, false) != null) {
+            if (MessageCodec.millisOf(c.stamp) >= millis) {
+                return false;
+            }
+        }
+        return c.damage == null && c.position() >= end.position();
+    }
+
+    /**
      * The largest timestamp of the records before {@code tail}: from the last entry before it and
      * the records after that entry (open, once). Long.MIN_VALUE if there are none.
      */
