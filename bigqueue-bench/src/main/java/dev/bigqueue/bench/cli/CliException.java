@@ -1,6 +1,8 @@
 package dev.bigqueue.bench.cli;
 
+import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
@@ -60,6 +62,41 @@ final class CliException extends RuntimeException {
             }
         }
         return null;
+    }
+
+    /**
+     * The report of a failure that came after the queue opened, or null if it is none of those the
+     * command line knows: permission denied; a named consumer open in another process (a second
+     * {@code consume -c NAME} beside a {@code consume -c NAME --follow}), which is the queue "in use"
+     * for that consumer; a damaged file.
+     */
+    static CliException afterOpen(Throwable e) {
+        CliException denied = permissionDenied(null, e);
+        if (denied != null) {
+            return denied;
+        }
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String message = reason(t);
+            if (t instanceof IllegalStateException && message.startsWith("consumer '")
+                    && message.contains(" is open in another process")) {
+                return new CliException(LOCKED, message.replace("; each consumer", ", so it is in use; each"
+                        + " consumer"), e);
+            }
+            if (t instanceof QueueCorruptedException) {
+                // Its message names the file and the byte, and says to restore it or run 'bigqueue repair DIR'.
+                return new CliException(FAILED, "the queue is damaged: " + message, e);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * What went wrong, in the failure's own words: an {@link UncheckedIOException}'s message is its
+     * cause's class name and message, and a class name means nothing to the user.
+     */
+    static String reason(Throwable e) {
+        Throwable t = e instanceof UncheckedIOException && e.getCause() != null ? e.getCause() : e;
+        return t.getMessage() != null ? t.getMessage() : t.toString();
     }
 
     private static String advice(Path queueDir) {

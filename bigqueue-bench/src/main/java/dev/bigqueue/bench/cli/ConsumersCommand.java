@@ -117,38 +117,32 @@ final class ConsumersCommand implements Callable<Integer> {
     }
 
     /**
-     * Lists the consumers: as the queue's owner when it is free; beside its writer, read-only,
-     * while another process has it open, each consumer as committed in its file (it may be open
-     * in that process, and a consumer is open in one process at a time).
+     * Lists the consumers as committed in their files, the queue open read-only: a listing changes
+     * no file, and works while a consumer is open in another process (a {@code consume --follow},
+     * the writer), where opening it here would fail. A damaged file is a row saying so, and then,
+     * after the listing, an error (exit code 1).
      */
     private static void list(QueueDirectory queueDir, PrintWriter out) {
         Table table = new Table("name", ">position", ">committed", ">lag");
-        int count = 0;
-        try (BigQueue queue = queueDir.openForReading()) {
-            if (queue.config().readOnly()) {
-                long tail = queue.tailOffset();
-                for (Map.Entry<String, long[]> c : PersistedConsumers.read(queueDir.path()).entrySet()) {
-                    long committed = c.getValue()[0];
-                    table.row(c.getKey(), Long.toString(committed), Long.toString(committed),
-                            Units.count(Math.max(0, tail - committed)));
-                    count++;
-                }
+        long tail;
+        try (BigQueue queue = queueDir.openReadOnly()) {
+            tail = queue.tailOffset();
+        }
+        Map<String, PersistedConsumers.Entry> consumers = PersistedConsumers.readEach(queueDir.path());
+        for (PersistedConsumers.Entry c : consumers.values()) {
+            if (c.problem() != null) {
+                table.row(c.name(), "damaged", "damaged", "?");
             } else {
-                Consumers consumers = Consumers.of(queue);
-                for (String n : new TreeSet<>(consumers.names())) {
-                    try (Consumer c = consumers.open(n)) {
-                        table.row(n, Long.toString(c.position()), Long.toString(c.committedPosition()),
-                                Units.count(c.lag()));
-                        count++;
-                    }
-                }
+                table.row(c.name(), Long.toString(c.committed()), Long.toString(c.committed()),
+                        Units.count(Math.max(0, tail - c.committed())));
             }
         }
-        if (count == 0) {
+        if (consumers.isEmpty()) {
             out.println("no consumers in " + queueDir.path());
         } else {
             out.print(table.toText());
         }
+        PersistedConsumers.failIfDamaged(queueDir.path(), consumers.values());
     }
 
     private void requireExists(Set<String> names, QueueDirectory queueDir) {

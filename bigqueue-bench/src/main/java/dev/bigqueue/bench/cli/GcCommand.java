@@ -2,8 +2,6 @@ package dev.bigqueue.bench.cli;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.bench.run.Units;
-import dev.bigqueue.consumer.Consumer;
-import dev.bigqueue.consumer.Consumers;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -57,12 +55,9 @@ final class GcCommand implements Callable<Integer> {
         long tail;
         try (BigQueue queue = queueDir.openForGc(!ignoreOwnConsumer)) {
             queue.gc();
-            Consumers consumers = Consumers.of(queue);
-            for (String name : consumers.names()) {
-                try (Consumer consumer = consumers.open(name)) {
-                    positions.put(name, consumer.committedPosition());
-                }
-            }
+            // From the files, not by opening each consumer: one may be open in another process (a
+            // consume --follow), and what it has committed there is what the collector counted.
+            PersistedConsumers.read(queueDir.path()).forEach((name, committed) -> positions.put(name, committed[0]));
             head = ignoreOwnConsumer ? -1 : queue.headOffset();
             earliest = queue.earliestOffset();
             tail = queue.tailOffset();

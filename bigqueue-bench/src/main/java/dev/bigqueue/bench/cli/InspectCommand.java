@@ -3,8 +3,6 @@ package dev.bigqueue.bench.cli;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.bench.run.Table;
 import dev.bigqueue.bench.run.Units;
-import dev.bigqueue.consumer.Consumer;
-import dev.bigqueue.consumer.Consumers;
 import dev.bigqueue.internal.Cursor;
 import dev.bigqueue.internal.Engines;
 import dev.bigqueue.internal.MessageCodec;
@@ -16,10 +14,9 @@ import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
-import java.util.Map;
 import java.util.OptionalLong;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -31,10 +28,12 @@ import picocli.CommandLine.Parameters;
  * head, tail and earliest offsets, the timestamps of the earliest and the newest message (each read
  * from that one record: no scan), the time index of each arena ({@link TimeIndexSummary}), every
  * named consumer with its position and lag, and disk use.
- * It opens the queue, or, while another process (its writer) has it open, reads it beside that
- * process read-only, changing nothing: then the queue's own consumer (head, size) is the writer's
- * and not shown, and each named consumer is shown as committed in its file. It fails with 5 if
- * this user may not read and write the directory and its files.
+ * It opens the queue read-only, whether or not another process (its writer) has it open, and
+ * changes no file: each named consumer is shown as committed in its file (one open in another
+ * process, a {@code consume --follow}, included), and the queue's own consumer (head, size) and the
+ * durable point as {@code queue.meta} records them, or not at all while a writer holds the queue.
+ * A damaged consumer file is a row of the report, and then the exit code is 1. It fails with 5 if
+ * this user may not read the directory and its files.
  */
 @Command(name = "inspect", mixinStandardHelpOptions = true,
         description = "Show a queue's arenas, offsets, time range (timestamps of the earliest and newest message),"
@@ -51,7 +50,7 @@ final class InspectCommand implements Callable<Integer> {
     CommandLine.Model.CommandSpec spec;
 
     /** What inspect reports about one consumer. */
-    record ConsumerState(String name, long position, long committed, long lag) {
+    record ConsumerState(String name, long position, long committed, long lag, String problem) {
     }
 
     @Override
@@ -69,15 +68,17 @@ final class InspectCommand implements Callable<Integer> {
         Instant latestTime = null;
         List<QueueDirectory.ArenaFile> arenas;
         List<TimeIndexSummary> timeIndex;
-        // Before the open: a writer open deals with the marker (rewrites what the disk refused).
         OptionalLong refused;
         try {
             refused = RefusedWriteBack.recordedOffset(queueDir.path());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        try (BigQueue queue = queueDir.openForReading()) {
-            live = queue.config().readOnly();
+        // Read-only whoever holds the queue: an owner's open would rewrite queue.meta and every consumer
+        // file, could make an arena ahead, and would fail on a consumer another process has open.
+        long writerPid = RecordedState.writerPid(queueDir.path());
+        live = writerPid > 0;
+        try (BigQueue queue = queueDir.openReadOnly()) {
             earliest = queue.earliestOffset();
             tail = queue.tailOffset();
             if (earliest < tail) {
@@ -86,29 +87,22 @@ final class InspectCommand implements Callable<Integer> {
             }
             arenas = queueDir.arenas();
             timeIndex = TimeIndexSummary.of(queue, arenas.stream().map(QueueDirectory.ArenaFile::id).toList());
-            if (live) {
-                // Held by its writer: the queue's own consumer is the writer's, and every named consumer
-                // may be open there, so each is read from its file. What is durable only the writer knows.
-                head = -1;
-                size = -1;
-                durable = -1;
-                for (Map.Entry<String, long[]> c : PersistedConsumers.read(queueDir.path()).entrySet()) {
-                    long committed = c.getValue()[0];
-                    consumers.add(new ConsumerState(c.getKey(), committed, committed, Math.max(0, tail - committed)));
-                }
-            } else {
-                head = queue.headOffset();
-                size = queue.size();
-                // After open: it makes what it recovered durable, so this is the tail unless a sync failed.
-                durable = queue.durableOffset();
-                Consumers all = Consumers.of(queue);
-                for (String name : new TreeSet<>(all.names())) {
-                    try (Consumer consumer = all.open(name)) {
-                        consumers.add(new ConsumerState(name, consumer.position(), consumer.committedPosition(),
-                                consumer.lag()));
-                    }
-                }
-            }
+        }
+        if (live) {
+            // The writer moves the queue's own consumer and the durable point on: only it knows them.
+            head = -1;
+            size = -1;
+            durable = -1;
+        } else {
+            long[] recorded = RecordedState.headAndDurable(queueDir.path());
+            head = Math.max(recorded[0], earliest);
+            size = Math.max(0, tail - head);
+            durable = recorded[1];
+        }
+        Collection<PersistedConsumers.Entry> consumerFiles = PersistedConsumers.readEach(queueDir.path()).values();
+        for (PersistedConsumers.Entry c : consumerFiles) {
+            long lag = c.problem() != null ? -1 : Math.max(0, tail - c.committed());
+            consumers.add(new ConsumerState(c.name(), c.committed(), c.committed(), lag, c.problem()));
         }
         long arenaBytes = arenas.stream().mapToLong(QueueDirectory.ArenaFile::bytes).sum();
         long diskBytes = queueDir.diskBytes();
@@ -116,6 +110,7 @@ final class InspectCommand implements Callable<Integer> {
         if (json) {
             out.println(toJson(queueDir.path(), arenaSize, arenas, arenaBytes, diskBytes, earliest, head, tail, durable,
                     size, earliestTime, latestTime, consumers, timeIndex, refused));
+            PersistedConsumers.failIfDamaged(queueDir.path(), consumerFiles);
             return 0;
         }
         out.println("queue      " + queueDir.path());
@@ -125,7 +120,8 @@ final class InspectCommand implements Callable<Integer> {
                 + arenas.get(arenas.size() - 1).id() + ")") + ", " + Units.bytesApprox(arenaBytes));
         out.println("disk use   " + Units.bytesApprox(diskBytes) + " in all (" + Units.count(diskBytes) + " bytes)");
         if (live) {
-            out.println("writer     another process has the queue open; read beside it (read-only), as of now");
+            out.println("writer     another process (pid " + writerPid + ") has the queue open; read beside it"
+                    + " (read-only), as of now");
             out.println("offsets    earliest " + earliest + ", tail " + tail + " (the head is the writer's)");
             out.println("messages   " + Units.count(tail - earliest) + " on disk");
             out.println(timeLine(earliestTime, latestTime));
@@ -141,8 +137,9 @@ final class InspectCommand implements Callable<Integer> {
                     ? "FAILED in the writer's open: the disk refused records from offset " + refused.getAsLong()
                             + " on, so none of them can be made durable in that open; check the disk (dmesg), then"
                             + " restart the writer: its next open rewrites them into new files"
-                    : "an earlier open's disk refused records from offset " + refused.getAsLong() + " on; this open"
-                            + " rewrote them into new files"));
+                    : "an earlier open's disk refused records from offset " + refused.getAsLong() + " on; the next"
+                            + " open that writes the queue (produce, gc, the application) rewrites them into new"
+                            + " files"));
         }
         out.println("consumers  " + consumers.size());
         if (!live && !consumers.isEmpty() && head < tail && consumers.stream().allMatch(c -> c.committed() > head)) {
@@ -153,7 +150,12 @@ final class InspectCommand implements Callable<Integer> {
         if (!consumers.isEmpty()) {
             Table table = new Table("name", ">position", ">committed", ">lag");
             for (ConsumerState c : consumers) {
-                table.row(c.name(), Long.toString(c.position()), Long.toString(c.committed()), Units.count(c.lag()));
+                if (c.problem() != null) {
+                    table.row(c.name(), "damaged", "damaged", "?");
+                } else {
+                    table.row(c.name(), Long.toString(c.position()), Long.toString(c.committed()),
+                            Units.count(c.lag()));
+                }
             }
             out.print(table.toText().indent(2));
         }
@@ -166,6 +168,7 @@ final class InspectCommand implements Callable<Integer> {
             out.print(table.toText().indent(2));
             out.print(TimeIndexSummary.toText(timeIndex));
         }
+        PersistedConsumers.failIfDamaged(queueDir.path(), consumerFiles);
         return 0;
     }
 
@@ -197,9 +200,14 @@ final class InspectCommand implements Callable<Integer> {
         out.append("],\"consumers\":[");
         for (int i = 0; i < consumers.size(); i++) {
             ConsumerState c = consumers.get(i);
-            out.append(i == 0 ? "" : ",").append("{\"name\":").append(quote(c.name())).append(",\"position\":")
-                    .append(c.position()).append(",\"committedPosition\":").append(c.committed())
-                    .append(",\"lag\":").append(c.lag()).append('}');
+            out.append(i == 0 ? "" : ",").append("{\"name\":").append(quote(c.name()));
+            if (c.problem() != null) {
+                out.append(",\"position\":null,\"committedPosition\":null,\"lag\":null,\"damaged\":")
+                        .append(quote(c.problem())).append('}');
+            } else {
+                out.append(",\"position\":").append(c.position()).append(",\"committedPosition\":")
+                        .append(c.committed()).append(",\"lag\":").append(c.lag()).append('}');
+            }
         }
         out.append("],\"timeIndex\":[");
         for (int i = 0; i < timeIndex.size(); i++) {

@@ -73,9 +73,10 @@ public final class Main implements Runnable {
             }
             String name = cmd.getCommandName();
             if (!(cause instanceof CliException)) {
-                // Denied after the queue opened (a consumer's file, a new arena): the same report as before.
-                CliException denied = CliException.permissionDenied(null, e);
-                cause = denied != null ? denied : cause;
+                // Failures after the queue opened (a consumer's file, a new arena) get the exit codes and
+                // words of the same failures at the open.
+                CliException known = CliException.afterOpen(e);
+                cause = known != null ? known : cause;
             }
             if (cause instanceof CliException cli) {
                 cmd.getErr().println(name + ": error: " + cli.getMessage());

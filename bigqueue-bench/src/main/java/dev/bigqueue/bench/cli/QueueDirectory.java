@@ -315,7 +315,7 @@ final class QueueDirectory {
         if (looksLocked(e)) {
             return new CliException(CliException.LOCKED, "the queue at " + dir + " is in use: " + e.getMessage(), e);
         }
-        return new CliException(CliException.FAILED, doing + ": " + e.getMessage(), e);
+        return new CliException(CliException.FAILED, doing + ": " + CliException.reason(e), e);
     }
 
     /**

@@ -1,10 +1,13 @@
 package dev.bigqueue.bench.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.testing.ChildJvm;
+import java.io.BufferedReader;
 import java.io.ByteArrayOutputStream;
+import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.channels.Channels;
@@ -12,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -19,7 +23,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code inspect}, {@code consumers list} and {@code consume} (with and without {@code --follow})
  * on a queue that a writer in another process holds open and keeps writing: they read beside it,
- * read-only, without stopping it.
+ * read-only, without stopping it; and the other commands beside a {@code consume --follow} in
+ * another process, which holds its consumer there.
  */
 class LiveQueueCliTest {
     private static final int N = 2000;
@@ -62,7 +67,8 @@ class LiveQueueCliTest {
 
             Result inspect = run("inspect", dir.toString());
             assertEquals(0, inspect.exitCode(), inspect.err());
-            assertTrue(inspect.out().contains("another process has the queue open"), inspect.out());
+            assertTrue(inspect.out().matches("(?s).*another process \\(pid \\d+\\) has the queue open.*"),
+                    inspect.out());
             assertTrue(inspect.out().contains("tail " + N), inspect.out());
             assertTrue(inspect.out().contains("time range 20"), "read from two records beside the writer: "
                     + inspect.out());
@@ -99,6 +105,49 @@ class LiveQueueCliTest {
             assertEquals(0, followed.get().exitCode(), followed.get().err());
             assertEquals(lines(1500, 2 * N), followed.get().stdout());
             assertTrue(writer.isAlive(), "the writer had to stop");
+        }
+    }
+
+    /**
+     * One terminal runs {@code consume DIR -c app --follow} (the README's "one terminal can follow
+     * while another produces"), with no writer: the follower holds consumer 'app' in its process.
+     * Looking at the queue, collecting it and other consumers work; what needs 'app' itself is "in use"
+     * (exit code 4) in the command line's words, never a Java exception.
+     */
+    @Test
+    void aFollowingConsumeInAnotherProcess_leavesTheQueueToOtherCommands() throws Exception {
+        Path dir = tmp.resolve("q");
+        assertEquals(0, CliRun.run("one\ntwo\n", "produce", dir.toString(), "--arena-size", "64KB", "-q").exitCode());
+        Path stderr = tmp.resolve("follow.err");
+        Process follower = CliProcess.builder(List.of(), stderr, "consume", dir.toString(), "-c", "app", "--follow")
+                .start();
+        try (BufferedReader lines = new BufferedReader(new InputStreamReader(follower.getInputStream(),
+                StandardCharsets.UTF_8))) {
+            // Once it printed a message it has consumer 'app' open, and keeps it while it follows.
+            assertEquals("one", lines.readLine(), Files.readString(stderr));
+
+            CliRun inspect = CliRun.run("", "inspect", dir.toString());
+            assertEquals(0, inspect.exitCode(), inspect.err());
+            assertTrue(inspect.out().matches("(?s).*\\bapp\\s+\\d+\\s+\\d+\\s+\\d+.*"), inspect.out());
+            CliRun list = CliRun.run("", "consumers", dir.toString());
+            assertEquals(0, list.exitCode(), list.err());
+            assertTrue(list.out().contains("app"), list.out());
+            CliRun gc = CliRun.run("", "gc", dir.toString());
+            assertEquals(0, gc.exitCode(), gc.err());
+            assertEquals(0, CliRun.run("", "consume", dir.toString(), "-c", "other").exitCode());
+
+            for (String[] args : List.of(new String[] {"consume", dir.toString(), "-c", "app"},
+                    new String[] {"consumers", dir.toString(), "reset", "app", "--to-earliest"},
+                    new String[] {"consumers", dir.toString(), "delete", "app"})) {
+                CliRun held = CliRun.run("", args);
+                String what = String.join(" ", args) + ": " + held.err();
+                assertEquals(CliException.LOCKED, held.exitCode(), what);
+                assertTrue(held.err().contains("consumer 'app'") && held.err().contains("in use"), what);
+                assertFalse(held.err().contains("Exception") || held.err().contains("stack trace"), what);
+            }
+        } finally {
+            follower.destroy();
+            follower.waitFor();
         }
     }
 }

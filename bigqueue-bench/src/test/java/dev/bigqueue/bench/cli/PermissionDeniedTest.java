@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueConfig;
+import dev.bigqueue.consumer.Consumers;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every command that opens a queue reports a permission problem at once, as one (issue 10, finding
@@ -38,6 +40,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 class PermissionDeniedTest {
     /** Longer than a JVM takes to start on a busy machine; the old code waited all of it. */
     private static final int WAIT_SECONDS = 30;
+    private static final Set<String> READ_COMMANDS = Set.of("inspect DIR", "consumers DIR");
     private static final List<String> SETPRIV = List.of("setpriv", "--bounding-set=-all", "--inh-caps=-all");
 
     /** What runs the child so that file permissions apply to it. */
@@ -91,8 +94,34 @@ class PermissionDeniedTest {
                 new String[] {"inspect", "DIR"},
                 new String[] {"consumers", "DIR"},
                 new String[] {"consumers", "DIR", "reset", "app", "--offset", "0"});
-        return Arrays.stream(Damage.values())
-                .flatMap(damage -> commands.stream().map(args -> Arguments.of(damage, String.join(" ", args))));
+        // inspect and consumers (list) open the queue read-only: a queue this user may only read is theirs
+        // to look at (readCommands_workOnAQueueThisUserMayOnlyRead).
+        return Arrays.stream(Damage.values()).flatMap(damage -> commands.stream()
+                .filter(args -> damage == Damage.NO_ACCESS || !READ_COMMANDS.contains(String.join(" ", args)))
+                .map(args -> Arguments.of(damage, String.join(" ", args))));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"inspect DIR", "consumers DIR"})
+    void readCommands_workOnAQueueThisUserMayOnlyRead(String commandLine) throws Exception {
+        Path dir = tmp.resolve("q");
+        try (BigQueue queue = BigQueue.open(dir, QueueConfig.builder().arenaSize(64 * 1024).build())) {
+            queue.enqueueString("a");
+            Consumers.of(queue).open("app").close();
+        }
+        Path stderr = tmp.resolve("stderr.txt");
+        Path stdout = tmp.resolve("stdout.txt");
+        deny(dir, Damage.READ_ONLY);
+        int exitCode;
+        try {
+            Process child = CliProcess.builder(unprivileged, stderr, commandLine.replace("DIR", dir.toString())
+                    .split(" ")).redirectOutput(stdout.toFile()).start();
+            exitCode = CliProcess.exitCode(child, stderr);
+        } finally {
+            allow(dir);
+        }
+        assertEquals(0, exitCode, Files.readString(stderr, StandardCharsets.UTF_8));
+        assertTrue(Files.readString(stdout, StandardCharsets.UTF_8).contains("app"));
     }
 
     @ParameterizedTest(name = "{0}: {1}")
