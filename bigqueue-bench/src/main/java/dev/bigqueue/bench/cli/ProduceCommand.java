@@ -3,18 +3,15 @@ package dev.bigqueue.bench.cli;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
 import dev.bigqueue.bench.run.Units;
-import java.io.BufferedReader;
-import java.io.DataInputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -23,9 +20,12 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /**
- * {@code bigqueue produce DIR}: appends the messages read from standard input, one per line (UTF-8,
- * the line end left out) or, with {@code --length-prefixed}, records of a 4-byte big-endian length
- * followed by that many bytes. Creates the queue when the directory is new or empty. Everything
+ * {@code bigqueue produce DIR}: appends the messages read from standard input, one per line or,
+ * with {@code --length-prefixed}, records of a 4-byte big-endian length followed by that many bytes.
+ * Either way a message is its bytes as given, never decoded (it need not be UTF-8). A line ends at
+ * {@code \n}, and a {@code \r} right before it is part of the line end (CRLF); a lone {@code \r} is
+ * part of the message. Creates the queue when the directory is new or empty, once the first message
+ * has been read, so input that is wrong from its start leaves no queue behind. Everything
  * produced is flushed to disk before the command exits. {@code --key}, {@code --header} and
  * {@code --timestamp} give every message of the run that key, those headers and that timestamp
  * (without {@code --timestamp}, each is stamped when it is enqueued). {@code --key-separator SEP}
@@ -34,15 +34,15 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "produce", mixinStandardHelpOptions = true,
         description = {"Append messages from standard input: one per line, or length-prefixed records.",
-            "Creates the queue if DIR does not exist or is empty."})
+            "Each message is stored as its bytes, as given (any encoding). A line ends at \\n; a \\r right before"
+                + " it is left out too (CRLF), a lone \\r is kept.",
+            "Creates the queue if DIR does not exist or is empty, once the first message has been read."})
 final class ProduceCommand implements Callable<Integer> {
-    static final int MAX_RECORD_BYTES = Integer.MAX_VALUE - 64;
-
     @Parameters(index = "0", paramLabel = "DIR", description = "The queue directory.")
     Path dir;
 
     @Option(names = "--length-prefixed", description = "Read records of a 4-byte big-endian length and that many"
-            + " bytes, instead of lines.")
+            + " bytes, instead of lines. Input that ends inside a record, its length included, is an error.")
     boolean lengthPrefixed;
 
     @Option(names = "--arena-size", paramLabel = "SIZE", description = "Arena size of a new queue, 4KB..1GB"
@@ -101,54 +101,26 @@ final class ProduceCommand implements Callable<Integer> {
         long first = -1;
         long last = -1;
         Duration patience = Duration.ofNanos((long) (waitSeconds * 1e9));
+        StandardInputRecords in = lengthPrefixed ? StandardInputRecords.lengthPrefixed(input)
+                : StandardInputRecords.lines(input);
+        // The first message before the open: input that is wrong from its start creates no queue, and
+        // a produce waiting for its first line (typed, or from a slow pipe) does not hold the queue.
+        byte[] message = in.next();
+        byte[] separatorBytes = separator == null ? null : separator.getBytes(StandardCharsets.UTF_8);
+        Message.Builder keyed = message != null && separatorBytes != null ? withKey(template, message,
+                separatorBytes, 1) : null;
         try (BigQueue queue = queueDir.openWhenFree(newArenaSize, sync, patience)) {
             createdArenaSize = queue.config().arenaSize();
-            if (lengthPrefixed) {
-                DataInputStream in = new DataInputStream(input);
-                while (true) {
-                    int length;
-                    try {
-                        length = in.readInt();
-                    } catch (EOFException e) {
-                        break;
-                    }
-                    if (length < 0 || length > MAX_RECORD_BYTES) {
-                        throw new CliException(CliException.FAILED, "record " + count + " on standard input has length "
-                                + length + "; a length is a 4-byte big-endian count of 0.." + MAX_RECORD_BYTES);
-                    }
-                    byte[] message = new byte[length];
-                    try {
-                        in.readFully(message);
-                    } catch (EOFException e) {
-                        throw new CliException(CliException.FAILED, "record " + count + " on standard input is cut"
-                                + " short: expected " + length + " bytes; the records before it were produced");
-                    }
-                    last = template == null ? queue.enqueue(message)
-                            : queue.enqueue(template.value(message).build());
-                    first = first < 0 ? last : first;
-                    count++;
+            for (; message != null; message = in.next()) {
+                if (separatorBytes != null) {
+                    last = queue.enqueue((keyed != null ? keyed : withKey(template, message, separatorBytes,
+                            count + 1)).build());
+                    keyed = null;
+                } else {
+                    last = template == null ? queue.enqueue(message) : queue.enqueue(template.value(message).build());
                 }
-            } else {
-                BufferedReader in = new BufferedReader(new InputStreamReader(input, StandardCharsets.UTF_8), 1 << 16);
-                String line;
-                while ((line = in.readLine()) != null) {
-                    if (separator != null) {
-                        int at = line.indexOf(separator);
-                        if (at < 0) {
-                            throw new CliException(CliException.FAILED, "line " + (count + 1) + " on standard input"
-                                    + " has no key separator " + MessageFields.visible(separator) + ": with"
-                                    + " --key-separator every line is KEY, the separator, then the value; the "
-                                    + Units.count(count) + " lines before it were produced");
-                        }
-                        template.key(line.substring(0, at)).value(line.substring(at + separator.length()));
-                        last = queue.enqueue(template.build());
-                    } else {
-                        last = template == null ? queue.enqueueString(line)
-                                : queue.enqueue(template.value(line).build());
-                    }
-                    first = first < 0 ? last : first;
-                    count++;
-                }
+                first = first < 0 ? last : first;
+                count++;
             }
             queue.flush();
         }
@@ -163,6 +135,31 @@ final class ProduceCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * {@code template} with the key and value of {@code line}: the bytes before the first
+     * {@code separator}, and those after it, as given (not decoded: a key need not be UTF-8).
+     */
+    private static Message.Builder withKey(Message.Builder template, byte[] line, byte[] separator, long lineNumber) {
+        int at = indexOf(line, separator);
+        if (at < 0) {
+            throw new CliException(CliException.FAILED, "line " + lineNumber + " on standard input has no key"
+                    + " separator " + MessageFields.visible(new String(separator, StandardCharsets.UTF_8)) + ": with"
+                    + " --key-separator every line is KEY, the separator, then the value; the "
+                    + Units.count(lineNumber - 1) + " lines before it were produced");
+        }
+        return template.key(Arrays.copyOfRange(line, 0, at)).value(Arrays.copyOfRange(line, at + separator.length,
+                line.length));
+    }
+
+    private static int indexOf(byte[] bytes, byte[] part) {
+        for (int i = 0; i + part.length <= bytes.length; i++) {
+            if (Arrays.equals(bytes, i, i + part.length, part, 0, part.length)) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /** The --key-separator, with \t read as a tab; null if not given. Checked before anything is opened. */
