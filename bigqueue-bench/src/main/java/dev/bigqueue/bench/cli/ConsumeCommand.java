@@ -47,7 +47,10 @@ import picocli.CommandLine.Parameters;
             "With --print-timestamp, --print-key, --print-headers each line is: the asked-for fields in that"
                 + " order, each followed by a tab, then the value. Fields: the timestamp as an ISO-8601 instant in UTC"
                 + " (2026-12-02T10:00:00.123Z); key=KEY, or - without a key; the headers as NAME=VALUE joined by ','"
-                + " or - without headers. Example: 2026-12-02T10:00:00.123Z<TAB>key=K<TAB>h1=v1,h2=v2<TAB>value"})
+                + " or - without headers. Example: 2026-12-02T10:00:00.123Z<TAB>key=K<TAB>h1=v1,h2=v2<TAB>value",
+            "Values, keys and header values are printed as their bytes: one holding a newline prints as several"
+                + " lines, and a tab in a key or header value looks like a field separator. --escape writes them as"
+                + " \\n and \\t (and a backslash as \\\\); --length-prefixed writes values exactly."})
 final class ConsumeCommand implements Callable<Integer> {
     private static final int BATCH = 1024;
     /** How long one wait of --follow lasts before it looks again (an interrupt ends it at once). */
@@ -83,6 +86,12 @@ final class ConsumeCommand implements Callable<Integer> {
             + " a tab before each message. Not with --length-prefixed.")
     boolean printHeaders;
 
+    @Option(names = "--escape", description = "Write a backslash, tab, newline and carriage return in values, keys"
+            + " and header values as \\\\, \\t, \\n and \\r, so that each message is one line. Without it a value"
+            + " holding a newline prints as several lines: use --escape or --length-prefixed for such values."
+            + " Not with --length-prefixed.")
+    boolean escape;
+
     @Option(names = "--from", paramLabel = "TIME", description = "First MOVE the consumer (new or existing, back or"
             + " forward) to the first message whose timestamp is at or after TIME (by the largest timestamp so far),"
             + " or to the tail if there is none, and commit it there; then read from there. TIME: an ISO-8601"
@@ -104,6 +113,10 @@ final class ConsumeCommand implements Callable<Integer> {
         if (fields && lengthPrefixed) {
             throw new CliException(CliException.USAGE, "--print-timestamp, --print-key and --print-headers print text"
                     + " lines and cannot be used with --length-prefixed, whose records are the values alone");
+        }
+        if (escape && lengthPrefixed) {
+            throw new CliException(CliException.USAGE, "--escape writes text lines and cannot be used with"
+                    + " --length-prefixed, whose records are the values' bytes as stored");
         }
         Instant fromTime = from == null ? null : MessageFields.parseTime("--from", from);
         QueueDirectory queueDir = new QueueDirectory(dir).requireQueue();
@@ -175,7 +188,11 @@ final class ConsumeCommand implements Callable<Integer> {
      */
     private int next(Consumer consumer, List<byte[]> batch, int max, Duration wait) throws InterruptedException {
         if (!(printTimestamp || printKey || printHeaders)) {
-            return wait == null ? consumer.drainTo(batch, max) : consumer.drainTo(batch, max, wait);
+            int n = wait == null ? consumer.drainTo(batch, max) : consumer.drainTo(batch, max, wait);
+            if (escape) {
+                batch.replaceAll(MessageFields::escape);
+            }
+            return n;
         }
         int n = 0;
         while (n < max) {
@@ -183,8 +200,8 @@ final class ConsumeCommand implements Callable<Integer> {
             if (m == null) {
                 break;
             }
-            byte[] prefix = MessageFields.prefix(m, printTimestamp, printKey, printHeaders);
-            byte[] value = m.value() == null ? new byte[0] : m.value();
+            byte[] prefix = MessageFields.prefix(m, printTimestamp, printKey, printHeaders, escape);
+            byte[] value = m.value() == null ? new byte[0] : escape ? MessageFields.escape(m.value()) : m.value();
             byte[] line = new byte[prefix.length + value.length];
             System.arraycopy(prefix, 0, line, 0, prefix.length);
             System.arraycopy(value, 0, line, prefix.length, value.length);

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
+import dev.bigqueue.QueueConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -214,5 +215,29 @@ class MessageCliTest {
             assertTrue(r.err().contains("--key-separator"), r.err());
             assertFalse(Files.exists(dir()), "nothing created for " + String.join(" ", bad));
         }
+    }
+
+    /**
+     * A value, key or header value holding a newline or a tab (any message enqueued through the
+     * library, or produced --length-prefixed) prints as one line with --escape, its fields still split
+     * at its tabs; with it a backslash is doubled, so the escaped text reads back unambiguously.
+     */
+    @Test
+    void escape_printsEachMessageAsOneLine() {
+        try (BigQueue queue = BigQueue.open(dir(), QueueConfig.builder().arenaSize(64 * 1024).build())) {
+            queue.enqueue(Message.builder().key("k\t1").header("h", "a\nb").value("first\tline\nsecond \\ line")
+                    .build());
+            queue.enqueue(Message.builder().key("k2").value("next").build());
+        }
+        CliRun consume = run("", "consume", dir().toString(), "-c", "app", "--print-key", "--print-headers",
+                "--escape");
+        assertEquals(0, consume.exitCode(), consume.err());
+        assertEquals("key=k\\t1\th=a\\nb\tfirst\\tline\\nsecond \\\\ line\nkey=k2\t-\tnext\n",
+                consume.stdout());
+        CliRun plain = run("", "consume", dir().toString(), "-c", "plain", "--escape");
+        assertEquals("first\\tline\\nsecond \\\\ line\nnext\n", plain.stdout());
+
+        CliRun refused = run("", "consume", dir().toString(), "-c", "other", "--escape", "--length-prefixed");
+        assertEquals(CliException.USAGE, refused.exitCode(), refused.err());
     }
 }
