@@ -195,15 +195,17 @@ final class QueueDirectory {
     }
 
     /**
-     * Opens the queue to read it: as its owner when it is free; while another process holds it
-     * (its writer: an application, a {@code produce}), read-only beside it
+     * Opens the queue for {@code consume}: as its owner when it is free (which recovers a queue its
+     * last writer left after a crash), without pretouch, whose thread would make the next arena
+     * ahead of a writer past half of its arena for a command that writes no message; while another
+     * process holds it (its writer: an application, a {@code produce}), read-only beside it
      * ({@code QueueConfig.readOnly}), which never writes the queue's files and needs no lock.
      *
      * @return the queue, read-only or not ({@link dev.bigqueue.QueueConfig#readOnly()} says which).
      */
     BigQueue openForReading() {
         try {
-            return open();
+            return open(null, false, QueueConfig.builder().pretouch(false));
         } catch (CliException e) {
             if (e.exitCode() != CliException.LOCKED) {
                 throw e;
