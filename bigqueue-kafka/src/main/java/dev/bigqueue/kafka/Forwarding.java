@@ -1,5 +1,6 @@
 package dev.bigqueue.kafka;
 
+import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
 import dev.bigqueue.QueueClosedException;
 import dev.bigqueue.consumer.Consumer;
@@ -13,13 +14,8 @@ import java.util.function.LongConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.errors.AuthenticationException;
-import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.InterruptException;
-import org.apache.kafka.common.errors.InvalidTopicException;
-import org.apache.kafka.common.errors.RecordTooLargeException;
-import org.apache.kafka.common.errors.SerializationException;
-import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.errors.InvalidTimestampException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +34,12 @@ import org.slf4j.LoggerFactory;
  * volatile fields, and end the run through the {@code closing} latch, and an interrupt that cuts
  * short a wait in the queue or the producer (given only while the thread is in such a wait, under
  * {@code interruptLock}; never while it closes a producer).
+ *
+ * <p><b>Records the queue dropped.</b> DROP_OLDEST or retention may remove records under the
+ * forwarder at any time, sent or not. The core then moves the consumer's committed offset itself
+ * (past what it dropped), so {@code committed} follows the consumer's and never commits below it;
+ * a rewind to a dropped offset resumes at the earliest record instead, with a WARN naming what
+ * was missed.
  */
 final class Forwarding implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Forwarding.class);
@@ -47,6 +49,7 @@ final class Forwarding implements Runnable {
     /** With records in flight and nothing new: wait this long for an acknowledgement, then look again. */
     private static final long ACK_WAIT_NS = TimeUnit.MILLISECONDS.toNanos(1);
 
+    private final BigQueue queue;
     private final Consumer consumer;
     private final String topic;
     private final Properties producerProperties;
@@ -71,6 +74,7 @@ final class Forwarding implements Runnable {
     private int failures;
 
     Forwarding(Consumer consumer, KafkaForwarder.Builder b, Properties producerProperties, CountDownLatch closing) {
+        this.queue = b.queue;
         this.consumer = consumer;
         this.topic = b.topic;
         this.producerProperties = producerProperties;
@@ -129,16 +133,16 @@ final class Forwarding implements Runnable {
                 }
                 lastError = failure;
                 failures++;
-                if (isFatal(failure)) {
+                if (Failures.isFatal(failure)) {
                     LOG.error("forwarding consumer '{}' to topic '{}' stopped at offset {}: {}. This cannot succeed by"
                             + " retrying: fix the cause and start the forwarder again", consumer.name(), topic,
-                            committed, describe(failure));
+                            committed, Failures.describe(failure));
                     return;
                 }
                 Duration backoff = backoff(failures);
                 LOG.warn("forwarding consumer '{}' to topic '{}': sending failed ({}; attempt {}); resending from"
-                        + " offset {} in {} ms", consumer.name(), topic, describe(failure), failures, committed,
-                        backoff.toMillis());
+                        + " offset {} in {} ms", consumer.name(), topic, Failures.describe(failure), failures,
+                        committed, backoff.toMillis());
                 if (closing.await(backoff.toNanos(), TimeUnit.NANOSECONDS)) {
                     break;
                 }
@@ -188,7 +192,16 @@ final class Forwarding implements Runnable {
             failure = e; // max.block.ms passed waiting for metadata or buffer space
         } catch (RuntimeException e) {
             setInterruptible(false);
-            producer.close(Duration.ZERO);
+            if (!(e instanceof QueueClosedException)) {
+                // whatever stops the forwarder, what Kafka acknowledged is not sent again at the next start
+                try {
+                    abandon(producer);
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
+            } else {
+                producer.close(Duration.ZERO);
+            }
             throw e;
         }
         setInterruptible(false);
@@ -217,9 +230,31 @@ final class Forwarding implements Runnable {
     private void abandon(Producer<byte[], byte[]> producer) {
         producer.close(Duration.ZERO); // every callback has run when it returns
         commitAcknowledged();
-        consumer.seek(committed);
+        rewind();
         window.reset(committed);
         batch.clear();
+    }
+
+    /** Moves the consumer back to {@code committed}, or to the earliest record if a rule dropped it. */
+    private void rewind() {
+        if (committed >= queue.earliestOffset()) {
+            try {
+                consumer.seek(committed);
+                return;
+            } catch (IllegalArgumentException e) {
+                if (committed >= queue.earliestOffset()) {
+                    throw e;
+                }
+                // dropped between the check and the seek
+            }
+        }
+        consumer.seekToBeginning();
+        long earliest = consumer.position();
+        LOG.warn("forwarding consumer '{}': offsets {}..{} ({} message(s)) were dropped from the queue (DROP_OLDEST or"
+                + " retention) before Kafka acknowledged them; continuing at {}", consumer.name(), committed,
+                earliest - 1, earliest - committed, earliest);
+        consumer.commit(earliest);
+        committed = earliest;
     }
 
     private Exception sendUntilFailure(Producer<byte[], byte[]> producer, int partitions)
@@ -275,6 +310,9 @@ final class Forwarding implements Runnable {
                 if (offset != window.next() && !jumpTo(offset)) {
                     return window.failure();
                 }
+                if (message.timestamp().toEpochMilli() < 0) {
+                    return unsendable(message);
+                }
                 producer.send(KafkaRecords.of(topic, partitions, message), window.send(offset));
             }
         }
@@ -285,6 +323,23 @@ final class Forwarding implements Runnable {
      * that a rule dropped before they were read; false if a send failed or the forwarder closes first.
      */
     private boolean jumpTo(long offset) throws InterruptedException {
+        if (!awaitAcknowledged()) {
+            return false;
+        }
+        long from = window.next();
+        LOG.warn("forwarding consumer '{}': offsets {}..{} ({} message(s)) were dropped from the queue before they"
+                + " were read (DROP_OLDEST or retention); continuing at {}", consumer.name(), from, offset - 1,
+                offset - from, offset);
+        if (offset > consumer.committedPosition()) {
+            consumer.commit(offset);
+        }
+        committed = Math.max(offset, consumer.committedPosition());
+        window.reset(offset);
+        return true;
+    }
+
+    /** Waits until everything in flight is acknowledged and committed; false if a send failed or closing. */
+    private boolean awaitAcknowledged() throws InterruptedException {
         while (window.inFlight() > 0) {
             if (window.failure() != null || isClosing()) {
                 return false;
@@ -292,23 +347,38 @@ final class Forwarding implements Runnable {
             window.awaitCallback(ACK_WAIT_NS * 100);
             commitAcknowledged();
         }
-        LOG.warn("forwarding consumer '{}': offsets {}..{} were dropped from the queue before they were read"
-                + " (DROP_OLDEST); continuing at {}", consumer.name(), committed, offset - 1, offset);
-        consumer.commit(offset);
-        committed = offset;
-        window.reset(offset);
         return true;
+    }
+
+    /**
+     * A message with a timestamp before 1970 cannot become a Kafka record (a negative timestamp
+     * means "none" there). Stops the forwarder at it, with what came before it committed.
+     */
+    private Exception unsendable(Message message) throws InterruptedException {
+        if (!awaitAcknowledged()) {
+            return window.failure();
+        }
+        return new InvalidTimestampException("the message at offset " + message.offset() + " has timestamp "
+                + message.timestamp() + ", before 1970, which a Kafka record cannot carry; move consumer '"
+                + consumer.name() + "' past it (Consumer.seek(" + (message.offset() + 1) + ") and commit())");
     }
 
     private void commitAcknowledged() {
         long prefix = window.advance();
         long before = committed;
-        if (prefix > before) {
+        // DROP_OLDEST moves the consumer's committed offset past what it dropped under the consumer;
+        // committing below that is refused, and the forwarder reports where a restart resumes.
+        long atConsumer = consumer.committedPosition();
+        if (prefix > atConsumer) {
             consumer.commit(prefix);
-            committed = prefix;
-            forwarded += prefix - before;
+            atConsumer = consumer.committedPosition(); // a record dropped meanwhile commits the earliest instead
+        }
+        long now = Math.max(before, Math.max(prefix, atConsumer));
+        if (now > before) {
+            committed = now;
+            forwarded += Math.max(0, prefix - before);
             if (onCommit != null) {
-                onCommit.accept(prefix);
+                onCommit.accept(now);
             }
         }
     }
@@ -325,16 +395,5 @@ final class Forwarding implements Runnable {
         }
         LOG.info("forwarder of consumer '{}' to topic '{}' stopped: {} forwarded in this run, committed up to offset"
                 + " {}", consumer.name(), topic, forwarded, committed);
-    }
-
-    /** Failures that no retry can cure: the record, the topic or the credentials must change. */
-    static boolean isFatal(Throwable e) {
-        return e instanceof RecordTooLargeException || e instanceof InvalidTopicException
-                || e instanceof SerializationException || e instanceof AuthorizationException
-                || e instanceof AuthenticationException || e instanceof UnsupportedVersionException;
-    }
-
-    private static String describe(Throwable e) {
-        return e.getClass().getSimpleName() + ": " + e.getMessage();
     }
 }

@@ -258,7 +258,8 @@ public final class KafkaForwarder implements AutoCloseable {
 
         /**
          * Called on the forwarder thread after each local commit with the new committed offset
-         * (every offset below it is acknowledged by Kafka); for progress and latency measurements.
+         * (every offset below it is acknowledged by Kafka, or was dropped by the queue under
+         * DROP_OLDEST or retention); for progress and latency measurements.
          * Keep it short: it delays forwarding.
          */
         public Builder onCommit(LongConsumer listener) {

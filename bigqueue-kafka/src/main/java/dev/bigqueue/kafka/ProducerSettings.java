@@ -50,6 +50,17 @@ final class ProducerSettings {
                 + " or remove it");
         refuseUnless(p, ProducerConfig.RETRIES_CONFIG, v -> !v.equals("0"),
                 "an idempotent producer needs retries; remove retries");
+        refuseUnless(p, ProducerConfig.TRANSACTIONAL_ID_CONFIG, String::isEmpty,
+                "the forwarder sends without transactions (a transactional producer refuses every send outside"
+                + " beginTransaction/commitTransaction); remove transactional.id");
+        refuseUnless(p, ProducerConfig.PARTITIONER_CLASS_CONFIG, v -> false,
+                "a record sent again after a failure must land in the partition its first attempt went to, or"
+                + " the order per key breaks; the forwarder picks keyless records' partitions and Kafka's key hash"
+                + " the others'; remove partitioner.class");
+        refuseUnless(p, ProducerConfig.PARTITIONER_IGNORE_KEYS_CONFIG, v -> v.equals("false"),
+                "keyed records would go to Kafka's sticky partitioner, so a record sent again after a failure could"
+                + " land in another partition than its first attempt, after later records of its key; remove"
+                + " partitioner.ignore.keys or set it to false");
         for (String serializer : new String[] {ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG,
             ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG}) {
             refuseUnless(p, serializer, v -> v.equals(ByteArraySerializer.class.getName()),
@@ -63,13 +74,31 @@ final class ProducerSettings {
         p.putIfAbsent(ProducerConfig.CLIENT_ID_CONFIG, clientId);
         Properties out = new Properties();
         out.putAll(p);
+        ProducerConfig config;
         try {
             // Kafka's own checks (names, types, ranges), now rather than at the first connection.
-            new ProducerConfig(out);
+            config = new ProducerConfig(out);
         } catch (ConfigException e) {
             throw new IllegalArgumentException("producerProperties: " + e.getMessage(), e);
         }
+        checkDeliveryTimeout(config, p.containsKey(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG));
         return out;
+    }
+
+    /**
+     * The check KafkaProducer's constructor makes and ProducerConfig does not: without it build()
+     * accepted settings that fail every producer the forwarder creates. As Kafka does, a
+     * delivery.timeout.ms left at its default is raised by the producer instead (with a WARN).
+     */
+    private static void checkDeliveryTimeout(ProducerConfig config, boolean setByUser) {
+        long delivery = config.getInt(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG);
+        long linger = Math.min(config.getLong(ProducerConfig.LINGER_MS_CONFIG), Integer.MAX_VALUE);
+        long request = config.getInt(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG);
+        if (setByUser && delivery < Math.min(linger + request, Integer.MAX_VALUE)) {
+            throw new IllegalArgumentException("producerProperties: delivery.timeout.ms=" + delivery + " is less than"
+                    + " linger.ms + request.timeout.ms = " + linger + " + " + request + ", which the Kafka producer"
+                    + " refuses: raise delivery.timeout.ms to at least " + (linger + request) + " or lower the others");
+        }
     }
 
     private interface Check {

@@ -12,6 +12,13 @@ import java.time.Duration;
 import java.util.Properties;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.errors.InvalidTimestampException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.PolicyViolationException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.UnknownProducerIdException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,15 +61,56 @@ class ForwarderSettingsTest {
             assertTrue(ser.contains("value.serializer"), ser);
             String kafkaCheck = refused(q, props("linger.ms", "soon"));
             assertTrue(kafkaCheck.contains("linger.ms"), kafkaCheck);
+            // each would break the order per key when a record is sent again after a failure
+            String txn = refused(q, props("transactional.id", "tx-1"));
+            assertTrue(txn.contains("transactional.id=tx-1"), txn);
+            String partitioner = refused(q, props("partitioner.class", "com.example.MyPartitioner"));
+            assertTrue(partitioner.contains("partitioner.class"), partitioner);
+            String ignoreKeys = refused(q, props("partitioner.ignore.keys", "true"));
+            assertTrue(ignoreKeys.contains("partitioner.ignore.keys=true"), ignoreKeys);
             // what agrees with the guarantees is accepted, spelled as Kafka allows
             KafkaForwarder.builder().queue(q).topic("t").producerProperties(props("acks", "-1",
-                    "enable.idempotence", "TRUE")).build().close();
+                    "enable.idempotence", "TRUE", "partitioner.ignore.keys", "false")).build().close();
             assertThrows(IllegalArgumentException.class, () -> KafkaForwarder.builder().topic("t")
                     .producerProperties(props()).build());
             assertThrows(IllegalArgumentException.class, () -> KafkaForwarder.builder().queue(q)
                     .producerProperties(props()).build());
             assertThrows(IllegalArgumentException.class, () -> KafkaForwarder.builder().maxInFlight(0));
         }
+    }
+
+    /**
+     * delivery.timeout.ms below linger.ms + request.timeout.ms passes ProducerConfig, but
+     * KafkaProducer's constructor refuses it: build() accepted it, and the forwarder then retried
+     * "Failed to construct kafka producer" forever.
+     */
+    @Test
+    void deliveryTimeoutBelowLingerPlusRequestTimeout_isRefusedAtBuild() {
+        try (BigQueue q = BigQueue.open(dir)) {
+            String m = refused(q, props("delivery.timeout.ms", "1000", "request.timeout.ms", "30000"));
+            assertTrue(m.contains("delivery.timeout.ms=1000") && m.contains("linger.ms + request.timeout.ms"), m);
+            // left at its default, Kafka raises delivery.timeout.ms itself
+            KafkaForwarder.builder().queue(q).topic("t").producerProperties(props("request.timeout.ms", "200000"))
+                    .build().close();
+        }
+    }
+
+    /**
+     * What a retry cannot cure stops the forwarder (a non-retriable Kafka error resent forever
+     * duplicated what came after it); what a new producer or the broker's return cures is retried.
+     */
+    @Test
+    void failuresNoRetryCures_areFatal_theOthersAreRetried() {
+        assertTrue(Failures.isFatal(new InvalidTimestampException("future")));
+        assertTrue(Failures.isFatal(new PolicyViolationException("no")));
+        assertTrue(Failures.isFatal(new KafkaException("Failed to construct kafka producer",
+                new ConfigException("delivery.timeout.ms should be equal to or larger than ..."))));
+        assertFalse(Failures.isFatal(new TimeoutException("broker away")));
+        assertFalse(Failures.isFatal(new OutOfOrderSequenceException("producer state lost")));
+        assertFalse(Failures.isFatal(new UnknownProducerIdException("producer state lost")));
+        assertFalse(Failures.isFatal(new KafkaException("Failed to construct kafka producer",
+                new ConfigException("No resolvable bootstrap urls given in bootstrap.servers"))));
+        assertFalse(Failures.isFatal(new KafkaException("Failed to construct kafka producer")));
     }
 
     @Test

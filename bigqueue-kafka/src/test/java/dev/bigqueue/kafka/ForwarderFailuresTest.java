@@ -1,0 +1,246 @@
+package dev.bigqueue.kafka;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.bigqueue.BigQueue;
+import dev.bigqueue.Message;
+import dev.bigqueue.QueueConfig;
+import dev.bigqueue.WhenFull;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.BitSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidTimestampException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Failures other than a broker outage, against a real broker: records that the queue drops under
+ * the forwarder (DROP_OLDEST at maxDiskBytes), and records that Kafka refuses for good. Every wait
+ * is on a condition; the limits are hang detectors only.
+ */
+class ForwarderFailuresTest extends OneBroker {
+    @TempDir
+    Path dir;
+
+    private KafkaForwarder.Builder forwarder(BigQueue q, String topic) {
+        return KafkaForwarder.builder().queue(q).consumer("to-kafka").topic(topic)
+                .producerProperties(broker.producerProperties())
+                .retryBackoff(Duration.ofMillis(50), Duration.ofSeconds(1));
+    }
+
+    /**
+     * The broker is away while the queue, at maxDiskBytes with DROP_OLDEST, drops the arena that
+     * holds the forwarder's committed offset (the very situation DROP_OLDEST is for: the queue
+     * buffers an outage). The first failed send rewinds the consumer to its committed offset; a
+     * seek there threw IllegalArgumentException (before earliestOffset()) and the forwarder
+     * stopped for good instead of resuming at the earliest message when the broker came back.
+     */
+    @Test
+    void dropOldestDropsTheCommittedOffsetWhileTheBrokerIsAway_forwarderResumesAtTheEarliest() throws Exception {
+        broker.createTopic("drop-committed", 1);
+        QueueConfig config = QueueConfig.builder().arenaSize(64 << 10).maxDiskBytes(4 * (64 << 10))
+                .whenFull(WhenFull.DROP_OLDEST).ownConsumer(false).build();
+        try (BigQueue q = BigQueue.open(dir, config)) {
+            KafkaForwarderTest.enqueue(q, 100);
+            try (KafkaForwarder f = forwarder(q, "drop-committed").build()) {
+                f.start();
+                Await.until(() -> f.committedOffset() >= 100, () -> "committed " + f.committedOffset());
+            }
+            broker.kill();
+            // the queue buffers the outage: at the cap, DROP_OLDEST drops the oldest arenas
+            KafkaForwarderTest.enqueue(q, 10_000);
+            long earliest = q.earliestOffset();
+            assertTrue(earliest > 100, "precondition: the committed offset 100 was dropped; earliest " + earliest);
+            try (KafkaForwarder f = forwarder(q, "drop-committed").build()) {
+                f.start();
+                Await.until(() -> f.lastError() != null, () -> "no failure while the broker is away");
+                Exception whileAway = f.lastError();
+                broker.restart();
+                KafkaForwarderTest.enqueue(q, 10);
+                long tail = q.tailOffset();
+                Await.until(() -> f.committedOffset() >= tail || !f.isRunning(), () -> "committed "
+                        + f.committedOffset() + " of " + tail + ", last error " + f.lastError());
+                assertTrue(f.isRunning(), "the forwarder stopped for good after an outage; first failure: " + whileAway
+                        + "; last error: " + f.lastError());
+            }
+            long tail = q.tailOffset();
+            BitSet seen = read("drop-committed", earliest, tail);
+            assertEquals(tail - earliest, seen.get((int) earliest, (int) tail).cardinality(), "offsets arrived");
+        }
+    }
+
+    /**
+     * A writer outpaces Kafka at maxDiskBytes with DROP_OLDEST: the queue drops arenas whose
+     * records are in flight (read and sent, not yet acknowledged). The core then moves the
+     * consumer's committed offset to earliestOffset() itself (the dequeue that skips the dropped
+     * records commits it); an acknowledged prefix below it is already committed. Committing it
+     * anyway threw IllegalArgumentException and stopped the forwarder for good.
+     */
+    @Test
+    void dropOldestDropsRecordsInFlight_acknowledgementsStillCommit() throws Exception {
+        QueueConfig config = QueueConfig.builder().arenaSize(64 << 10).maxDiskBytes(4 * (64 << 10))
+                .whenFull(WhenFull.DROP_OLDEST).ownConsumer(false).build();
+        // Whether acknowledgements straddle a drop is up to the machine: up to 5 rounds, each must pass.
+        for (int round = 0; round < 5; round++) {
+            String topic = "drop-in-flight-" + round;
+            broker.createTopic(topic, 1);
+            try (BigQueue q = BigQueue.open(dir.resolve("round-" + round), config);
+                    KafkaForwarder f = forwarder(q, topic).build()) {
+                f.start();
+                KafkaForwarderTest.enqueue(q, 10_000); // faster than Kafka acknowledges: drops offsets in flight
+                long earliest = q.earliestOffset();
+                assertTrue(earliest > 1_000, "precondition: dropped up to " + earliest);
+                long tail = q.tailOffset();
+                Await.until(() -> f.committedOffset() >= tail || !f.isRunning(), () -> "committed "
+                        + f.committedOffset() + " of " + tail + ", last error " + f.lastError());
+                assertTrue(f.isRunning(), "round " + round + ": the forwarder stopped while the queue dropped records"
+                        + " in flight (earliest " + earliest + "): " + f.lastError());
+                assertEquals(0, f.lag(), "round " + round + ": lag counts from the consumer's committed offset");
+            }
+        }
+    }
+
+    /**
+     * A message whose timestamp is more than an hour ahead of the broker's clock (Kafka 4's default
+     * message.timestamp.after.max.ms) is refused with InvalidTimestampException, a non-retriable
+     * error no retry can cure. The forwarder took it as retriable: it never stopped, never got past
+     * the message, and each attempt resent (and duplicated) every record after it that Kafka had
+     * already acknowledged in the other partition.
+     */
+    @Test
+    void timestampBeyondTheBrokersLimit_stopsTheForwarder_insteadOfResendingForever() throws Exception {
+        createTopic("future", 2, Map.of());
+        try (BigQueue q = BigQueue.open(dir, KafkaForwarderTest.config())) {
+            // offset 0: keyless, partition (0 / 1024) % 2 = 0, two hours in the future
+            q.enqueue(Message.builder().timestamp(Instant.now().plus(Duration.ofHours(2)))
+                    .value(Delivered.payload(0)).build());
+            KafkaForwarderTest.enqueue(q, 2 * KafkaRecords.STRIPE - 1); // 1..2047: partition 0, then partition 1
+            Exception e = assertStopsAtOffsetZero(q, "future", new TopicPartition("future", 1));
+            assertInstanceOf(InvalidTimestampException.class, e);
+        }
+    }
+
+    /**
+     * A keyless message sent to a compacted topic is refused with InvalidRecordException ("Compacted
+     * topic cannot accept message without key"): non-retriable, yet it was retried forever, as above.
+     */
+    @Test
+    void keylessMessageToACompactedTopic_stopsTheForwarder_insteadOfResendingForever() throws Exception {
+        createTopic("compacted", 2, Map.of("cleanup.policy", "compact"));
+        try (BigQueue q = BigQueue.open(dir, KafkaForwarderTest.config())) {
+            q.enqueueString(Delivered.payload(0)); // keyless: partition 0, refused
+            for (long i = 1; i < 2 * KafkaRecords.STRIPE; i++) {
+                // keyed ones are accepted; they land where the key's hash says
+                q.enqueue(Message.builder().key("k" + i).value(Delivered.payload(i)).build());
+            }
+            Exception e = assertStopsAtOffsetZero(q, "compacted", null);
+            assertInstanceOf(InvalidRecordException.class, e);
+        }
+    }
+
+    /**
+     * A timestamp before 1970 cannot become a Kafka record's (ProducerRecord throws): the forwarder
+     * stopped with the IllegalArgumentException, without committing what Kafka had acknowledged
+     * before it. Now it stops at that message, everything before it committed, and says how to
+     * get past it.
+     */
+    @Test
+    void timestampBefore1970_stopsTheForwarderAtThatMessage_withEverythingBeforeItCommitted() throws Exception {
+        broker.createTopic("before-1970", 1);
+        try (BigQueue q = BigQueue.open(dir, KafkaForwarderTest.config())) {
+            KafkaForwarderTest.enqueue(q, 100);
+            q.enqueue(Message.builder().timestamp(Instant.ofEpochMilli(-1)).value(Delivered.payload(100)).build());
+            KafkaForwarderTest.enqueue(q, 10);
+            try (KafkaForwarder f = forwarder(q, "before-1970").build()) {
+                f.start();
+                Await.until(() -> !f.isRunning(), () -> "still running, committed " + f.committedOffset());
+                assertEquals(100, f.committedOffset(), "stopped at the message, after its predecessors: "
+                        + f.lastError());
+                assertInstanceOf(InvalidTimestampException.class, f.lastError());
+                assertTrue(f.lastError().getMessage().contains("offset 100"), f.lastError().getMessage());
+            }
+        }
+    }
+
+    /**
+     * Waits until the forwarder stopped (right: a permanent failure) or reported four distinct
+     * failures in a row without committing anything (retrying a failure no retry can cure), and
+     * returns the failure it stopped with.
+     */
+    private Exception assertStopsAtOffsetZero(BigQueue q, String topic, TopicPartition other) throws Exception {
+        try (KafkaForwarder f = forwarder(q, topic).build()) {
+            f.start();
+            List<Exception> distinct = new ArrayList<>();
+            Await.until(() -> {
+                Exception e = f.lastError();
+                if (e != null && (distinct.isEmpty() || distinct.get(distinct.size() - 1) != e)) {
+                    distinct.add(e);
+                }
+                return !f.isRunning() || distinct.size() >= 4;
+            }, () -> "failures seen " + distinct.size() + ", committed " + f.committedOffset());
+            String copies = other == null ? "" : "; partition " + other.partition() + " holds " + endOffset(other)
+                    + " records for " + KafkaRecords.STRIPE + " offsets";
+            assertEquals(0, f.committedOffset(), "nothing can be committed past offset 0");
+            assertFalse(f.isRunning(), "the forwarder retries a failure no retry can cure (" + distinct.size()
+                    + " attempts so far" + copies + "): " + f.lastError());
+            return f.lastError();
+        }
+    }
+
+    private void createTopic(String topic, int partitions, Map<String, String> configs) throws Exception {
+        try (Admin admin = broker.admin()) {
+            admin.createTopics(List.of(new NewTopic(topic, partitions, (short) 1).configs(configs))).all()
+                    .get(2, TimeUnit.MINUTES);
+        }
+    }
+
+    private long endOffset(TopicPartition tp) throws Exception {
+        try (Admin admin = broker.admin()) {
+            return admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get(1, TimeUnit.MINUTES)
+                    .offset();
+        }
+    }
+
+    /** Queue offsets found in the topic, reading until every one of [from, to) arrived or the hang limit. */
+    private static BitSet read(String topic, long from, long to) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", broker.bootstrap());
+        p.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        p.put("value.deserializer", ByteArrayDeserializer.class.getName());
+        p.put("enable.auto.commit", "false");
+        BitSet seen = new BitSet();
+        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
+            List<TopicPartition> parts = new ArrayList<>();
+            for (PartitionInfo info : c.partitionsFor(topic, Duration.ofMinutes(1))) {
+                parts.add(new TopicPartition(topic, info.partition()));
+            }
+            c.assign(parts);
+            c.seekToBeginning(parts);
+            long deadline = System.nanoTime() + Await.HANG.toNanos();
+            while (seen.get((int) from, (int) to).cardinality() < to - from && System.nanoTime() - deadline < 0) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
+                    seen.set((int) Delivered.offsetOf(r.value()));
+                }
+            }
+        }
+        return seen;
+    }
+}
