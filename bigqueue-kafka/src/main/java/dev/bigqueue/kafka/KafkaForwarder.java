@@ -37,6 +37,15 @@ import java.util.function.LongConsumer;
  * thread and its work are published through volatile fields. Every method is safe from any
  * thread, and close() may race any of them. If the queue is closed first, the forwarder stops
  * by itself (its {@link #lastError()} says so) and close() still ends cleanly.
+ *
+ * <p><b>Who owns the thread.</b> start() creates and starts it while the state is still
+ * STARTING; from {@code Thread.start()} on, the thread owns the consumer (it closes it when it
+ * ends, however it ends). close() owns the ending: it first waits for a start() under way to
+ * return or throw (the {@code startDone} latch, counted down in start()'s {@code finally}, or by
+ * a close() that came first, after which no start() can begin), then reads {@code thread} and
+ * joins it. So once any close() returns, no thread of this forwarder runs, whatever order
+ * start() and close() ran in; a start() that lost the race throws, its thread having seen the
+ * closing latch and ended.
  */
 public final class KafkaForwarder implements AutoCloseable {
     private static final int NEW = 0;
@@ -49,6 +58,7 @@ public final class KafkaForwarder implements AutoCloseable {
     private final Properties producerProperties;
     private final AtomicInteger state = new AtomicInteger(NEW);
     private final CountDownLatch closing = new CountDownLatch(1);
+    private final CountDownLatch startDone = new CountDownLatch(1);
     private volatile Forwarding work;
     private volatile Thread thread;
 
@@ -72,24 +82,35 @@ public final class KafkaForwarder implements AutoCloseable {
             throw new IllegalStateException("forwarder of consumer '" + settings.consumer + "' was "
                     + (state.get() == CLOSED ? "closed" : "started already") + "; build a new one to start again");
         }
-        Consumer consumer;
         try {
-            consumer = Consumers.of(queue).open(settings.consumer, CommitMode.MANUAL);
-        } catch (RuntimeException e) {
-            state.set(CLOSED);
-            throw e;
+            Consumer consumer;
+            try {
+                consumer = Consumers.of(queue).open(settings.consumer, CommitMode.MANUAL);
+            } catch (RuntimeException e) {
+                state.set(CLOSED);
+                throw e;
+            }
+            Forwarding f = new Forwarding(consumer, settings, producerProperties, closing);
+            Thread t = new Thread(f, "bigqueue-kafka-forwarder-" + settings.consumer);
+            t.setDaemon(true);
+            work = f;
+            try {
+                t.start();
+            } catch (RuntimeException | Error e) {
+                state.set(CLOSED);
+                consumer.close();
+                throw e;
+            }
+            thread = t;
+            if (!state.compareAndSet(STARTING, RUNNING)) {
+                // close() ran meanwhile: the thread saw (or will see) the closing latch and ends; close()
+                // waits for it once this start() is done
+                throw new IllegalStateException("forwarder of consumer '" + settings.consumer
+                        + "' was closed while it started");
+            }
+        } finally {
+            startDone.countDown();
         }
-        Forwarding f = new Forwarding(consumer, settings, producerProperties, closing);
-        Thread t = new Thread(f, "bigqueue-kafka-forwarder-" + settings.consumer);
-        t.setDaemon(true);
-        work = f;
-        thread = t;
-        if (!state.compareAndSet(STARTING, RUNNING)) {
-            consumer.close(); // close() ran meanwhile: it found no thread to wait for
-            throw new IllegalStateException("forwarder of consumer '" + settings.consumer
-                    + "' was closed while it started");
-        }
-        t.start();
     }
 
     /**
@@ -102,18 +123,28 @@ public final class KafkaForwarder implements AutoCloseable {
     public void close() {
         int before = state.getAndSet(CLOSED);
         closing.countDown();
-        Thread t = thread;
-        if (t == null || before == NEW) {
+        if (before == NEW) {
+            startDone.countDown(); // no start() can begin any more: nothing for a later close() to wait for
             return;
         }
-        if (t == Thread.currentThread()) {
-            return; // from an onCommit listener: the thread ends by itself when it returns
+        boolean interrupted = false;
+        while (startDone.getCount() > 0) {
+            try {
+                startDone.await(); // start() only opens the consumer and starts the thread: it returns soon
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        Thread t = thread;
+        if (t == null || t == Thread.currentThread()) {
+            // no thread (start() failed), or from an onCommit listener: the thread ends by itself when it returns
+            restoreInterrupt(interrupted);
+            return;
         }
         Forwarding f = work;
         if (f != null) {
             f.interrupt(t); // cuts short a wait in the queue or the producer; the latch says why
         }
-        boolean interrupted = false;
         while (t.isAlive()) {
             try {
                 t.join();
@@ -121,6 +152,10 @@ public final class KafkaForwarder implements AutoCloseable {
                 interrupted = true; // the forwarder ends within closeTimeout + max.block.ms: wait for it
             }
         }
+        restoreInterrupt(interrupted);
+    }
+
+    private static void restoreInterrupt(boolean interrupted) {
         if (interrupted) {
             Thread.currentThread().interrupt();
         }

@@ -171,15 +171,61 @@ class ForwarderSettingsTest {
                 starter.start();
                 reader.start();
                 go.await();
-                f.close();
+                f.close(); // whichever won, one close() ends the thread
+                assertFalse(KafkaForwarderTest.forwarderThreadAlive(), "round " + round);
                 starter.join();
                 reader.join();
-                f.close(); // the start may have won: close again, and it ends the thread
                 if (failed.get() != null) {
                     throw new AssertionError("round " + round, failed.get());
                 }
                 assertFalse(f.isRunning());
                 assertFalse(KafkaForwarderTest.forwarderThreadAlive(), "round " + round);
+            }
+        }
+    }
+
+    /**
+     * start() published its work, then moved STARTING to RUNNING, and only then called
+     * Thread.start(): a close() in between saw a thread not alive yet, did not wait, and returned;
+     * the thread then started and outlived close(). The closer waits until the work is published
+     * (committedOffset() stops throwing) to land in that window often; a correct close() never
+     * lets this fail.
+     */
+    @Test
+    void closeJustAfterStartPublishedItsWork_returnsOnlyOnceTheThreadIsGone() throws Exception {
+        try (BigQueue q = BigQueue.open(dir)) {
+            for (int round = 0; round < 50; round++) {
+                KafkaForwarder f = KafkaForwarder.builder().queue(q).topic("t").producerProperties(props())
+                        .closeTimeout(Duration.ZERO).build();
+                Thread starter = new Thread(() -> {
+                    try {
+                        f.start();
+                    } catch (IllegalStateException closedFirst) {
+                        // close() won: fine
+                    }
+                }, "test-starter");
+                starter.start();
+                while (starter.isAlive()) {
+                    try {
+                        f.committedOffset();
+                        break;
+                    } catch (IllegalStateException notYet) {
+                        Thread.onSpinWait();
+                    }
+                }
+                f.close();
+                boolean aliveAfterClose = KafkaForwarderTest.forwarderThreadAlive();
+                starter.join();
+                boolean aliveAfterStart = KafkaForwarderTest.forwarderThreadAlive();
+                if (aliveAfterClose || aliveAfterStart) {
+                    for (Thread t : Thread.getAllStackTraces().keySet()) {
+                        if (t.getName().startsWith("bigqueue-kafka-forwarder-")) {
+                            t.join(); // let the next test start clean
+                        }
+                    }
+                }
+                assertFalse(aliveAfterClose || aliveAfterStart, "round " + round + ": a forwarder thread was alive"
+                        + " after close() returned (" + (aliveAfterClose ? "at once" : "once start() returned") + ")");
             }
         }
     }
