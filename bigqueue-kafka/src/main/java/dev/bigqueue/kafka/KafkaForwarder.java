@@ -250,7 +250,9 @@ public final class KafkaForwarder implements AutoCloseable {
         /**
          * Kafka producer properties (required: {@code bootstrap.servers}). {@code acks=all} and
          * {@code enable.idempotence=true} are forced, and contradicting them is an error; the
-         * serializers are the forwarder's; {@code max.block.ms} defaults to 10 s.
+         * serializers are the forwarder's; {@code transactional.id}, {@code partitioner.class} and
+         * {@code partitioner.ignore.keys=true} are refused (a resent record could change
+         * partition); {@code max.block.ms} defaults to 10 s.
          */
         public Builder producerProperties(Properties props) {
             Objects.requireNonNull(props, "producerProperties must not be null");

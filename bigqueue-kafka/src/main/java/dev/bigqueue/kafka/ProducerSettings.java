@@ -12,8 +12,11 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * The producer configuration a forwarder runs with: the user's properties, checked, with what
  * the forwarder's guarantees need forced on. At-least-once in order needs {@code acks=all} (a
  * message is committed locally only once every in-sync replica has it) and idempotence (a
- * producer's own retries neither duplicate nor reorder). A user setting that contradicts them is
- * refused with a message naming the property, rather than silently overridden.
+ * producer's own retries neither duplicate nor reorder); order per key also needs a record sent
+ * again after a failure to land in the partition of its first attempt (no custom partitioner, keys
+ * not ignored). A user setting that contradicts them is refused with a message naming the
+ * property, rather than silently overridden; so is one that only KafkaProducer's constructor
+ * would refuse, which the forwarder would otherwise meet at every retry.
  */
 final class ProducerSettings {
     /** Default bound on how long send() waits for metadata or buffer space while the broker is away. */
