@@ -69,7 +69,9 @@ class ForwarderFailuresTest extends OneBroker {
             KafkaForwarderTest.enqueue(q, 10_000);
             long earliest = q.earliestOffset();
             assertTrue(earliest > 100, "precondition: the committed offset 100 was dropped; earliest " + earliest);
-            try (KafkaForwarder f = forwarder(q, "drop-committed").build()) {
+            Properties shortBlock = broker.producerProperties();
+            shortBlock.put("max.block.ms", "1000"); // each attempt while the broker is away fails sooner
+            try (KafkaForwarder f = forwarder(q, "drop-committed").producerProperties(shortBlock).build()) {
                 f.start();
                 Await.until(() -> f.lastError() != null, () -> "no failure while the broker is away");
                 Exception whileAway = f.lastError();
