@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +26,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Checkpointer {
     private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
+    private static final Duration CENTURY = Duration.ofDays(36_525);
 
     private final BigQueue queue;
     private final String name;
@@ -115,6 +117,19 @@ final class Checkpointer {
     }
 
     /**
+     * When the next timed checkpoint falls due, on the {@link System#nanoTime()} scale;
+     * {@link Long#MAX_VALUE} for none. An interval too long for a long of nanoseconds (about 292
+     * years) is taken as a century: {@code Duration.toNanos} would throw on the follower thread.
+     */
+    static long nextDue(long now, Duration interval) {
+        if (interval.isZero()) {
+            return Long.MAX_VALUE;
+        }
+        long nanos = interval.compareTo(CENTURY) > 0 ? CENTURY.toNanos() : interval.toNanos();
+        return now + nanos;
+    }
+
+    /**
      * Writes the snapshot at {@code offset} (every record below it is in the map); the caller holds
      * the turn. Does nothing if the newest snapshot is at that offset already.
      */
@@ -123,42 +138,75 @@ final class Checkpointer {
             return;
         }
         long started = System.nanoTime();
+        Map<String, ValueMap.Entry> forgotten = Map.of();
+        boolean written = false;
         try {
             bytesSince.set(0);
             // Forgotten in memory before the snapshot is written, so the map a restart loads from it
             // equals the one this store goes on with (a record applied meanwhile stays in both).
-            int forgotten = map.forgetTombstones(System.currentTimeMillis() - tombstoneRetentionMillis);
+            forgotten = map.forgetTombstones(System.currentTimeMillis() - tombstoneRetentionMillis, offset);
             // Every record whose value the snapshot holds must survive whatever the snapshot survives:
             // those below the offset, and those that puts and the follower applied while the map was
             // being written (each was in the queue before it was in the map). So the queue is flushed
             // to its tail after the map is written and before the snapshot takes its name; flushing
             // only up to the offset, first, let a power loss keep a snapshot holding lost records.
             long size = snapshots.write(snapshots.fileFor(offset), offset, map, queue::flush);
+            written = true;
             lastOffset = offset;
             lastSize = size;
+            long holdAt = keepAndHold(offset);
+            LOG.debug("LatestValues '{}': checkpoint ({}) at offset {}, {} bytes, {} ms, {} tombstones forgotten;"
+                    + " arenas held from {}", name, why, offset, size, (System.nanoTime() - started) / 1_000_000,
+                    forgotten.size(), holdAt);
+        } catch (IOException e) {
+            throw new UncheckedIOException("LatestValues '" + name + "' of " + queue.directory()
+                    + ": checkpoint at offset " + offset + " failed (the previous snapshots stay): " + e.getMessage(),
+                    e);
+        } finally {
+            if (!written) {
+                // The previous snapshot, which a restart would load, still holds them.
+                map.restore(forgotten);
+            }
+        }
+    }
+
+    /**
+     * Moves the hold to the oldest of the {@code keep} newest snapshots at or below {@code offset}
+     * that the queue still has the records after, then deletes the older ones; returns the hold's
+     * offset. A snapshot below {@code earliestOffset()} (retention overtook it) can never be loaded
+     * and the hold cannot be moved there, so it is neither kept nor counted; one past {@code offset}
+     * (only a lost tail leaves one) is renamed {@code .bad}.
+     */
+    private long keepAndHold(long offset) throws IOException {
+        for (int attempt = 0; ; attempt++) {
             List<Path> files = snapshots.list();
+            long earliest = queue.earliestOffset();
             long holdAt = offset;
             int kept = 0;
             for (Path p : files) {
                 long o = snapshots.offsetOf(p);
-                if (o <= offset && kept < keep) {
+                if (o > offset) {
+                    snapshots.setAside(p, "its offset is past the checkpoint's " + offset);
+                } else if (o >= earliest && kept < keep) {
                     kept++;
                     holdAt = o;
                 }
             }
-            hold.seek(holdAt);
+            try {
+                hold.seek(holdAt);
+            } catch (IllegalArgumentException collected) {
+                // Retention may pass the older snapshot between earliestOffset() and the seek: choose again.
+                if (attempt > 0 || queue.earliestOffset() <= holdAt) {
+                    throw collected;
+                }
+                continue;
+            }
             for (Path p : files) {
                 if (snapshots.offsetOf(p) < holdAt) {
                     Files.deleteIfExists(p);
                 }
             }
-            LOG.debug("LatestValues '{}': checkpoint ({}) at offset {}, {} bytes, {} ms, {} tombstones forgotten;"
-                    + " arenas held from {}", name, why, offset, size, (System.nanoTime() - started) / 1_000_000,
-                    forgotten, holdAt);
-        } catch (IOException e) {
-            throw new UncheckedIOException("LatestValues '" + name + "' of " + queue.directory()
-                    + ": checkpoint at offset " + offset + " failed (the previous snapshots stay): " + e.getMessage(),
-                    e);
+            return holdAt;
         }
     }
 }

@@ -50,11 +50,12 @@ import org.slf4j.LoggerFactory;
  * it, then moves the named consumer {@code latest.NAME} to the oldest snapshot kept, so that the
  * queue's garbage collector may delete the arenas before it. {@link #open} loads the newest snapshot
  * that passes its checks and replays the queue from its offset; it returns once the map holds every
- * record enqueued before it was called. A damaged snapshot is renamed {@code .bad} with a WARN and
- * the one before is used, or, with none left, a full replay from where the store began (the
- * {@code NAME.origin.snap} file) if the queue still holds those records; otherwise {@code open}
- * fails and says so: it never returns a map that misses a record. Automatic checkpoints
- * ({@link LatestValuesOptions}) run on the follower thread.
+ * record enqueued before it was called. A damaged snapshot, or one past the queue's tail (a tail
+ * lost after it was written), is renamed {@code .bad} with a WARN and the one before is used, or,
+ * with none left, a full replay from where the store began (the {@code NAME.origin.snap} file) if
+ * the queue still holds those records; otherwise {@code open} fails and says so: it never returns
+ * a map that misses a record. Automatic checkpoints ({@link LatestValuesOptions}) run on the
+ * follower thread.
  *
  * <p><b>Crashes.</b> After {@code kill -9} at any moment, a reopened store holds, for every key, the
  * value of the last acknowledged put or a newer one (a put in flight at the kill may or may not be
@@ -77,10 +78,12 @@ import org.slf4j.LoggerFactory;
  * follower, waits for it to end and releases both named consumers (their files stay: they hold the
  * arenas the next open needs). Closing the queue stops the store too.
  *
- * <p><b>Limits.</b> Keys are strings (UTF-8 on disk); a record of another writer whose key is not
+ * <p><b>Limits.</b> Keys are strings (UTF-8 on disk): {@code put} and {@code delete} refuse one with
+ * an unpaired surrogate, which UTF-8 cannot hold; a record of another writer whose key is not
  * valid UTF-8 is applied under its decoded form. Tombstones stay in the map and in snapshots (key
  * and 20 bytes each) until a checkpoint finds them older than
- * {@link LatestValuesOptions#tombstoneRetention()} (a day by default); after that, a record of the
+ * {@link LatestValuesOptions#tombstoneRetention()} (a day by default) and below its offset (the
+ * follower has passed them); after that, a record of the
  * key with an older timestamp, appended later by another writer, brings the key back. A queue's
  * retention or {@code DROP_OLDEST} deleting records the store has not read stops the store with an
  * error naming the lost offsets, since its map would miss them.
@@ -257,6 +260,7 @@ public final class LatestValues implements AutoCloseable {
      * (unless a newer record of another writer is already there).
      *
      * @return the record's offset.
+     * @throws IllegalArgumentException if {@code key} has an unpaired surrogate (UTF-8 cannot hold it).
      */
     public long put(String key, byte[] value) {
         Objects.requireNonNull(key, "key must not be null");
@@ -276,6 +280,7 @@ public final class LatestValues implements AutoCloseable {
      * Appends a tombstone for {@code key} and removes it from the map.
      *
      * @return whether the key had a value just before.
+     * @throws IllegalArgumentException if {@code key} has an unpaired surrogate (UTF-8 cannot hold it).
      */
     public boolean delete(String key) {
         Objects.requireNonNull(key, "key must not be null");
@@ -286,6 +291,7 @@ public final class LatestValues implements AutoCloseable {
 
     private long append(String key, byte[] value) {
         checkUsable();
+        ValueMap.requireEncodable(key);
         long ts = clock.updateAndGet(last -> Math.max(last, System.currentTimeMillis()));
         ValueMap.Entry current = map.entry(key);
         if (current != null && current.timestamp() > ts) {
@@ -449,8 +455,9 @@ public final class LatestValues implements AutoCloseable {
     // ------------------------------------------------------------------ the follower thread
 
     private void follow() {
-        long nextDue = nextTimedCheckpoint(System.nanoTime());
+        // Everything inside the try: whatever ends this thread must wake the waiters in its finally.
         try {
+            long nextDue = nextTimedCheckpoint(System.nanoTime());
             while (!closed) {
                 long now = System.nanoTime();
                 Duration wait = IDLE_WAIT;
@@ -499,8 +506,7 @@ public final class LatestValues implements AutoCloseable {
     }
 
     private long nextTimedCheckpoint(long now) {
-        Duration d = options.checkpointInterval();
-        return d.isZero() ? Long.MAX_VALUE : now + d.toNanos();
+        return Checkpointer.nextDue(now, options.checkpointInterval());
     }
 
     private void apply(Message m) {

@@ -25,6 +25,8 @@ import java.util.regex.Pattern;
 import java.util.zip.CRC32C;
 import java.util.zip.CheckedInputStream;
 import java.util.zip.CheckedOutputStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The snapshot files of one {@link LatestValues} store in {@code DIR/latest/}: {@code NAME-OFFSET.snap}
@@ -50,6 +52,7 @@ import java.util.zip.CheckedOutputStream;
  * <p>Threads: stateless apart from its final fields; the store serializes writes of one name.
  */
 final class Snapshots {
+    private static final Logger LOG = LoggerFactory.getLogger(Snapshots.class);
     private static final byte[] MAGIC = "BQLVSNAP".getBytes(StandardCharsets.US_ASCII);
     private static final int VERSION = 1;
     private static final int HEADER = 40;
@@ -69,11 +72,14 @@ final class Snapshots {
     private final Path dir;
     private final String name;
     private final Pattern snapName;
+    /** This store's unfinished files: a prefix match would take those of "ab" for store "a". */
+    private final Pattern tmpName;
 
     Snapshots(Path queueDir, String name) {
         this.dir = queueDir.resolve(dev.bigqueue.internal.FileFormat.SNAPSHOTS_DIR);
         this.name = name;
         this.snapName = Pattern.compile(Pattern.quote(name) + "-(\\d{20})\\.snap");
+        this.tmpName = Pattern.compile(Pattern.quote(name) + "(-\\d{20}|\\.origin)\\.snap\\.tmp");
     }
 
     Path directory() {
@@ -113,6 +119,16 @@ final class Snapshots {
         return Long.parseLong(m.group(1));
     }
 
+    /**
+     * Renames a snapshot that must never be loaded to {@code .bad}, with a WARN saying why; it stays
+     * for a post-mortem, out of {@link #list()}.
+     */
+    void setAside(Path snapshot, String why) throws IOException {
+        Path bad = snapshot.resolveSibling(snapshot.getFileName() + ".bad");
+        Files.move(snapshot, bad, StandardCopyOption.REPLACE_EXISTING);
+        LOG.warn("LatestValues: snapshot {} is unusable, renamed to {}: {}", snapshot, bad.getFileName(), why);
+    }
+
     /** Deletes the {@code .tmp} files a crash in the middle of a checkpoint left; returns how many. */
     int deleteUnfinished() throws IOException {
         int n = 0;
@@ -121,8 +137,10 @@ final class Snapshots {
         }
         try (DirectoryStream<Path> s = Files.newDirectoryStream(dir, name + "*.snap.tmp")) {
             for (Path p : s) {
-                Files.deleteIfExists(p);
-                n++;
+                if (tmpName.matcher(p.getFileName().toString()).matches()) {
+                    Files.deleteIfExists(p);
+                    n++;
+                }
             }
         }
         return n;
@@ -140,52 +158,62 @@ final class Snapshots {
         }
         Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
         long size;
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                StandardOpenOption.WRITE)) {
-            ch.position(HEADER);
-            CRC32C crc = new CRC32C();
-            long[] count = {0};
-            OutputStream raw = Channels.newOutputStream(ch);
-            DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(raw, crc),
-                    BUFFER));
-            IOException[] failure = {null};
-            map.forEach((key, e) -> {
-                if (failure[0] != null) {
-                    return;
-                }
-                try {
-                    byte[] k = key.getBytes(StandardCharsets.UTF_8);
-                    out.writeInt(k.length);
-                    out.write(k);
-                    out.writeLong(e.timestamp());
-                    out.writeLong(e.offset());
-                    if (e.value() == null) {
-                        out.writeInt(-1);
-                    } else {
-                        out.writeInt(e.value().length);
-                        out.write(e.value());
+        try {
+            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                ch.position(HEADER);
+                CRC32C crc = new CRC32C();
+                long[] count = {0};
+                OutputStream raw = Channels.newOutputStream(ch);
+                DataOutputStream out = new DataOutputStream(new BufferedOutputStream(new CheckedOutputStream(raw, crc),
+                        BUFFER));
+                IOException[] failure = {null};
+                map.forEach((key, e) -> {
+                    if (failure[0] != null) {
+                        return;
                     }
-                    count[0]++;
-                } catch (IOException x) {
-                    failure[0] = x;
+                    try {
+                        byte[] k = key.getBytes(StandardCharsets.UTF_8);
+                        out.writeInt(k.length);
+                        out.write(k);
+                        out.writeLong(e.timestamp());
+                        out.writeLong(e.offset());
+                        if (e.value() == null) {
+                            out.writeInt(-1);
+                        } else {
+                            out.writeInt(e.value().length);
+                            out.write(e.value());
+                        }
+                        count[0]++;
+                    } catch (IOException x) {
+                        failure[0] = x;
+                    }
+                });
+                if (failure[0] != null) {
+                    throw failure[0];
                 }
-            });
-            if (failure[0] != null) {
-                throw failure[0];
+                out.flush();
+                size = ch.position();
+                ByteBuffer h = ByteBuffer.allocate(HEADER - 12);
+                h.putInt(VERSION).putLong(offset).putLong(count[0]).putLong(size).flip();
+                crc.update(h.duplicate());
+                long bodyCrc = crc.getValue();
+                ByteBuffer head = ByteBuffer.allocate(HEADER);
+                head.put(MAGIC).putInt((int) bodyCrc).put(h).flip();
+                writeFully(ch, head, 0);
+                ch.force(true);
             }
-            out.flush();
-            size = ch.position();
-            ByteBuffer h = ByteBuffer.allocate(HEADER - 12);
-            h.putInt(VERSION).putLong(offset).putLong(count[0]).putLong(size).flip();
-            crc.update(h.duplicate());
-            long bodyCrc = crc.getValue();
-            ByteBuffer head = ByteBuffer.allocate(HEADER);
-            head.put(MAGIC).putInt((int) bodyCrc).put(h).flip();
-            writeFully(ch, head, 0);
-            ch.force(true);
+            beforeVisible.run();
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException | RuntimeException | Error e) {
+            // A failed checkpoint (a full disk, most likely) leaves no .tmp taking room until the next open.
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException x) {
+                e.addSuppressed(x);
+            }
+            throw e;
         }
-        beforeVisible.run();
-        Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         syncDirectory(dir);
         return size;
     }

@@ -4,7 +4,6 @@ import dev.bigqueue.BigQueue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import org.slf4j.Logger;
@@ -14,7 +13,9 @@ import org.slf4j.LoggerFactory;
  * Where a {@link LatestValues} store starts: the map of the newest snapshot that passes its checks
  * and whose records after it are all still in the queue, or the empty map at the store's origin
  * (a full replay), or, for a new store, the empty map at {@code earliestOffset()}. Never a map that
- * would miss a record: when neither is possible it throws and says what it found.
+ * would miss a record: when neither is possible it throws and says what it found. Damaged snapshots
+ * and those past the queue's tail are renamed {@code .bad}; those below its earliest offset are left
+ * for the next checkpoint to delete.
  *
  * <p>Threads: used by {@code open} only, on the caller's thread.
  */
@@ -39,8 +40,12 @@ record StartPoint(long offset, ValueMap map) {
                 continue;
             }
             if (offset > queue.tailOffset()) {
-                problems.add(file.getFileName() + ": its offset " + offset + " is past the queue's tail "
-                        + queue.tailOffset() + " (a snapshot of another queue?)");
+                // The queue lost its tail (or its files were restored): once it grows past this offset
+                // again, with other records, the snapshot would hold values they never had.
+                String why = "its offset " + offset + " is past the queue's tail " + queue.tailOffset()
+                        + " (the tail was lost after it was written, or it is another queue's)";
+                snapshots.setAside(file, why);
+                problems.add(file.getFileName() + ": " + why);
                 continue;
             }
             try {
@@ -53,10 +58,7 @@ record StartPoint(long offset, ValueMap map) {
                         (System.nanoTime() - t0) / 1_000_000);
                 return new StartPoint(loaded.offset(), loaded.map());
             } catch (Snapshots.BadSnapshotException e) {
-                Path bad = file.resolveSibling(file.getFileName() + ".bad");
-                Files.move(file, bad, StandardCopyOption.REPLACE_EXISTING);
-                LOG.warn("LatestValues: snapshot {} is unusable, renamed to {}: {}", file, bad.getFileName(),
-                        e.getMessage());
+                snapshots.setAside(file, e.getMessage());
                 problems.add(e.getMessage());
             }
         }

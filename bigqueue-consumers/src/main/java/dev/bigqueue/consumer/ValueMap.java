@@ -1,5 +1,7 @@
 package dev.bigqueue.consumer;
 
+import java.util.HashMap;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -89,20 +91,49 @@ final class ValueMap {
 
     /**
      * Removes every tombstone stamped at or before {@code cutoffMillis} (with a retention of ZERO:
-     * every one so far, even of this millisecond), each only if it is still the key's entry (a
-     * record applied meanwhile stays).
+     * every one so far, even of this millisecond) whose record lies below {@code belowOffset}, each
+     * only if it is still the key's entry (a record applied meanwhile stays). A tombstone at or past
+     * {@code belowOffset} stays: records of other writers that came before it in the queue may not
+     * have been applied yet, and without it the first of them would bring the key back.
      *
-     * @return how many were removed.
+     * @return what was removed, for {@link #restore} if the checkpoint that forgot them fails.
      */
-    int forgetTombstones(long cutoffMillis) {
-        int n = 0;
+    Map<String, Entry> forgetTombstones(long cutoffMillis, long belowOffset) {
+        Map<String, Entry> removed = new HashMap<>();
         for (Map.Entry<String, Entry> e : map.entrySet()) {
             Entry v = e.getValue();
-            if (v.value() == null && v.timestamp() <= cutoffMillis && map.remove(e.getKey(), v)) {
-                n++;
+            if (v.value() == null && v.timestamp() <= cutoffMillis && v.offset() < belowOffset
+                    && map.remove(e.getKey(), v)) {
+                removed.put(e.getKey(), v);
             }
         }
-        return n;
+        return removed;
+    }
+
+    /**
+     * Applies again what {@link #forgetTombstones} removed: the map is then the one a restart from
+     * the previous snapshot makes, a record of such a key applied meanwhile included.
+     */
+    void restore(Map<String, Entry> forgotten) {
+        forgotten.forEach(this::apply);
+    }
+
+    /**
+     * Refuses a key that UTF-8 cannot encode (an unpaired surrogate): snapshots and records hold keys
+     * as UTF-8, where it would become '?' and, after a restart, another key.
+     */
+    static void requireEncodable(String key) {
+        for (int i = 0; i < key.length(); i++) {
+            char c = key.charAt(i);
+            if (Character.isHighSurrogate(c) && i + 1 < key.length() && Character.isLowSurrogate(key.charAt(i + 1))) {
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                throw new IllegalArgumentException("key has an unpaired surrogate ("
+                        + String.format(Locale.ROOT, "U+%04X", (int) c) + ") at index " + i
+                        + ": it is not well-formed UTF-16, so UTF-8 cannot store it and the key would come back"
+                        + " as another one after a restart");
+            }
+        }
     }
 
     /** Entries with tombstones. */

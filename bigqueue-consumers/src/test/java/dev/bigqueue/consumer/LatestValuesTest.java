@@ -2,6 +2,7 @@ package dev.bigqueue.consumer;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -22,6 +23,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -289,6 +291,61 @@ class LatestValuesTest {
     private static List<String> filesIn(Path dir) throws java.io.IOException {
         try (java.util.stream.Stream<Path> files = java.nio.file.Files.walk(dir)) {
             return files.map(f -> dir.relativize(f).toString()).sorted().toList();
+        }
+    }
+
+    /** UTF-8 cannot hold an unpaired surrogate: stored, the key would come back as another one ("k?"). */
+    @Test
+    void keysWithAnUnpairedSurrogate_areRefused_wellFormedOnesSurviveARestart() {
+        Path dir = work.resolve("q");
+        String pair = "k\uD83D\uDE00";
+        try (BigQueue q = BigQueue.open(dir, config()); LatestValues lv = LatestValues.open(q, "p")) {
+            for (String bad : List.of("k\uD800", "k\uDBFF", "\uDC00k", "k\uDE00\uD83D")) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> lv.put(bad, b("1")));
+                assertTrue(e.getMessage().contains("unpaired surrogate"), e.getMessage());
+                assertThrows(IllegalArgumentException.class, () -> lv.delete(bad));
+            }
+            assertEquals(0, q.tailOffset(), "nothing appended for a refused key");
+            lv.put(pair, b("1"));
+        }
+        try (BigQueue q = BigQueue.open(dir, config()); LatestValues lv = LatestValues.open(q, "p")) {
+            assertEquals(Map.of(pair, "1"), contents(lv));
+        }
+    }
+
+    /**
+     * An interval too long for a long of nanoseconds (~292 years: "never, but not off") once threw
+     * in the follower before it could report anything, and open waited for it for ever. The wait is
+     * for a condition: open returned, or it waits while the follower is gone.
+     */
+    @Test
+    void aCheckpointIntervalTooLongForNanos_opensAndFollows() throws Exception {
+        Path dir = work.resolve("q");
+        LatestValuesOptions forever = LatestValuesOptions.builder()
+                .checkpointInterval(Duration.ofSeconds(Long.MAX_VALUE)).build();
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            q.enqueue(Message.builder().key("k").value("v").build());
+            AtomicReference<Object> result = new AtomicReference<>();
+            Thread opener = new Thread(() -> {
+                try {
+                    result.set(LatestValues.open(q, "p", forever));
+                } catch (Throwable e) {
+                    result.set(e);
+                }
+            }, "opener");
+            opener.setDaemon(true);
+            opener.start();
+            Lifetime.waitUntil(() -> !opener.isAlive() || (opener.getState() == Thread.State.WAITING
+                    && Lifetime.isInside(opener, "LatestValues", "awaitFollowedInternal")
+                    && Lifetime.liveThread("bigqueue-latest-p") == null), "open ends, or waits for a dead follower",
+                    Duration.ofMinutes(2));
+            assertFalse(opener.isAlive(), "LatestValues.open waits for a follower that died");
+            LatestValues lv = assertInstanceOf(LatestValues.class, result.get());
+            try (lv) {
+                assertEquals("v", s(lv.get("k")));
+                lv.put("k", b("w"));
+                lv.checkpoint();
+            }
         }
     }
 }

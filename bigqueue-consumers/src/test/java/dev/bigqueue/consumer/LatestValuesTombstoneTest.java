@@ -12,6 +12,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.lang.reflect.Field;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -122,6 +124,83 @@ class LatestValuesTombstoneTest {
              LatestValues store = LatestValues.open(q, "p", options(Duration.ofSeconds(Long.MAX_VALUE)))) {
             long size = churnAndCheckpoint(store, dir);
             assertTrue(size > KEYS * 20L, "tombstones forgotten: " + size + " bytes");
+        }
+    }
+
+    /**
+     * A delete puts its tombstone in the map before the follower reads it. A record of another writer
+     * enqueued just before that delete, stamped earlier, is then still ahead of the follower: a
+     * checkpoint in between must keep the tombstone (it is past the checkpoint's offset), or that
+     * record brings the key back after delete returned, in memory and after a restart.
+     *
+     * <p>The follower is held just after applying the record that makes a checkpoint due: it takes
+     * the store's progress monitor when someone waits in awaitFollowed, and the test holds it.
+     */
+    @Test
+    void tombstonePastTheCheckpointOffset_isKept_soAnOlderRecordNotYetFollowedCannotBringTheKeyBack()
+            throws Exception {
+        Path dir = work.resolve("q");
+        LatestValuesOptions opts = LatestValuesOptions.builder().checkpointEveryBytes(1)
+                .checkpointInterval(Duration.ZERO).tombstoneRetention(Duration.ZERO).keepSnapshots(1).build();
+        String inMemory;
+        try (BigQueue q = BigQueue.open(dir, config()); LatestValues lv = LatestValues.open(q, "p", opts)) {
+            Thread waiter = new Thread(() -> {
+                try {
+                    lv.awaitFollowed(Long.MAX_VALUE, Duration.ofDays(1));
+                } catch (InterruptedException | IllegalStateException e) {
+                    // ends the waiter
+                }
+            }, "waiter");
+            waiter.setDaemon(true);
+            waiter.start();
+            Lifetime.waitUntil(() -> Lifetime.isInside(waiter, "LatestValues", "awaitFollowed")
+                    && waiter.getState() == Thread.State.TIMED_WAITING, "a thread waiting in awaitFollowed", WAIT);
+            Field f = LatestValues.class.getDeclaredField("progress");
+            f.setAccessible(true);
+            Object progress = f.get(lv);
+            Thread follower = Lifetime.liveThread("bigqueue-latest-p");
+            synchronized (progress) {
+                long big = q.enqueue(Message.builder().key("big").value(new byte[20_000]).build());
+                Lifetime.waitUntil(() -> lv.followedOffset() == big + 1 && follower.getState() == Thread.State.BLOCKED,
+                        "the follower applied the big record (a checkpoint is due) and waits for the monitor", WAIT);
+                q.enqueue(Message.builder().key("K").value("older value")
+                        .timestamp(Instant.now().minusSeconds(1)).build());
+                lv.delete("K");
+                assertNull(lv.get("K"), "deleted");
+            }
+            assertTrue(lv.awaitFollowed(q.tailOffset(), WAIT));
+            inMemory = s(lv.get("K"));
+            waiter.interrupt();
+        }
+        String afterRestart;
+        try (BigQueue q = BigQueue.open(dir, config()); LatestValues lv = LatestValues.open(q, "p", opts)) {
+            afterRestart = s(lv.get("K"));
+        }
+        assertEquals("null null", inMemory + " " + afterRestart,
+                "get(K) after delete(K) returned, in memory then after a restart");
+    }
+
+    /**
+     * A checkpoint that fails keeps the tombstones it was about to forget: a restart loads the
+     * previous snapshot, which holds them, so the store must go on with them too.
+     */
+    @Test
+    void failedCheckpoint_keepsTheTombstonesItWouldHaveForgotten() throws Exception {
+        Path dir = work.resolve("q");
+        try (BigQueue q = BigQueue.open(dir, config());
+             LatestValues store = LatestValues.open(q, "p", options(Duration.ZERO))) {
+            store.put("k", b("v"));
+            store.delete("k");
+            assertTrue(store.awaitFollowed(q.tailOffset(), WAIT));
+            // A directory where the snapshot's temp file goes makes the checkpoint fail.
+            Path target = new Snapshots(dir, "p").fileFor(store.followedOffset());
+            Path blocker = target.resolveSibling(target.getFileName() + ".tmp");
+            Files.createDirectories(blocker);
+            Files.createFile(blocker.resolve("keeps-it-non-empty"));
+            assertThrows(UncheckedIOException.class, store::checkpoint);
+            long offset = olderRecordFromAnotherWriter(q, "k");
+            assertTrue(store.awaitFollowed(offset + 1, WAIT));
+            assertNull(store.get("k"), "the tombstone was forgotten by a checkpoint that failed");
         }
     }
 }

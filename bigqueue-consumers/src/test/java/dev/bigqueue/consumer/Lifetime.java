@@ -8,11 +8,13 @@ import java.lang.management.ThreadInfo;
 import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
 
 /**
@@ -60,6 +62,31 @@ final class Lifetime {
             }
         }
         return false;
+    }
+
+    /**
+     * Waits (spinning, no sleep) until {@code condition} holds; fails with a thread dump after
+     * {@code hangLimit}, which only tells a hang from progress.
+     */
+    static void waitUntil(BooleanSupplier condition, String what, Duration hangLimit) {
+        long deadline = System.nanoTime() + hangLimit.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() - deadline > 0) {
+                throw new AssertionError("gave up waiting for: " + what + "\n" + threadDump());
+            }
+            Thread.onSpinWait();
+            Thread.yield();
+        }
+    }
+
+    /** The live thread named {@code name}, or null. */
+    static Thread liveThread(String name) {
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.isAlive() && t.getName().equals(name)) {
+                return t;
+            }
+        }
+        return null;
     }
 
     /** Names and stacks of {@code threads}, for a failure message. */
