@@ -22,7 +22,8 @@ import org.slf4j.LoggerFactory;
  * then {@link #write}, then {@link #releaseTurn()}. The turn is the {@code checkpointing} flag
  * guarded by {@code turns}' monitor; the monitor is never held during the I/O. The caller's thread
  * runs the checkpoint: the follower for automatic ones, the application's for the others.
- * {@link #lastOffset} is volatile and written under the turn; the byte counter is atomic.
+ * {@link #lastOffset} is volatile and written under the turn; {@link #lastFollowed} is volatile and
+ * written by the follower only; the byte counter is atomic.
  */
 final class Checkpointer {
     private static final Logger LOG = LoggerFactory.getLogger(Checkpointer.class);
@@ -44,6 +45,11 @@ final class Checkpointer {
     /** Guarded by {@link #turns}. */
     private boolean checkpointing;
     private volatile long lastOffset;
+    /**
+     * The last record the follower applied or passed, set after the map holds it: a checkpoint
+     * takes its offset from it, so the snapshot names the record just below that offset.
+     */
+    private volatile RecordMark lastFollowed;
 
     Checkpointer(BigQueue queue, String name, Snapshots snapshots, ValueMap map, Consumer hold, int keep,
             Duration tombstoneRetention, long startOffset) {
@@ -65,6 +71,11 @@ final class Checkpointer {
 
     long lastOffset() {
         return lastOffset;
+    }
+
+    /** Called by the follower once the map holds {@code record}, before it moves past it. */
+    void followed(RecordMark record) {
+        lastFollowed = record;
     }
 
     void addBytes(long n) {
@@ -130,13 +141,16 @@ final class Checkpointer {
     }
 
     /**
-     * Writes the snapshot at {@code offset} (every record below it is in the map); the caller holds
-     * the turn. Does nothing if the newest snapshot is at that offset already.
+     * Writes the snapshot of the map at the offset after the last record the follower applied (every
+     * record below it is in the map); the caller holds the turn. Does nothing if the newest snapshot
+     * is at that offset already.
      */
-    void write(long offset, String why) {
-        if (offset == lastOffset) {
+    void write(String why) {
+        RecordMark below = lastFollowed;
+        if (below == null || below.offset() + 1 == lastOffset) {
             return;
         }
+        long offset = below.offset() + 1;
         long started = System.nanoTime();
         Map<String, ValueMap.Entry> forgotten = Map.of();
         boolean written = false;
@@ -150,7 +164,7 @@ final class Checkpointer {
             // being written (each was in the queue before it was in the map). So the queue is flushed
             // to its tail after the map is written and before the snapshot takes its name; flushing
             // only up to the offset, first, let a power loss keep a snapshot holding lost records.
-            long size = snapshots.write(snapshots.fileFor(offset), offset, map, queue::flush);
+            long size = snapshots.write(snapshots.fileFor(offset), offset, below, map, queue::flush);
             written = true;
             lastOffset = offset;
             lastSize = size;

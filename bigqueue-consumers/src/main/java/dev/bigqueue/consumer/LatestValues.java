@@ -50,8 +50,9 @@ import org.slf4j.LoggerFactory;
  * it, then moves the named consumer {@code latest.NAME} to the oldest snapshot kept, so that the
  * queue's garbage collector may delete the arenas before it. {@link #open} loads the newest snapshot
  * that passes its checks and replays the queue from its offset; it returns once the map holds every
- * record enqueued before it was called. A damaged snapshot, or one past the queue's tail (a tail
- * lost after it was written), is renamed {@code .bad} with a WARN and the one before is used, or,
+ * record enqueued before it was called. A damaged snapshot, one past the queue's tail (a tail lost
+ * after it was written) or one whose record below its offset is not this queue's (a snapshot copied
+ * from another queue) is renamed {@code .bad} with a WARN and the one before is used, or,
  * with none left, a full replay from where the store began (the {@code NAME.origin.snap} file) if
  * the queue still holds those records; otherwise {@code open} fails and says so: it never returns
  * a map that misses a record. Automatic checkpoints ({@link LatestValuesOptions}) run on the
@@ -107,8 +108,8 @@ public final class LatestValues implements AutoCloseable {
     private record Key(BigQueue queue, String name) {
     }
 
-    /** A put of this store, already in the map: its record's offset and about how many bytes it holds. */
-    private record OwnPut(long offset, int bytes) {
+    /** A put of this store, already in the map: its record and about how many bytes it holds. */
+    private record OwnPut(RecordMark record, int bytes) {
     }
 
     private final Key key;
@@ -227,14 +228,14 @@ public final class LatestValues implements AutoCloseable {
         String holdName = "latest." + key.name();
         boolean holdExisted = consumers.names().contains(holdName);
         Snapshots snapshots = new Snapshots(queue.directory(), key.name());
-        StartPoint start = StartPoint.choose(queue, snapshots, holdExisted, holdName);
-        Consumer hold = consumers.open(holdName, CommitMode.AUTO);
-        Consumer reader = null;
+        Consumer reader = consumers.open("latest-follow." + key.name(), CommitMode.AUTO);
+        Consumer hold = null;
         try {
+            StartPoint start = StartPoint.choose(queue, snapshots, holdExisted, holdName, reader);
+            hold = consumers.open(holdName, CommitMode.AUTO);
             if (hold.position() > start.offset()) {
                 hold.seek(start.offset());
             }
-            reader = consumers.open("latest-follow." + key.name(), CommitMode.AUTO);
             reader.seek(start.offset());
             // The garbage collector may have run between the choice and the seeks above.
             if (queue.earliestOffset() > start.offset()) {
@@ -244,11 +245,11 @@ public final class LatestValues implements AutoCloseable {
             LatestValues store = new LatestValues(key, options, snapshots, start, reader, hold);
             store.clock.set(start.map().maxTimestamp());
             return store;
-        } catch (RuntimeException e) {
-            hold.close();
-            if (reader != null) {
-                reader.close();
+        } catch (RuntimeException | IOException e) {
+            if (hold != null) {
+                hold.close();
             }
+            reader.close();
             throw e;
         }
     }
@@ -301,7 +302,8 @@ public final class LatestValues implements AutoCloseable {
         Message m = Message.builder().key(key).timestamp(Instant.ofEpochMilli(ts)).value(value).build();
         long offset = queue.enqueue(m);
         map.apply(key, new ValueMap.Entry(value, ts, offset));
-        ownPuts.set(ownSlot(offset), new OwnPut(offset, key.length() + (value == null ? 0 : value.length)));
+        ownPuts.set(ownSlot(offset), new OwnPut(RecordMark.of(offset, ts, m.key()),
+                key.length() + (value == null ? 0 : value.length)));
         return offset;
     }
 
@@ -377,7 +379,7 @@ public final class LatestValues implements AutoCloseable {
         try {
             // Again with the turn: close waits for the turn, so no checkpoint writes after it returned.
             checkUsable();
-            checkpointer.write(followed, "requested");
+            checkpointer.write("requested");
         } finally {
             checkpointer.releaseTurn();
         }
@@ -401,7 +403,7 @@ public final class LatestValues implements AutoCloseable {
                     checkpointer.takeTurn();
                     try {
                         if (failure == null && !followerDone) {
-                            checkpointer.write(followed, "close");
+                            checkpointer.write("close");
                         }
                     } finally {
                         checkpointer.releaseTurn();
@@ -475,7 +477,7 @@ public final class LatestValues implements AutoCloseable {
                 if ((byBytes || byTime) && !closed) {
                     if (checkpointer.tryTakeTurn()) {
                         try {
-                            checkpointer.write(followed, byBytes ? "bytes" : "interval");
+                            checkpointer.write(byBytes ? "bytes" : "interval");
                         } catch (RuntimeException e) {
                             LOG.error("LatestValues '{}' of {}: automatic checkpoint failed; will try again", name,
                                     queue.directory(), e);
@@ -518,12 +520,13 @@ public final class LatestValues implements AutoCloseable {
                     + " store's checkpoint interval, then reopen the store");
         }
         byte[] k = m.key();
+        long ts = m.timestamp().toEpochMilli();
         if (k != null) {
             byte[] v = m.value();
-            map.apply(new String(k, StandardCharsets.UTF_8), new ValueMap.Entry(v, m.timestamp().toEpochMilli(),
-                    offset));
+            map.apply(new String(k, StandardCharsets.UTF_8), new ValueMap.Entry(v, ts, offset));
             checkpointer.addBytes(k.length + (v == null ? 0 : v.length));
         }
+        checkpointer.followed(RecordMark.of(offset, ts, k));
         advanceFollowed(offset + 1);
     }
 
@@ -534,10 +537,11 @@ public final class LatestValues implements AutoCloseable {
     private boolean passOwnPut() {
         long next = followed;
         OwnPut own = ownPuts.get(ownSlot(next));
-        if (own == null || own.offset() != next || !reader.skipOwn(next)) {
+        if (own == null || own.record().offset() != next || !reader.skipOwn(next)) {
             return false;
         }
         checkpointer.addBytes(own.bytes());
+        checkpointer.followed(own.record());
         advanceFollowed(next + 1);
         return true;
     }

@@ -37,14 +37,21 @@ import org.slf4j.LoggerFactory;
  * <pre>
  * offset  size  field
  *  0      8     magic "BQLVSNAP"
- *  8      4     CRC32C of the entries (40 to the end) followed by the header fields 12..40
- * 12      4     version (1)
+ *  8      4     CRC32C of the entries (56 to the end) followed by the header fields 12..56
+ * 12      4     version (2)
  * 16      8     offset: every record below it is in the map
  * 24      8     entries
  * 32      8     length of the file in bytes (a truncated copy fails here before its CRC is read)
- * 40      ...   entries: keyLength int, key UTF-8, timestamp long (ms), record offset long,
+ * 40      4     1 if the next two fields describe the record at offset - 1, else 0 (none: the
+ *               origin, or a snapshot at offset 0)
+ * 44      8     that record's timestamp (ms)
+ * 52      4     CRC32C of that record's key, 0 without one (see {@link RecordMark})
+ * 56      ...   entries: keyLength int, key UTF-8, timestamp long (ms), record offset long,
  *               valueLength int (-1: tombstone), value
  * </pre>
+ *
+ * Version 1 (written before 2026-12) has no fields 40..56: its entries start at 40. It is still
+ * read, without the check that it belongs to this queue.
  *
  * A snapshot is written to {@code .tmp}, fsynced, renamed and the directory fsynced, so a crash leaves
  * either the complete file or a {@code .tmp} that is ignored and deleted at the next open.
@@ -54,8 +61,9 @@ import org.slf4j.LoggerFactory;
 final class Snapshots {
     private static final Logger LOG = LoggerFactory.getLogger(Snapshots.class);
     private static final byte[] MAGIC = "BQLVSNAP".getBytes(StandardCharsets.US_ASCII);
-    private static final int VERSION = 1;
-    private static final int HEADER = 40;
+    private static final int VERSION = 2;
+    private static final int HEADER = 56;
+    private static final int HEADER_V1 = 40;
     private static final int BUFFER = 1 << 20;
 
     /** A snapshot file whose checks failed: the message says which and why. */
@@ -65,8 +73,8 @@ final class Snapshots {
         }
     }
 
-    /** What a snapshot file holds. */
-    record Loaded(long offset, ValueMap map, long entries) {
+    /** What a snapshot file holds; {@code below} is null if it names no record (version 1, origin, offset 0). */
+    record Loaded(long offset, ValueMap map, long entries, RecordMark below) {
     }
 
     private final Path dir;
@@ -149,8 +157,10 @@ final class Snapshots {
     /**
      * Writes {@code map} as the snapshot at {@code offset} to {@code target}, durably and atomically;
      * runs {@code beforeVisible} once the file is synced, just before it takes its name.
+     * {@code below} is the record at {@code offset - 1}, or null for none.
      */
-    long write(Path target, long offset, ValueMap map, Runnable beforeVisible) throws IOException {
+    long write(Path target, long offset, RecordMark below, ValueMap map, Runnable beforeVisible)
+            throws IOException {
         if (!Files.isDirectory(dir)) {
             Files.createDirectories(dir);
             // The directory's own entry must survive a power loss as the snapshots in it do.
@@ -195,7 +205,13 @@ final class Snapshots {
                 out.flush();
                 size = ch.position();
                 ByteBuffer h = ByteBuffer.allocate(HEADER - 12);
-                h.putInt(VERSION).putLong(offset).putLong(count[0]).putLong(size).flip();
+                h.putInt(VERSION).putLong(offset).putLong(count[0]).putLong(size);
+                if (below == null) {
+                    h.putInt(0).putLong(0).putInt(0);
+                } else {
+                    h.putInt(1).putLong(below.timestamp()).putInt(below.keyCrc());
+                }
+                h.flip();
                 crc.update(h.duplicate());
                 long bodyCrc = crc.getValue();
                 ByteBuffer head = ByteBuffer.allocate(HEADER);
@@ -238,8 +254,8 @@ final class Snapshots {
      */
     Loaded read(Path file, long expectedOffset) throws IOException {
         long size = Files.size(file);
-        if (size < HEADER) {
-            throw new BadSnapshotException(file + " is " + size + " bytes, shorter than its " + HEADER
+        if (size < HEADER_V1) {
+            throw new BadSnapshotException(file + " is " + size + " bytes, shorter than its " + HEADER_V1
                     + "-byte header (torn or truncated)");
         }
         try (InputStream fin = Files.newInputStream(file)) {
@@ -250,20 +266,30 @@ final class Snapshots {
                 throw new BadSnapshotException(file + " does not start with the snapshot magic BQLVSNAP");
             }
             int storedCrc = head.readInt();
-            byte[] fields = new byte[HEADER - 12];
-            head.readFully(fields);
-            DataInputStream hf = new DataInputStream(new java.io.ByteArrayInputStream(fields));
+            int version = head.readInt();
+            if (version != VERSION && version != 1) {
+                throw new BadSnapshotException(file + " has version " + version + "; this bigqueue reads versions 1"
+                        + " and " + VERSION);
+            }
+            int headerSize = version == 1 ? HEADER_V1 : HEADER;
+            if (size < headerSize) {
+                throw new BadSnapshotException(file + " is " + size + " bytes, shorter than its " + headerSize
+                        + "-byte header (torn or truncated)");
+            }
+            byte[] fields = new byte[headerSize - 12];
+            ByteBuffer.wrap(fields).putInt(version);
+            head.readFully(fields, 4, fields.length - 4);
+            DataInputStream hf = new DataInputStream(new java.io.ByteArrayInputStream(fields, 4, fields.length - 4));
             CRC32C crc = new CRC32C();
             DataInputStream in = new DataInputStream(new BufferedInputStream(new CheckedInputStream(fin, crc),
                     BUFFER));
-            int version = hf.readInt();
-            if (version != VERSION) {
-                throw new BadSnapshotException(file + " has version " + version + "; this bigqueue reads version "
-                        + VERSION);
-            }
             long offset = hf.readLong();
             long entries = hf.readLong();
             long length = hf.readLong();
+            RecordMark below = null;
+            if (version != 1 && hf.readInt() == 1) {
+                below = new RecordMark(offset - 1, hf.readLong(), hf.readInt());
+            }
             if (length != size) {
                 throw new BadSnapshotException(file + " is " + size + " bytes but says it is " + length
                         + " (torn or truncated)");
@@ -272,12 +298,12 @@ final class Snapshots {
                 throw new BadSnapshotException(file + " holds offset " + offset + ", not the " + expectedOffset
                         + " of its name");
             }
-            if (entries < 0 || entries > (size - HEADER) / 24) {
+            if (entries < 0 || entries > (size - headerSize) / 24) {
                 throw new BadSnapshotException(file + " says it has " + entries + " entries, impossible in "
                         + size + " bytes");
             }
             ValueMap map = new ValueMap((int) Math.min(entries * 4 / 3 + 1, 1 << 28));
-            long left = size - HEADER;
+            long left = size - headerSize;
             for (long i = 0; i < entries; i++) {
                 int kl = in.readInt();
                 left -= 4;
@@ -308,7 +334,7 @@ final class Snapshots {
             if ((int) crc.getValue() != storedCrc) {
                 throw new BadSnapshotException(file + " fails its CRC32C check (damaged)");
             }
-            return new Loaded(offset, map, entries);
+            return new Loaded(offset, map, entries, below);
         } catch (EOFException e) {
             throw new BadSnapshotException(file + " ends in the middle of an entry (torn or truncated)");
         }

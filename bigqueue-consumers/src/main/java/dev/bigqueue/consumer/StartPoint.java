@@ -1,6 +1,7 @@
 package dev.bigqueue.consumer;
 
 import dev.bigqueue.BigQueue;
+import dev.bigqueue.Message;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,17 +14,22 @@ import org.slf4j.LoggerFactory;
  * Where a {@link LatestValues} store starts: the map of the newest snapshot that passes its checks
  * and whose records after it are all still in the queue, or the empty map at the store's origin
  * (a full replay), or, for a new store, the empty map at {@code earliestOffset()}. Never a map that
- * would miss a record: when neither is possible it throws and says what it found. Damaged snapshots
- * and those past the queue's tail are renamed {@code .bad}; those below its earliest offset are left
- * for the next checkpoint to delete.
+ * would miss a record: when neither is possible it throws and says what it found. Damaged snapshots,
+ * those past the queue's tail and those whose record below their offset is not this queue's
+ * ({@link RecordMark}) are renamed {@code .bad}; those below its earliest offset are left for the
+ * next checkpoint to delete.
  *
  * <p>Threads: used by {@code open} only, on the caller's thread.
  */
 record StartPoint(long offset, ValueMap map) {
     private static final Logger LOG = LoggerFactory.getLogger(StartPoint.class);
 
-    static StartPoint choose(BigQueue queue, Snapshots snapshots, boolean holdExisted, String holdName)
-            throws IOException {
+    /**
+     * Chooses; {@code probe} (the follower's consumer, seeked again by the caller afterwards) reads
+     * the record below a snapshot's offset, which the snapshot names.
+     */
+    static StartPoint choose(BigQueue queue, Snapshots snapshots, boolean holdExisted, String holdName,
+            Consumer probe) throws IOException {
         int unfinished = snapshots.deleteUnfinished();
         if (unfinished > 0) {
             LOG.info("LatestValues: deleted {} unfinished snapshot file(s) (.tmp) of a checkpoint cut short in {}",
@@ -51,6 +57,12 @@ record StartPoint(long offset, ValueMap map) {
             try {
                 long t0 = System.nanoTime();
                 Snapshots.Loaded loaded = snapshots.read(file, offset);
+                String foreign = foreign(queue, probe, loaded.below());
+                if (foreign != null) {
+                    snapshots.setAside(file, foreign);
+                    problems.add(file.getFileName() + ": " + foreign);
+                    continue;
+                }
                 if (!problems.isEmpty()) {
                     LOG.warn("LatestValues: fell back to snapshot {} after: {}", file, problems);
                 }
@@ -81,7 +93,7 @@ record StartPoint(long offset, ValueMap map) {
             }
         } else if (files.isEmpty() && !holdExisted) {
             long start = queue.earliestOffset();
-            snapshots.write(origin, start, new ValueMap(16), () -> { });
+            snapshots.write(origin, start, null, new ValueMap(16), () -> { });
             return new StartPoint(start, new ValueMap(1024));
         } else {
             problems.add(origin.getFileName() + " (where the store began) is missing"
@@ -93,5 +105,31 @@ record StartPoint(long offset, ValueMap map) {
                 + ". To start again from what the queue holds (a map that misses the collected records), delete the"
                 + " store's files in " + snapshots.directory() + " and its consumers '" + holdName + "' and"
                 + " 'latest-follow." + holdName.substring("latest.".length()) + "' (Consumers.delete)");
+    }
+
+    /**
+     * Why the snapshot that names {@code below} was not written for this queue, or null if it may
+     * have been: the queue's record at that offset differs. A snapshot that names no record
+     * (version 1) or whose record the queue no longer holds cannot be told apart, and loads.
+     */
+    private static String foreign(BigQueue queue, Consumer probe, RecordMark below) {
+        if (below == null || below.offset() < queue.earliestOffset()) {
+            return null;
+        }
+        Message m;
+        try {
+            probe.seek(below.offset());
+            m = probe.peekMessage();
+        } catch (IllegalArgumentException collected) {
+            return null; // the collector took the record meanwhile
+        }
+        if (m == null || m.offset() != below.offset()) {
+            return null;
+        }
+        RecordMark here = RecordMark.of(m);
+        if (below.matches(here)) {
+            return null;
+        }
+        return "it was written after " + below + ", but this queue holds " + here + " (another queue's snapshot?)";
     }
 }

@@ -11,8 +11,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
 import dev.bigqueue.QueueConfig;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,7 +25,9 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.function.BiConsumer;
 import java.util.stream.Stream;
+import java.util.zip.CRC32C;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -161,7 +167,7 @@ class LatestValuesSnapshotRulesTest {
             ValueMap map = new ValueMap(16);
             map.apply("k", new ValueMap.Entry(b("v"), 1, 0));
             // The hook runs where a checkpoint of "ab" flushes the queue: its .tmp is written and synced.
-            assertDoesNotThrow(() -> ab.write(ab.fileFor(0), 0, map, () -> LatestValues.open(q, "a").close()),
+            assertDoesNotThrow(() -> ab.write(ab.fileFor(0), 0, null, map, () -> LatestValues.open(q, "a").close()),
                     "checkpoint of store 'ab' while store 'a' opens");
         }
     }
@@ -174,10 +180,110 @@ class LatestValuesSnapshotRulesTest {
             Snapshots snapshots = new Snapshots(dir, "p");
             ValueMap map = new ValueMap(16);
             map.apply("k", new ValueMap.Entry(b("v"), 1, 0));
-            assertThrows(UncheckedIOException.class, () -> snapshots.write(snapshots.fileFor(1), 1, map, () -> {
+            assertThrows(UncheckedIOException.class, () -> snapshots.write(snapshots.fileFor(1), 1, null, map, () -> {
                 throw new UncheckedIOException(new IOException("flush failed"));
             }));
             assertEquals(List.of(), files(snapshots.directory()));
         }
+    }
+
+    /**
+     * A snapshot of another queue (latest/ copied or restored from elsewhere) whose offset falls
+     * inside this queue would load that queue's values: the record below its offset, which the
+     * snapshot names, tells them apart.
+     */
+    @Test
+    void snapshotOfAnotherQueue_isSetAsideAsBad_andTheStoreReplaysItsOwnQueue() throws IOException {
+        Path other = work.resolve("other");
+        try (BigQueue q = BigQueue.open(other, config()); LatestValues lv = LatestValues.open(q, "p")) {
+            lv.put("other-1", b("x"));
+            lv.put("other-2", b("x"));
+        } // checkpoint at close: p-2.snap
+        Path dir = work.resolve("q");
+        try (BigQueue q = BigQueue.open(dir, config()); LatestValues lv = LatestValues.open(q, "p", manual(false))) {
+            for (int i = 0; i < 3; i++) {
+                lv.put("mine-" + i, b("y"));
+            }
+        }
+        Files.copy(other.resolve("latest/p-00000000000000000002.snap"),
+                dir.resolve("latest/p-00000000000000000002.snap"));
+        try (BigQueue q = BigQueue.open(dir, config()); LatestValues lv = LatestValues.open(q, "p", manual(false))) {
+            assertEquals(Map.of("mine-0", "y", "mine-1", "y", "mine-2", "y"), contents(lv));
+            assertTrue(files(dir.resolve("latest")).contains("p-00000000000000000002.snap.bad"),
+                    files(dir.resolve("latest")).toString());
+        }
+    }
+
+    /**
+     * The store's own snapshots pass that check whatever the record below their offset is: its own
+     * put or delete (passed by the follower without reading it), another writer's keyed record, or
+     * a record without a key. Failing it would only cost a replay, so the test looks at which
+     * snapshot the store started from.
+     */
+    @Test
+    void ownSnapshots_passTheQueueCheck_whateverTheRecordBelowTheirOffset() throws Exception {
+        Path dir = work.resolve("q");
+        List<BiConsumer<BigQueue, LatestValues>> lastRecords = List.of(
+                (q, lv) -> lv.put("own", b("1")),
+                (q, lv) -> lv.delete("own"),
+                (q, lv) -> q.enqueue(Message.builder().key("theirs").value("2")
+                        .timestamp(Instant.now().minusSeconds(5)).build()),
+                (q, lv) -> q.enqueue(Message.of("no key")));
+        for (var last : lastRecords) {
+            long at;
+            try (BigQueue q = BigQueue.open(dir, config());
+                 LatestValues lv = LatestValues.open(q, "p", manual(false))) {
+                last.accept(q, lv);
+                lv.checkpoint();
+                at = lv.checkpointOffset();
+                assertEquals(q.tailOffset(), at);
+            }
+            try (BigQueue q = BigQueue.open(dir, config());
+                 LatestValues lv = LatestValues.open(q, "p", manual(false))) {
+                assertEquals(at, lv.checkpointOffset(), "started from; latest/ holds " + files(dir.resolve("latest")));
+            }
+        }
+        assertTrue(files(dir.resolve("latest")).stream().noneMatch(f -> f.endsWith(".bad")),
+                files(dir.resolve("latest")).toString());
+    }
+
+    /** A snapshot written before the format named the record below its offset (version 1) still loads. */
+    @Test
+    void versionOneSnapshot_stillLoads() throws IOException {
+        Path dir = work.resolve("q");
+        try (BigQueue q = BigQueue.open(dir, config()); LatestValues lv = LatestValues.open(q, "p", manual(false))) {
+            lv.put("a", b("1"));
+            lv.put("b", b("2"));
+        }
+        writeVersionOne(dir.resolve("latest/p-00000000000000000002.snap"), 2, Map.of("a", "1", "b", "2"));
+        try (BigQueue q = BigQueue.open(dir, config()); LatestValues lv = LatestValues.open(q, "p", manual(false))) {
+            assertEquals(2, lv.checkpointOffset(), "started from the version-1 snapshot");
+            assertEquals(Map.of("a", "1", "b", "2"), contents(lv));
+        }
+    }
+
+    /** The version-1 layout: a 40-byte header, then the entries (each stamped 1 ms, at offset 0). */
+    private static void writeVersionOne(Path file, long offset, Map<String, String> entries) throws IOException {
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(body);
+        for (Map.Entry<String, String> e : entries.entrySet()) {
+            out.writeInt(b(e.getKey()).length);
+            out.write(b(e.getKey()));
+            out.writeLong(1);
+            out.writeLong(0);
+            out.writeInt(b(e.getValue()).length);
+            out.write(b(e.getValue()));
+        }
+        ByteBuffer fields = ByteBuffer.allocate(28).putInt(1).putLong(offset).putLong(entries.size())
+                .putLong(40 + body.size());
+        CRC32C crc = new CRC32C();
+        crc.update(body.toByteArray());
+        crc.update(fields.array());
+        ByteBuffer head = ByteBuffer.allocate(40).put("BQLVSNAP".getBytes(StandardCharsets.US_ASCII))
+                .putInt((int) crc.getValue()).put(fields.array());
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        all.write(head.array());
+        all.write(body.toByteArray());
+        Files.write(file, all.toByteArray());
     }
 }
