@@ -2,6 +2,7 @@ package dev.bigqueue.consumer;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
+import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -108,9 +109,10 @@ record StartPoint(long offset, ValueMap map) {
     }
 
     /**
-     * Why the snapshot that names {@code below} was not written for this queue, or null if it may
-     * have been: the queue's record at that offset differs. A snapshot that names no record
-     * (version 1) or whose record the queue no longer holds cannot be told apart, and loads.
+     * Why the snapshot that names {@code below} was not written for this queue (the queue's record
+     * at that offset differs), or null if it may have been. A snapshot that names no record
+     * (version 1), or whose record the queue no longer holds or cannot read, cannot be told apart
+     * and loads.
      */
     private static String foreign(BigQueue queue, Consumer probe, RecordMark below) {
         if (below == null || below.offset() < queue.earliestOffset()) {
@@ -120,8 +122,10 @@ record StartPoint(long offset, ValueMap map) {
         try {
             probe.seek(below.offset());
             m = probe.peekMessage();
-        } catch (IllegalArgumentException collected) {
-            return null; // the collector took the record meanwhile
+        } catch (IllegalArgumentException | QueueCorruptedException unreadable) {
+            // Collected meanwhile, or damaged: the replay starts after it, so the store needs it no more
+            // than before this check existed.
+            return null;
         }
         if (m == null || m.offset() != below.offset()) {
             return null;
