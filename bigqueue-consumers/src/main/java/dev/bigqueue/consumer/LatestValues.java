@@ -292,7 +292,7 @@ public final class LatestValues implements AutoCloseable {
 
     private long append(String key, byte[] value) {
         checkUsable();
-        ValueMap.requireEncodable(key);
+        // Message.Builder.key refuses a key UTF-8 cannot hold (it would come back as another key).
         long ts = clock.updateAndGet(last -> Math.max(last, System.currentTimeMillis()));
         ValueMap.Entry current = map.entry(key);
         if (current != null && current.timestamp() > ts) {

@@ -1,7 +1,6 @@
 package dev.bigqueue.consumer;
 
 import java.util.HashMap;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
@@ -116,24 +115,6 @@ final class ValueMap {
      */
     void restore(Map<String, Entry> forgotten) {
         forgotten.forEach(this::apply);
-    }
-
-    /**
-     * Refuses a key that UTF-8 cannot encode (an unpaired surrogate): snapshots and records hold keys
-     * as UTF-8, where it would become '?' and, after a restart, another key.
-     */
-    static void requireEncodable(String key) {
-        for (int i = 0; i < key.length(); i++) {
-            char c = key.charAt(i);
-            if (Character.isHighSurrogate(c) && i + 1 < key.length() && Character.isLowSurrogate(key.charAt(i + 1))) {
-                i++;
-            } else if (Character.isSurrogate(c)) {
-                throw new IllegalArgumentException("key has an unpaired surrogate ("
-                        + String.format(Locale.ROOT, "U+%04X", (int) c) + ") at index " + i
-                        + ": it is not well-formed UTF-16, so UTF-8 cannot store it and the key would come back"
-                        + " as another one after a restart");
-            }
-        }
     }
 
     /** Entries with tombstones. */
