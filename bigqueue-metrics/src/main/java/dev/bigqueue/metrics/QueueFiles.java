@@ -12,7 +12,9 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -23,12 +25,12 @@ import org.slf4j.LoggerFactory;
  * {@code maxAgeNs}, so a registry that reads ten meters per scrape lists the directory once.
  *
  * <p><b>Design note:</b> this is the one class of the module that reads the core's internals
- * ({@link FileFormat} for the arena file names, {@link ConsumerFile#readAll} for the consumer
- * files, the same read the arena collector makes). The public API gives neither the arena count nor
- * a persisted consumer's position without opening that consumer, and opening it here would take it
- * from the application: a second open of an open name returns the application's instance (or fails
- * for the other commit mode), and closing it would close theirs. A public read of both would
- * replace this class; the module's README section names the methods.
+ * ({@link FileFormat} for the arena file names, {@link ConsumerFile#readEach} for the consumer
+ * files, the read the queue's open makes to check them against a recovered tail). The public API
+ * gives neither the arena count nor a persisted consumer's position without opening that consumer,
+ * and opening it here would take it from the application: a second open of an open name returns the
+ * application's instance (or fails for the other commit mode), and closing it would close theirs. A
+ * public read of both would replace this class; the module's README section names the methods.
  *
  * <p><b>Threads:</b> safe from any number; a scan runs under this object's lock.
  */
@@ -47,8 +49,8 @@ final class QueueFiles {
     private Snapshot last;
     /** Guarded by this; the clock's monotonic time of {@link #last}. */
     private long lastAtNs;
-    /** Guarded by this: each kind of failure is logged once, not on every scrape. */
-    private boolean warned;
+    /** Guarded by this: each failure is logged once, not on every scrape. */
+    private final Set<String> warned = new HashSet<>();
 
     QueueFiles(Path dir, Clock clock, long maxAgeNs) {
         this.dir = dir;
@@ -78,11 +80,12 @@ final class QueueFiles {
         Map<String, Long> offsets;
         try {
             Map<String, Long> read = new TreeMap<>();
-            ConsumerFile.readAll(dir.resolve(FileFormat.CONSUMERS_DIR))
+            // One damaged consumer file must not blind the meters of the others: only its own read NaN.
+            ConsumerFile.readEach(dir.resolve(FileFormat.CONSUMERS_DIR), (file, problem) ->
+                            warnOnce("cannot read consumer file " + file + " (" + problem + ")"))
                     .forEach((name, offsetAndPosition) -> read.put(name, offsetAndPosition[0]));
             offsets = Collections.unmodifiableMap(read);
         } catch (IOException | UncheckedIOException e) {
-            // A damaged consumer file: the consumers' meters say NaN, the rest still reads.
             warnOnce("cannot read the consumer files of " + dir + ": " + e.getMessage());
             offsets = Map.of();
         }
@@ -123,8 +126,7 @@ final class QueueFiles {
     }
 
     private void warnOnce(String message) {
-        if (!warned) {
-            warned = true;
+        if (warned.add(message)) {
             LOG.warn("{}; the meters read NaN until it can be read (logged once)", message);
         }
     }

@@ -185,6 +185,15 @@ class QueueMetricsTest {
     }
 
     @Test
+    void durableOffsetFollowsFlush() {
+        QueueMetrics.bind(queue, null, registry);
+        queue.enqueueString("a");
+        queue.enqueueString("b");
+        queue.flush();
+        assertEquals(2, gauge("bigqueue.durable.offset"));
+    }
+
+    @Test
     void withoutTheOwnConsumerThereAreNoHeadMeters() {
         queue.close();
         queue = BigQueue.open(dir, QueueConfig.builder().ownConsumer(false).build());
