@@ -1,5 +1,6 @@
 package dev.bigqueue.bench.cli;
 
+import dev.bigqueue.QueueConfig;
 import dev.bigqueue.bench.peer.ChronicleFlags;
 import dev.bigqueue.bench.peer.PeerType;
 import dev.bigqueue.bench.run.BenchChart;
@@ -135,14 +136,29 @@ final class BenchCommand implements Callable<Integer> {
             if (!noReport) {
                 writeReport(report, results, workDir, finishedAt, out);
             }
+            // PrintWriter swallows write errors (a closed pipe: bench | head): only checkError tells.
+            if (out.checkError()) {
+                throw new CliException(CliException.FAILED, "cannot write to standard output (a closed pipe or a"
+                        + " full disk): the tables were not all printed"
+                        + (noReport ? "" : "; the report was written to " + reportDir.toAbsolutePath().normalize()));
+            }
             return results.throughput().isEmpty() && results.latency().isEmpty() ? CliException.FAILED : 0;
         } finally {
-            BenchSuite.deleteTree(workDir);
+            deleteWorkDir(workDir, err);
             try {
                 Runtime.getRuntime().removeShutdownHook(cleanup);
             } catch (IllegalStateException e) {
                 // Already shutting down.
             }
+        }
+    }
+
+    /** In {@code finally}: a failure to clean up is a warning, never the run's outcome or error. */
+    private static void deleteWorkDir(Path workDir, PrintWriter err) {
+        try {
+            BenchSuite.deleteTree(workDir);
+        } catch (IOException | RuntimeException e) {
+            err.println("bench: warning: cannot delete " + workDir + ": " + e + "; delete it by hand");
         }
     }
 
@@ -210,9 +226,29 @@ final class BenchCommand implements Callable<Integer> {
         if (!Files.isDirectory(parent)) {
             throw new CliException(CliException.USAGE, "--dir " + parent.toAbsolutePath() + " is not a directory");
         }
+        BenchSuite.Settings planned = new BenchSuite.Settings(List.copyOf(chosen), messageSizes, (long) (seconds * 1e9),
+                budgetBytes, (int) latencyBytes, rate, latencyRounds, rounds, parent, sync, flushIntervalMs);
+        checkFreeSpace(planned, Files.getFileStore(parent).getUsableSpace());
         Path workDir = Files.createTempDirectory(parent, "bigqueue-bench-");
-        return new BenchSuite.Settings(List.copyOf(chosen), messageSizes, (long) (seconds * 1e9), budgetBytes,
-                (int) latencyBytes, rate, latencyRounds, rounds, workDir, sync, flushIntervalMs);
+        return new BenchSuite.Settings(planned.peers(), planned.sizes(), planned.phaseNs(), planned.budgetBytes(),
+                planned.latencyBytes(), planned.latencyRate(), planned.latencyRounds(), planned.throughputRounds(),
+                workDir, planned.syncOnWrite(), planned.flushIntervalMs());
+    }
+
+    /**
+     * Refuses to start on a disk that cannot hold the largest run: the peers write through memory
+     * maps, and a full disk under a mapped write is a fault (InternalError) mid-run, not an error.
+     */
+    static void checkFreeSpace(BenchSuite.Settings planned, long usableBytes) {
+        long needed = BenchSuite.diskNeeded(planned);
+        if (usableBytes < needed) {
+            throw new CliException(CliException.USAGE, planned.workDir().toAbsolutePath() + " has "
+                    + Units.bytesApprox(usableBytes) + " free, but the largest run needs about "
+                    + Units.bytesApprox(needed)
+                    + " (--budget " + Units.bytes(planned.budgetBytes()) + " of messages, framed, plus two "
+                    + Units.bytes(QueueConfig.DEFAULT_ARENA_SIZE) + " bigqueue arenas): pass a smaller --budget, or"
+                    + " --dir on a disk with more free space");
+        }
     }
 
     private static long parseSize(String option, String text) {

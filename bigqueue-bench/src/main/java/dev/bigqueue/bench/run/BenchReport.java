@@ -116,10 +116,11 @@ public final class BenchReport {
     /** The terminal version. */
     public String toText() {
         StringBuilder out = new StringBuilder();
+        // No leading blank line: the tables start the output (bench | head -1 shows the title).
         if (results.settings().syncOnWrite()) {
-            out.append("\nbigqueue ran with syncOnWrite: every enqueue was on disk before it returned.");
+            out.append("bigqueue ran with syncOnWrite: every enqueue was on disk before it returned.\n");
         }
-        out.append('\n').append(throughputTitle()).append('\n');
+        out.append(throughputTitle()).append('\n');
         out.append(throughputTable().toText());
         if (!results.latency().isEmpty()) {
             out.append('\n').append(latencyTitle()).append(" (ratio > 1: bigqueue is faster)\n");

@@ -1,6 +1,8 @@
 package dev.bigqueue.bench.run;
 
+import dev.bigqueue.QueueConfig;
 import dev.bigqueue.bench.peer.PeerType;
+import dev.bigqueue.internal.FileFormat;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.FileVisitResult;
@@ -104,7 +106,7 @@ public final class BenchSuite {
                                     Math.max(TimeUnit.MILLISECONDS.toNanos(150), settings.phaseNs() / 4),
                                     Math.max(size, settings.budgetBytes() / 4), settings.syncOnWrite())
                                     .withFlushIntervalMs(settings.flushIntervalMs()).run();
-                            deleteRunDirs();
+                            deleteRunDirs(notes);
                         }
                         for (ThroughputResult r : new ThroughputRun(freshDir(peer), peer, size, settings.phaseNs(),
                                 settings.budgetBytes(), settings.syncOnWrite())
@@ -112,12 +114,13 @@ public final class BenchSuite {
                             byFigure.computeIfAbsent(peer.ordinal() + " " + r.operation(), f -> new ArrayList<>())
                                     .add(r);
                         }
-                    } catch (RuntimeException | LinkageError | AssertionError e) {
-                        // A peer that fails on this JDK (Chronicle on 25: an AssertionError) fails its run only.
+                    } catch (RuntimeException | LinkageError | AssertionError | InternalError e) {
+                        // A peer that fails on this JDK (Chronicle on 25: an AssertionError) or on this disk
+                        // (a full one: InternalError from a mapped write) fails its run only.
                         notes.add(peer.label() + " " + Units.bytes(size) + " throughput failed in round "
-                                + (round + 1) + ": " + e);
+                                + (round + 1) + ": " + describe(e));
                     } finally {
-                        deleteRunDirs();
+                        deleteRunDirs(notes);
                     }
                     done++;
                 }
@@ -170,10 +173,10 @@ public final class BenchSuite {
                         Math.min(measuredNs, TimeUnit.MILLISECONDS.toNanos(100)), warmupNs,
                         settings.syncOnWrite())
                             .withFlushIntervalMs(settings.flushIntervalMs()).run();
-            } catch (RuntimeException | LinkageError | AssertionError e) {
-                notes.add(peer.label() + " latency warm-up failed: " + e);
+            } catch (RuntimeException | LinkageError | AssertionError | InternalError e) {
+                notes.add(peer.label() + " latency warm-up failed: " + describe(e));
             } finally {
-                deleteRunDirs();
+                deleteRunDirs(notes);
             }
         }
         for (int round = 0; round < rounds; round++) {
@@ -193,10 +196,10 @@ public final class BenchSuite {
                                 + Units.count(result.planned()) + " scheduled messages, received "
                                 + Units.count(result.received()));
                     }
-                } catch (RuntimeException | LinkageError | AssertionError e) {
-                    notes.add(peer.label() + " latency failed in round " + (round + 1) + ": " + e);
+                } catch (RuntimeException | LinkageError | AssertionError | InternalError e) {
+                    notes.add(peer.label() + " latency failed in round " + (round + 1) + ": " + describe(e));
                 } finally {
-                    deleteRunDirs();
+                    deleteRunDirs(notes);
                 }
                 done++;
             }
@@ -230,17 +233,63 @@ public final class BenchSuite {
         return dir;
     }
 
-    private void deleteRunDirs() {
+    /**
+     * Deletes the runs' directories. It runs in {@code finally}: a failure here becomes a note, so
+     * it never replaces the run's own error, and the next run still gets a fresh directory.
+     */
+    private void deleteRunDirs(List<String> notes) {
         try (var entries = Files.list(settings.workDir())) {
             for (Path dir : (Iterable<Path>) entries::iterator) {
                 if (dir.getFileName().toString().startsWith("run-")) {
                     deleteTree(dir);
                 }
             }
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot clean benchmark directory "
-                    + settings.workDir().toAbsolutePath(), e);
+        } catch (IOException | UncheckedIOException e) {
+            notes.add("cannot clean benchmark directory " + settings.workDir().toAbsolutePath() + ": " + e
+                    + "; later runs may find less free space");
         }
+    }
+
+    /** A failure for the notes; a fault in a mapped write gets its likely cause. */
+    private static String describe(Throwable e) {
+        return e instanceof InternalError
+                ? e + " (a fault writing a memory-mapped file: most often the disk is full; see --budget, --dir)"
+                : e.toString();
+    }
+
+    /**
+     * About the most bytes one measurement puts on disk, the largest of the runs: each run's
+     * directory is deleted before the next starts. A throughput run writes up to the budget (the
+     * warm-up a quarter of it), each message framed as bigqueue frames it (the largest header of
+     * the peers), into 128 MiB arenas of which bigqueue may hold a partly filled one and the next,
+     * preallocated; the raw peer maps a buffer of the budget's capacity, written as it fills. A
+     * latency run writes its planned messages, as {@link LatencyRun} sizes them.
+     */
+    public static long diskNeeded(Settings s) {
+        long need = 0;
+        for (int size : s.sizes()) {
+            need = Math.max(need, runBytes(s.peers(), s.budgetBytes(), size, s.syncOnWrite()));
+        }
+        if (s.latencyRate() > 0) {
+            long measuredNs = Math.max(Math.min(s.phaseNs(), TimeUnit.MILLISECONDS.toNanos(100)),
+                    s.phaseNs() / s.latencyRounds());
+            long warmupNs = Math.min(TimeUnit.SECONDS.toNanos(1), s.phaseNs() / 2);
+            long planned = (long) ((warmupNs + measuredNs) / 1e9 * s.latencyRate()) + 1;
+            need = Math.max(need, runBytes(s.peers(), planned * (s.latencyBytes() + 8L), s.latencyBytes(),
+                    s.syncOnWrite()));
+        }
+        return need;
+    }
+
+    private static long runBytes(List<PeerType> peers, long payloadBytes, int messageBytes, boolean sync) {
+        long records = Math.max(1, payloadBytes / Math.max(1, messageBytes)) + 1;
+        long framed = records * FileFormat.recordBytes(messageBytes);
+        long need = framed + 2 * QueueConfig.DEFAULT_ARENA_SIZE;
+        if (peers.contains(PeerType.RAW_MAPPED)) {
+            need = Math.max(need, ThroughputRun.optionsFor(Math.min(payloadBytes, 1L << 30), messageBytes, sync)
+                    .rawCapacityBytes());
+        }
+        return need;
     }
 
     /** Deletes {@code root} and everything under it; a missing root is fine. */

@@ -58,6 +58,14 @@ class BenchReportTest {
         assertEquals(report.latencyGaps(), latencyPanel.missing(), "a line for tape instead");
     }
 
+    /** The tables start the output: {@code bench | head -1} shows the throughput title. */
+    @Test
+    void theTextStartsWithTheThroughputTitle_noBlankLine() {
+        BenchReport report = report(results(1, 1));
+        String firstLine = report.toText().lines().findFirst().orElse("");
+        assertTrue(firstLine.startsWith("Throughput, one thread"), report.toText());
+    }
+
     @Test
     void aPeerWhoseLatencyRunFailedIsNamed() {
         BenchSuite.Results all = results(1, 1);
