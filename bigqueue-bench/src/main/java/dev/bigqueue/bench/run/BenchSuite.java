@@ -252,7 +252,8 @@ public final class BenchSuite {
 
     /** A failure for the notes; a fault in a mapped write gets its likely cause. */
     private static String describe(Throwable e) {
-        return e instanceof InternalError
+        // LatencyRun hands on its threads' failures wrapped, so look one level down too.
+        return e instanceof InternalError || e.getCause() instanceof InternalError
                 ? e + " (a fault writing a memory-mapped file: most often the disk is full; see --budget, --dir)"
                 : e.toString();
     }
