@@ -13,6 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -70,6 +71,8 @@ public final class ArenaManager {
     private final ConcurrentSkipListMap<Long, Long> firstRecords = new ConcurrentSkipListMap<>();
     /** Arena files that exist as files (created and not yet deleted), for the disk cap. */
     private final AtomicInteger fileCount = new AtomicInteger();
+    /** Removed arenas whose file could not be deleted: still counted in {@link #fileCount}. */
+    private final Set<Long> stranded = ConcurrentHashMap.newKeySet();
     private final Object createLock = new Object();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition released = lock.newCondition();
@@ -270,6 +273,7 @@ public final class ArenaManager {
         if (closed) {
             throw new QueueClosedException("queue " + dir.toAbsolutePath() + " is closed");
         }
+        deleteStranded();
         ArenaPool p = pool;
         if (p != null && p.takeAs(id)) {
             fileCount.incrementAndGet();
@@ -582,13 +586,36 @@ public final class ArenaManager {
             mapped.remove(id, a);
             signalReleased();
         }
+        boolean gone = false;
         try {
             ArenaPool p = mayPool ? pool : null;
             if (p == null || !p.offer(id)) {
                 Files.deleteIfExists(FileFormat.arenaFile(dir, id));
             }
+            gone = true;
         } finally {
-            fileCount.decrementAndGet();
+            if (gone) {
+                fileCount.decrementAndGet();
+            } else {
+                // Still on disk (permission denied, an immutable file): it keeps counting against
+                // maxDiskBytes until a later removal or creation manages to delete it.
+                stranded.add(id);
+            }
+        }
+        deleteStranded();
+    }
+
+    /** Tries again to delete the files of removed arenas that could not be deleted; quiet on failure. */
+    private void deleteStranded() {
+        for (Long id : stranded) {
+            try {
+                Files.deleteIfExists(FileFormat.arenaFile(dir, id));
+            } catch (IOException stillThere) {
+                continue;
+            }
+            if (stranded.remove(id)) {
+                fileCount.decrementAndGet();
+            }
         }
     }
 

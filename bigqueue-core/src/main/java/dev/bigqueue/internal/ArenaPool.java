@@ -146,6 +146,8 @@ final class ArenaPool {
         }
         Path file = dir.resolve(FileFormat.poolFileName(lastId));
         try {
+            // Its blocks were reserved when it was made, unless it was copied in sparse.
+            NativeIO.allocateHoles(file, arenaSize);
             reHead(file, id);
             // The header is on disk before the name is: an arena name never shows the old header.
             Files.move(file, FileFormat.arenaFile(dir, id), StandardCopyOption.ATOMIC_MOVE);

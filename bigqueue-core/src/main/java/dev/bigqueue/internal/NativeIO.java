@@ -143,6 +143,39 @@ public final class NativeIO {
     }
 
     /**
+     * Allocates the blocks of an existing file that has holes (an arena copied or restored sparse:
+     * {@code cp --sparse}, {@code rsync -S}, {@code tar -S}), keeping every byte: fallocate mode 0
+     * on a range leaves written blocks alone. A write through a mapping into a hole on a full disk
+     * is a SIGBUS, which the JVM reports later at an unrelated line, after an enqueue returned.
+     * Where fallocate is not available nothing is done (never zeros: the file holds records).
+     *
+     * @throws IOException if the holes cannot be allocated, for example on a full disk.
+     */
+    static void allocateHoles(Path file, long length) throws IOException {
+        if (LIBC == null) {
+            return;
+        }
+        int fd = LIBC.open(file.toString(), 1 /* O_WRONLY */, 0);
+        if (fd < 0) {
+            return; // the open of the file itself reports what is wrong with it
+        }
+        int rc;
+        try {
+            rc = fallocate(fd, length);
+        } finally {
+            LIBC.close(fd);
+        }
+        if (rc == ENOSPC) {
+            throw new IOException("No space left on device: " + file.toAbsolutePath() + " has unallocated blocks"
+                    + " (a sparse copy?) and the disk has no room for them");
+        }
+        if (rc != 0 && rc != EOPNOTSUPP) {
+            throw new IOException("fallocate of " + length + " bytes for " + file.toAbsolutePath()
+                    + " failed with errno " + rc);
+        }
+    }
+
+    /**
      * Reserves blocks with fallocate(2), called directly: glibc's posix_fallocate emulates an
      * unsupported call by writing a byte into every block, which on a FUSE file system took 20 to
      * 40 s for a 128 MiB arena, where writing zeros in large chunks takes a fraction of that.

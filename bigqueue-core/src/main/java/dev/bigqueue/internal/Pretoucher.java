@@ -2,6 +2,7 @@ package dev.bigqueue.internal;
 
 import dev.bigqueue.QueueClosedException;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.util.concurrent.locks.LockSupport;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -29,6 +30,8 @@ final class Pretoucher implements Runnable {
     static final long RATE_PROBE_BYTES = 4L << 20;
     /** A bound on that sleep, so that a queue closed without {@link #stop()} still ends the thread. */
     private static final long SLOW_WRITER_MAX_PARK_NS = 1_000_000_000;
+    /** After an arena could not be made ahead (a full disk): how long before trying again. */
+    private static final long RETRY_AFTER_FAILURE_NS = 1_000_000_000;
     private static final double FAST_WRITER_BYTES_PER_S = 64e6;
 
     private final RecordLog log;
@@ -48,6 +51,8 @@ final class Pretoucher implements Runnable {
     private long sampleTimeNs = System.nanoTime();
     /** Whether the writer wrote at least FAST_WRITER_BYTES_PER_S in the last window. */
     private boolean fastWriter;
+    /** The last failure to prepare ahead, until a round succeeds (one WARN per spell); this thread only. */
+    private Exception refused;
 
     Pretoucher(RecordLog log, Appender appender, long maxArenas, int mappingCap, String name) {
         this.log = log;
@@ -89,43 +94,61 @@ final class Pretoucher implements Runnable {
         NativeIO.makeCurrentThreadBackground();
         try {
             while (!stopped && !log.isClosed()) {
-                sampleWriteRate();
-                prepareNextArena();
-                if (!fastWriter) {
-                    // A slow writer takes its own page faults (a microsecond per 4 KiB page); waking
-                    // up to pre-fault for it, or on a timer to watch its rate, would only take a core
-                    // from the application: on a 2-core machine every wake-up preempts a thread that
-                    // the application may be spinning on. So sleep until the writer itself says it
-                    // has gone far enough to be measured again, or to need the next arena.
-                    long mark = slowWriterWakeMark(log.tailPosition());
-                    appender.setPretouchWakeAt(mark, this);
-                    if (log.tailPosition() < mark && !stopped) {
-                        LockSupport.parkNanos(this, SLOW_WRITER_MAX_PARK_NS);
+                try {
+                    step();
+                    refused = null;
+                } catch (IOException | UncheckedIOException e) {
+                    // A full disk (most likely) passes: the writer makes the arena itself when it needs
+                    // it and reports the error then; this thread looks again after a while.
+                    if (refused == null && !stopped && !log.isClosed()) {
+                        LOG.warn("queue {}: cannot prepare the next arena ahead ({}); trying again every {} s",
+                                log.directory(), e.toString(), RETRY_AFTER_FAILURE_NS / 1_000_000_000);
                     }
-                    continue;
-                }
-                int outcome = touchAhead();
-                if (outcome == AHEAD) {
-                    long mark = wakeMark;
-                    appender.setPretouchWakeAt(mark, this);
-                    if (log.tailPosition() < mark) {
-                        LockSupport.parkNanos(this, IDLE_PARK_NS);
-                    }
-                } else if (outcome == BLOCKED) {
-                    // The next arena cannot be made or mapped yet: look again shortly.
+                    refused = e;
                     appender.setPretouchWakeAt(Long.MAX_VALUE, this);
-                    LockSupport.parkNanos(this, IDLE_PARK_NS);
+                    LockSupport.parkNanos(this, RETRY_AFTER_FAILURE_NS);
                 }
             }
         } catch (QueueClosedException closing) {
             // the queue closed under us: nothing left to prepare
-        } catch (IOException | RuntimeException e) {
+        } catch (RuntimeException e) {
             if (!stopped && !log.isClosed()) {
                 LOG.warn("queue {}: pretouching stopped ({}); enqueues take their own page faults from now on",
                         log.directory(), e.toString());
             }
         } finally {
             appender.setPretouchWakeAt(Long.MAX_VALUE, null);
+        }
+    }
+
+    /** One round: the next arena made if due, then the pages ahead of the writer touched or a park. */
+    private void step() throws IOException {
+        sampleWriteRate();
+        prepareNextArena();
+        if (!fastWriter) {
+            // A slow writer takes its own page faults (a microsecond per 4 KiB page); waking
+            // up to pre-fault for it, or on a timer to watch its rate, would only take a core
+            // from the application: on a 2-core machine every wake-up preempts a thread that
+            // the application may be spinning on. So sleep until the writer itself says it
+            // has gone far enough to be measured again, or to need the next arena.
+            long mark = slowWriterWakeMark(log.tailPosition());
+            appender.setPretouchWakeAt(mark, this);
+            if (log.tailPosition() < mark && !stopped) {
+                LockSupport.parkNanos(this, SLOW_WRITER_MAX_PARK_NS);
+            }
+            return;
+        }
+        int outcome = touchAhead();
+        if (outcome == AHEAD) {
+            long mark = wakeMark;
+            appender.setPretouchWakeAt(mark, this);
+            if (log.tailPosition() < mark) {
+                LockSupport.parkNanos(this, IDLE_PARK_NS);
+            }
+        } else if (outcome == BLOCKED) {
+            // The next arena cannot be made or mapped yet: look again shortly.
+            appender.setPretouchWakeAt(Long.MAX_VALUE, this);
+            LockSupport.parkNanos(this, IDLE_PARK_NS);
         }
     }
 

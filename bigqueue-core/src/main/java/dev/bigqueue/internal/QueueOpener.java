@@ -152,6 +152,7 @@ final class QueueOpener {
             index.commitHead(start.offset(), start.position());
         }
         boolean sameBoot = index.sameBoot();
+        allocateHolesFrom(arenas, log, clean ? cleanTail : durable != null ? durable : start);
         StreamPoint tail;
         if (clean) {
             tail = cleanTail;
@@ -287,6 +288,28 @@ final class QueueOpener {
         if (config.ownConsumer() && index.headDamaged()) {
             throw new QueueCorruptedException(metaFile, FileFormat.META_HEAD_SLOTS, "queue.meta is damaged: both"
                     + " slots of the queue's own consumer position fail their check");
+        }
+    }
+
+    /**
+     * Allocates any hole in the arenas the writer may write to from here on (from the arena of
+     * {@code from}: recovery's cut and the appends after it): each was reserved when it was made,
+     * but a sparse copy of the directory has holes, and a mapped write into one on a full disk
+     * crashes the JVM. Blocks already there cost nothing; on a full disk the open fails, naming
+     * the file, before anything is written.
+     */
+    private static void allocateHolesFrom(ArenaManager arenas, RecordLog log, StreamPoint from) throws IOException {
+        long first = log.arenaOf(from.position());
+        for (long id : arenas.ids()) {
+            if (id >= first) {
+                Path file = FileFormat.arenaFile(log.directory(), id);
+                try {
+                    NativeIO.allocateHoles(file, log.arenaSize());
+                } catch (IOException e) {
+                    throw new IOException(e.getMessage() + "; the writer would crash the JVM writing there: free"
+                            + " disk space and open again, or open with readOnly(true) to read the queue", e);
+                }
+            }
         }
     }
 
