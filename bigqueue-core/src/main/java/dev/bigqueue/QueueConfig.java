@@ -455,6 +455,16 @@ public final class QueueConfig {
         /**
          * Cap on the bytes of arena files on disk (default 0 = unbounded); at least two arenas.
          * What happens at the cap is {@link #whenFull(WhenFull)}.
+         *
+         * <p>The cap also bounds the size of one message, whatever is in the queue: with
+         * {@code n = maxDiskBytes / arenaSize} arenas of {@code d} data bytes each (the arena size
+         * less its header, 64 bytes plus 32 per started 64 KiB, rounded down to a multiple of 8), a
+         * message may have at most {@code (n - 1) * d - 8} bytes, key and headers included (8,088
+         * bytes for two arenas of 8 KiB). That is what a record
+         * needs when it starts as late in an arena as a record can, so a message is accepted or
+         * refused wherever the tail is; a larger one is an {@link IllegalArgumentException} and
+         * nothing is written. Raise maxDiskBytes (each further arena allows {@code d} bytes more)
+         * or arenaSize for larger messages.
          */
         public Builder maxDiskBytes(long bytes) {
             this.maxDiskBytes = bytes;

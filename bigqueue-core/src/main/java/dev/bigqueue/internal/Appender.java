@@ -154,6 +154,7 @@ final class Appender {
      * @return its offset.
      */
     long append(byte[] src, int off, int len, int flags, long millis) {
+        diskSpace.checkFits(len);
         long recordBytes = recordBytes(len);
         long position = lockAndReserve(recordBytes);
         try {
@@ -174,6 +175,7 @@ final class Appender {
     /** Appends the remaining bytes of {@code src}, leaving its position unchanged. */
     long append(ByteBuffer src) {
         int len = src.remaining();
+        diskSpace.checkFits(len);
         long recordBytes = recordBytes(len);
         long position = lockAndReserve(recordBytes);
         try {

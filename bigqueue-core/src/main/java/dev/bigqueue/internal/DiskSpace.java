@@ -15,9 +15,14 @@ import org.slf4j.LoggerFactory;
  * within {@code maxDiskBytes} by the {@link WhenFull} policy. Pooled arena files ({@link ArenaPool})
  * count against the cap and are the first to go when it is reached.
  *
+ * <p>A message that could need more arenas than the cap, wherever in an arena it starts, is refused
+ * up front ({@link #checkFits}): whether it fits must not depend on where the tail is.
+ *
  * <p>The writer calls {@link #ensureArenas} under its lock, with its lease given back. Room is
  * made first by a collection pass, and only then by the policy; the arena count is read again
- * after every pass, since the background collector may have freed the room meanwhile. With
+ * after every pass, since the background collector may have freed the room meanwhile. That pass
+ * is given the exact tail: once every consumer has read everything, it keeps only the tail's
+ * arena, so a queue every consumer has emptied always has room for any message that fits. With
  * {@code BLOCK} the writer lets go of its lock and waits in {@link #awaitRoom}: room comes from
  * consumers moving on and a collection, which nothing signals directly, so it looks again every
  * {@value #BLOCK_POLL_MS} ms (and at once when the queue closes).
@@ -27,6 +32,9 @@ final class DiskSpace {
     static final long BLOCK_POLL_MS = 5;
     private final long arenaSize;
     private final long maxArenas;
+    private final long dataBytes;
+    /** The largest payload a record may carry under the cap; MAX_VALUE when there is none. */
+    private final long maxPayload;
     private final WhenFull whenFull;
     private final ReentrantLock waitLock = new ReentrantLock();
     private final Condition roomOrClose = waitLock.newCondition();
@@ -36,6 +44,35 @@ final class DiskSpace {
         this.arenaSize = arenaSize;
         this.maxArenas = maxDiskBytes == 0 ? 0 : maxDiskBytes / arenaSize;
         this.whenFull = whenFull;
+        this.dataBytes = FileFormat.dataBytes(arenaSize);
+        this.maxPayload = maxArenas == 0 ? Long.MAX_VALUE : maxPayloadBytes(arenaSize, maxArenas);
+    }
+
+    /**
+     * The largest payload that fits under a cap of {@code maxArenas} arenas wherever the record
+     * starts, so that whether a message is accepted never depends on where the tail happens to be.
+     * A record starts at a multiple of 8 and its first 8 bytes never span arenas (the data bytes of
+     * an arena are a multiple of 8), so the latest it can start in an arena is 8 bytes before the
+     * arena's data ends; from there, {@code recordBytes} bytes stay within {@code maxArenas} arenas
+     * iff {@code recordBytes <= (maxArenas - 1) * dataBytes + 8}. That bound is a multiple of 8, so
+     * the padding never matters: the payload may be at most the bound less the record header.
+     */
+    static long maxPayloadBytes(long arenaSize, long maxArenas) {
+        return (maxArenas - 1) * FileFormat.dataBytes(arenaSize) + 8 - FileFormat.RECORD_HEADER_SIZE;
+    }
+
+    /**
+     * Refuses, before the writer lock is taken and anything is written, a payload of {@code len}
+     * bytes that could need more arenas than the cap allows (see {@link #maxPayloadBytes}).
+     */
+    void checkFits(long len) {
+        if (len > maxPayload) {
+            throw new IllegalArgumentException("a message of " + len + " bytes is larger than maxDiskBytes ("
+                    + maxArenas * arenaSize + " bytes, " + maxArenas + " arenas of " + arenaSize + " bytes) allows:"
+                    + " at most " + maxPayload + " bytes (key and headers included), wherever it starts in an arena;"
+                    + " nothing was written. Raise maxDiskBytes (each further arena allows " + dataBytes
+                    + " bytes more) or arenaSize, or send smaller messages");
+        }
     }
 
     /** Set once while the queue opens, before any append. */
@@ -59,11 +96,11 @@ final class DiskSpace {
         // Under the creation lock: the pretoucher creates arenas ahead under it, checking the cap,
         // and must not slip one in between the room made here and the arena created for it.
         synchronized (arenas.createLock()) {
-            return makeRoomAndCreate(appender, log, first, last, recordBytes);
+            return makeRoomAndCreate(appender, log, first, last);
         }
     }
 
-    private boolean makeRoomAndCreate(Appender appender, RecordLog log, long first, long last, long recordBytes) {
+    private boolean makeRoomAndCreate(Appender appender, RecordLog log, long first, long last) {
         ArenaManager arenas = log.arenas();
         long missing = 0;
         for (long id = first; id <= last; id++) {
@@ -73,12 +110,7 @@ final class DiskSpace {
         }
         try {
             if (maxArenas > 0) {
-                if (last - first + 1 > maxArenas) {
-                    throw new IllegalArgumentException("a message of " + (recordBytes - FileFormat.RECORD_HEADER_SIZE)
-                            + " bytes needs " + (last - first + 1) + " arenas of " + arenaSize
-                            + " bytes, more than maxDiskBytes allows (" + maxArenas + " arenas); raise maxDiskBytes"
-                            + " or arenaSize, or send smaller messages");
-                }
+                // The record spans at most maxArenas arenas: checkFits refused larger ones up front.
                 if (!makeRoom(appender, log, missing)) {
                     return false;
                 }
@@ -100,7 +132,9 @@ final class DiskSpace {
         // Pooled files are not counted here: they are dropped below, or become the missing arenas.
         while (arenas.arenaFileCount() + missing > maxArenas) {
             int before = arenas.arenaFileCount();
-            gc.collect();
+            // With the writer lock held the tail cannot move: once every consumer has read up to it,
+            // this pass may delete everything before the tail's arena (GarbageCollector#collect).
+            gc.collect(appender.tailLocked());
             int after = arenas.arenaFileCount();
             if (after + missing <= maxArenas) {
                 return true;
@@ -112,8 +146,9 @@ final class DiskSpace {
                 case FAIL:
                     throw new QueueFullException("queue " + log.directory().toAbsolutePath() + " is full: its "
                             + after + " arena files reach maxDiskBytes (" + maxArenas * arenaSize
-                            + " bytes) and no consumer has read past the oldest; nothing was written. Consume"
-                            + " messages, raise maxDiskBytes, or choose whenFull BLOCK or DROP_OLDEST");
+                            + " bytes) and the oldest still holds messages a consumer has not read; nothing was"
+                            + " written. Consume messages, raise maxDiskBytes, or choose whenFull BLOCK or"
+                            + " DROP_OLDEST");
                 case DROP_OLDEST:
                     long dropped = gc.dropOldest(appender.tailLocked());
                     if (dropped < 0) {

@@ -13,7 +13,9 @@ import org.slf4j.LoggerFactory;
  * read on each pass, never cached, so consumers that read-only opens in other processes created or
  * moved are honoured by the next pass; such moves and a pass exclude each other through
  * {@link GcFence}). An arena is deleted only when the lowest committed position is at or after
- * the first byte of the next arena. Also the {@code DROP_OLDEST} policy's tool:
+ * the first byte of the next arena, and never the arena where the last record starts, except in
+ * a pass the writer runs under its lock once every consumer has read up to the tail
+ * ({@link #collect(StreamPoint)}). Also the {@code DROP_OLDEST} policy's tool:
  * {@link #dropOldest} deletes the oldest arena regardless of consumers, and records that it did.
  *
  * <p><b>Order on disk.</b> Before any file goes, every consumer file is synced (a commit read from
@@ -64,6 +66,21 @@ public final class GarbageCollector {
      * @return how many arena files were deleted.
      */
     public int collect() throws IOException {
+        return collect(null);
+    }
+
+    /**
+     * One pass. Given the exact tail (the writer making room under its lock, so the tail cannot
+     * move meanwhile) and every consumer has read up to it, the pass keeps only from the tail's
+     * arena, with the tail as the start: the arena where the last record starts is not kept then.
+     * That arena is kept otherwise so that the earliest record never has to be read from a tail
+     * a concurrent append is moving; but after a record that spans arenas it is the one before the
+     * tail's, and with a cap of two arenas keeping both would leave no room ever again.
+     *
+     * @param exactTail the tail, or null when the caller does not hold the writer lock.
+     * @return how many arena files were deleted.
+     */
+    int collect(StreamPoint exactTail) throws IOException {
         synchronized (lock) {
             log.checkOpen();
             // Read-only opens in other processes move consumers under this fence (GcFence).
@@ -73,13 +90,13 @@ public final class GarbageCollector {
                             + " or moving back a consumer; the next pass collects", log.directory());
                     return 0;
                 }
-                return collectFenced();
+                return collectFenced(exactTail);
             }
         }
     }
 
     /** One pass, under the pass lock and the fence. */
-    private int collectFenced() throws IOException {
+    private int collectFenced(StreamPoint exactTail) throws IOException {
         {
             long min = ownHeadPosition.getAsLong();
             try {
@@ -96,6 +113,9 @@ public final class GarbageCollector {
                 return 0; // no consumer at all (ownConsumer off, no named ones): nobody has read anything
             }
             ArenaManager arenas = log.arenas();
+            if (exactTail != null && min != Long.MAX_VALUE && min >= exactTail.position()) {
+                return collectUpToTail(exactTail);
+            }
             // Keep the arena where the last record starts: the earliest record then always starts in
             // an arena on disk, so it never has to be read from a tail a concurrent append is moving.
             long lastStart = -1;
@@ -137,6 +157,28 @@ public final class GarbageCollector {
             }
             return deleted;
         }
+    }
+
+    /**
+     * Every consumer has read up to {@code tail}, which cannot move: deletes every arena below the
+     * tail's, the start becoming the tail (as {@link #dropOldest} does, but nobody misses a record,
+     * so no drop mark). The tail's arena is kept, and any made ahead of it, whether or not a record
+     * starts there yet; when the tail is at an arena boundary its arena may not exist yet, and the
+     * start then points at the first byte of the arena the writer creates next. A consumer
+     * committed exactly at the tail resumes there; one made later starts there; a read-only open
+     * finds the start in queue.meta, written and synced before any arena goes (deleteBelow).
+     */
+    private int collectUpToTail(StreamPoint tail) throws IOException {
+        long firstKept = log.arenaOf(tail.position());
+        long lowest = log.arenas().lowestId();
+        if (lowest < 0 || lowest >= firstKept) {
+            return 0;
+        }
+        int deleted = deleteBelow(firstKept, tail, false);
+        collected += deleted;
+        LOG.debug("deleted {} consumed arena file(s) in {}, every consumer being at the tail {}", deleted,
+                log.directory(), tail);
+        return deleted;
     }
 
     /**
