@@ -228,7 +228,10 @@ public final class LatestValues implements AutoCloseable {
         String holdName = "latest." + key.name();
         boolean holdExisted = consumers.names().contains(holdName);
         Snapshots snapshots = new Snapshots(queue.directory(), key.name());
-        Consumer reader = consumers.open("latest-follow." + key.name(), CommitMode.AUTO);
+        String followName = "latest-follow." + key.name();
+        boolean followExisted = consumers.names().contains(followName);
+        Consumer reader = consumers.open(followName, CommitMode.AUTO);
+        long followedAt = reader.committedPosition();
         Consumer hold = null;
         try {
             StartPoint start = StartPoint.choose(queue, snapshots, holdExisted, holdName, reader);
@@ -249,7 +252,19 @@ public final class LatestValues implements AutoCloseable {
             if (hold != null) {
                 hold.close();
             }
-            reader.close();
+            // The choice probed through the follower (seeks that commit): a failed open leaves it
+            // as it was, and does not leave a new one behind holding arenas from where it began.
+            try {
+                if (followExisted) {
+                    reader.seek(followedAt);
+                }
+                reader.close();
+                if (!followExisted) {
+                    consumers.delete(followName);
+                }
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            }
             throw e;
         }
     }

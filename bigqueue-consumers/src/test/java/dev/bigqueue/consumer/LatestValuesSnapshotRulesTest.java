@@ -286,4 +286,34 @@ class LatestValuesSnapshotRulesTest {
         all.write(body.toByteArray());
         Files.write(file, all.toByteArray());
     }
+    /**
+     * An open that fails (no snapshot usable, a full replay would miss collected records) leaves
+     * nothing behind: it once left a new follower consumer at the earliest offset, which held
+     * every arena from there on.
+     */
+    @Test
+    void aFailedOpen_leavesNoNewFollowerConsumerHoldingArenas() {
+        QueueConfig c = QueueConfig.builder().arenaSize(8192).gcInterval(Duration.ZERO).build();
+        Path dir = work.resolve("failed-open");
+        try (BigQueue q = BigQueue.open(dir, c)) {
+            try (LatestValues s = LatestValues.open(q, "s")) {
+                s.put("k", new byte[10]);
+            }
+            Consumers consumers = Consumers.of(q);
+            // Someone removed the store's consumers; its snapshot files stay.
+            assertTrue(consumers.delete("latest.s"));
+            assertTrue(consumers.delete("latest-follow.s"));
+            for (int i = 0; i < 100; i++) {
+                q.enqueue(new byte[500]);
+            }
+            while (q.dequeue() != null) {
+                // read everything, so the store's first records can be collected
+            }
+            q.gc();
+            assertTrue(q.earliestOffset() > 1, "the store's first records were collected: " + q.earliestOffset());
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> LatestValues.open(q, "s"));
+            assertTrue(e.getMessage().contains("cannot load store"), e.getMessage());
+            assertEquals(List.of(), List.copyOf(consumers.names()), "a failed open left a consumer behind");
+        }
+    }
 }

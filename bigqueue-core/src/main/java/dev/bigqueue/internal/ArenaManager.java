@@ -273,6 +273,10 @@ public final class ArenaManager {
         if (closed) {
             throw new QueueClosedException("queue " + dir.toAbsolutePath() + " is closed");
         }
+        if (stranded.remove(id)) {
+            // Recovery discarded this id and could not delete its file: the new arena replaces it.
+            fileCount.decrementAndGet();
+        }
         deleteStranded();
         ArenaPool p = pool;
         if (p != null && p.takeAs(id)) {

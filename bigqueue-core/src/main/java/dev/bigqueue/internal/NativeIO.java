@@ -63,7 +63,13 @@ public final class NativeIO {
 
         @IgnoreError
         int renameat2(int olddirfd, String oldpath, int newdirfd, String newpath, int flags);
+
+        @IgnoreError
+        long lseek(int fd, long offset, int whence);
     }
+
+    /** lseek(2) whence: the next hole at or after the offset (the file's end counts as one). */
+    private static final int SEEK_HOLE = 4;
 
     private static final int AT_FDCWD = -100;
     private static final int RENAME_EXCHANGE = 2;
@@ -161,6 +167,12 @@ public final class NativeIO {
         }
         int rc;
         try {
+            // No hole before the end (or no SEEK_HOLE here): nothing to allocate, and no fallocate,
+            // which some file systems refuse on a full disk even when every block is there.
+            long hole = LIBC.lseek(fd, 0, SEEK_HOLE);
+            if (hole < 0 || hole >= length) {
+                return;
+            }
             rc = fallocate(fd, length);
         } finally {
             LIBC.close(fd);
