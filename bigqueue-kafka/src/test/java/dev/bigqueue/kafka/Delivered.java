@@ -45,21 +45,9 @@ final class Delivered {
      * limit passes, and the check below reports what is missing).
      */
     static Delivered read(String bootstrap, String topic, long expected, Duration hangLimit) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap);
-        p.put("key.deserializer", ByteArrayDeserializer.class.getName());
-        p.put("value.deserializer", ByteArrayDeserializer.class.getName());
-        p.put("enable.auto.commit", "false");
-        p.put("max.poll.records", "5000");
         Delivered d = new Delivered();
         BitSet seen = new BitSet();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
-            List<TopicPartition> parts = new ArrayList<>();
-            for (PartitionInfo info : c.partitionsFor(topic, Duration.ofMinutes(1))) {
-                parts.add(new TopicPartition(topic, info.partition()));
-            }
-            c.assign(parts);
-            c.seekToBeginning(parts);
+        try (KafkaConsumer<byte[], byte[]> c = fromTheBeginning(bootstrap, topic)) {
             long deadline = System.nanoTime() + hangLimit.toNanos();
             while (seen.cardinality() < expected && System.nanoTime() - deadline < 0) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
@@ -71,6 +59,24 @@ final class Delivered {
             }
         }
         return d;
+    }
+
+    /** A consumer of every partition of {@code topic}, at the beginning of each (no group, no commits). */
+    static KafkaConsumer<byte[], byte[]> fromTheBeginning(String bootstrap, String topic) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("key.deserializer", ByteArrayDeserializer.class.getName());
+        p.put("value.deserializer", ByteArrayDeserializer.class.getName());
+        p.put("enable.auto.commit", "false");
+        p.put("max.poll.records", "5000");
+        KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p);
+        List<TopicPartition> parts = new ArrayList<>();
+        for (PartitionInfo info : c.partitionsFor(topic, Duration.ofMinutes(1))) {
+            parts.add(new TopicPartition(topic, info.partition()));
+        }
+        c.assign(parts);
+        c.seekToBeginning(parts);
+        return c;
     }
 
     /** Offsets below {@code expected} that never arrived. */

@@ -23,11 +23,9 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidTimestampException;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -223,19 +221,8 @@ class ForwarderFailuresTest extends OneBroker {
 
     /** Queue offsets found in the topic, reading until every one of [from, to) arrived or the hang limit. */
     private static BitSet read(String topic, long from, long to) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", broker.bootstrap());
-        p.put("key.deserializer", ByteArrayDeserializer.class.getName());
-        p.put("value.deserializer", ByteArrayDeserializer.class.getName());
-        p.put("enable.auto.commit", "false");
         BitSet seen = new BitSet();
-        try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p)) {
-            List<TopicPartition> parts = new ArrayList<>();
-            for (PartitionInfo info : c.partitionsFor(topic, Duration.ofMinutes(1))) {
-                parts.add(new TopicPartition(topic, info.partition()));
-            }
-            c.assign(parts);
-            c.seekToBeginning(parts);
+        try (KafkaConsumer<byte[], byte[]> c = Delivered.fromTheBeginning(broker.bootstrap(), topic)) {
             long deadline = System.nanoTime() + Await.HANG.toNanos();
             while (seen.get((int) from, (int) to).cardinality() < to - from && System.nanoTime() - deadline < 0) {
                 for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(200))) {
