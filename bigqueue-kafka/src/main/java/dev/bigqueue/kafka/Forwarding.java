@@ -373,7 +373,11 @@ final class Forwarding implements Runnable {
             consumer.commit(prefix);
             atConsumer = consumer.committedPosition(); // a record dropped meanwhile commits the earliest instead
         }
-        long now = Math.max(before, Math.max(prefix, atConsumer));
+        // Only a drop moves it past what Kafka acknowledged, and never past the earliest record kept;
+        // beyond that it is a commit by other code through the same Consumer instance, which must not
+        // count as acknowledged: the rewind after a failure must still resend those records.
+        long dropped = Math.min(atConsumer, queue.earliestOffset());
+        long now = Math.max(before, Math.max(prefix, dropped));
         if (now > before) {
             committed = now;
             forwarded += Math.max(0, prefix - before);

@@ -9,6 +9,9 @@ import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
 import dev.bigqueue.QueueConfig;
 import dev.bigqueue.WhenFull;
+import dev.bigqueue.consumer.CommitMode;
+import dev.bigqueue.consumer.Consumer;
+import dev.bigqueue.consumer.Consumers;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -217,6 +220,39 @@ class ForwarderFailuresTest extends OneBroker {
             return admin.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp).get(1, TimeUnit.MINUTES)
                     .offset();
         }
+    }
+
+    /**
+     * Other code committing through the forwarder's consumer (Consumers.open hands out the same
+     * instance for the same name) while records are in flight: the forwarder once took that commit
+     * for acknowledged, and after the sends failed it resumed past records Kafka never had.
+     */
+    @Test
+    void aCommitByOtherCodeWhileRecordsAreInFlight_doesNotCountAsAcknowledged() throws Exception {
+        broker.createTopic("foreign-commit", 1);
+        try (BigQueue q = BigQueue.open(dir.resolve("foreign"), KafkaForwarderTest.config());
+                KafkaForwarder f = forwarder(q, "foreign-commit").build()) {
+            f.start();
+            KafkaForwarderTest.enqueue(q, 1);
+            Await.until(() -> f.committedOffset() >= 1, () -> "committed " + f.committedOffset());
+            // Paused, not killed: the producer keeps its connection and metadata, so the forwarder reads
+            // and sends the next records at once, and they stay in flight until delivery.timeout.ms.
+            broker.pause();
+            try {
+                KafkaForwarderTest.enqueue(q, 100);
+                Consumer shared = Consumers.of(q).open("to-kafka", CommitMode.MANUAL);
+                Await.until(() -> shared.position() == 101, () -> "position " + shared.position());
+                shared.commit();
+                Await.until(() -> f.lastError() != null, () -> "no send failed yet");
+                assertEquals(1, f.committedOffset(), "a commit by other code counted as acknowledged by Kafka");
+            } finally {
+                broker.resume();
+            }
+            KafkaForwarderTest.enqueue(q, 10);
+            Await.until(() -> f.committedOffset() >= 111, () -> "committed " + f.committedOffset());
+        }
+        // At least once: the paused broker may have written the first attempts too.
+        assertEquals(111, read("foreign-commit", 0, 111).get(0, 111).cardinality(), "offsets missing in the topic");
     }
 
     /** Queue offsets found in the topic, reading until every one of [from, to) arrived or the hang limit. */

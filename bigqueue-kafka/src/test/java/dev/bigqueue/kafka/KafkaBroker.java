@@ -56,6 +56,26 @@ final class KafkaBroker implements AutoCloseable {
         child = null;
     }
 
+    /**
+     * {@code kill -STOP}: the broker keeps its connections open but answers nothing, so records
+     * sent now stay in flight (no disconnect for the producer to notice) until they time out.
+     */
+    void pause() throws Exception {
+        signal("STOP");
+    }
+
+    /** {@code kill -CONT} after {@link #pause}. */
+    void resume() throws Exception {
+        signal("CONT");
+    }
+
+    private void signal(String name) throws Exception {
+        int rc = new ProcessBuilder("kill", "-" + name, Long.toString(child.pid())).inheritIO().start().waitFor();
+        if (rc != 0) {
+            throw new IllegalStateException("kill -" + name + " " + child.pid() + " exited with " + rc);
+        }
+    }
+
     /** Starts the broker again on the same ports and data, and waits until it answers. */
     void restart() throws Exception {
         if (child != null) {
