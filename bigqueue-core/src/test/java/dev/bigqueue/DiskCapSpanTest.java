@@ -4,10 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assertions.fail;
 
 import dev.bigqueue.internal.ConsumerFile;
 import dev.bigqueue.internal.FileFormat;
+import dev.bigqueue.testing.Poll;
+import dev.bigqueue.testing.Threads;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -26,6 +27,8 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the arena before the tail's (which a collection otherwise keeps).
  */
 class DiskCapSpanTest {
+    /** Only a hang reaches it: the waits end on conditions. */
+    private static final Duration HANG = Duration.ofMinutes(2);
     private static final int ARENA = 8192;
     /** Data bytes per arena of {@link #ARENA} bytes: 8,096 (a 64-byte header and one time-index entry). */
     private static final long DATA = FileFormat.dataBytes(ARENA);
@@ -127,18 +130,24 @@ class DiskCapSpanTest {
                 }
             }, "producer");
             producer.start();
-            awaitWaitingIn(producer, "awaitRoom"); // nothing is read yet: no room
+            // Nothing is read yet: no room. (Or, wrongly, it ended: either ends the wait.)
+            Poll.until(() -> !producer.isAlive() || Threads.waitingIn(producer, "DiskSpace", "awaitRoom"), null,
+                    HANG, () -> "producer at " + Arrays.toString(producer.getStackTrace()));
+            assertTrue(producer.isAlive(), "the producer did not wait for room: " + failed.get());
             assertEquals(0, idOf(q.dequeue()));
             assertEquals(1, idOf(q.dequeue()));
             assertNull(q.dequeue());
-            // Everything is read: the producer's next look finds room. The bound only ends a failing run.
-            producer.join(Duration.ofSeconds(60).toMillis());
-            boolean finished = !producer.isAlive();
-            if (!finished) {
-                q.close(); // ends the blocked enqueue, so the thread does not outlive the test
-                producer.join();
+            // Everything is read: the producer's next look finds room.
+            try {
+                Poll.until(() -> !producer.isAlive(), null, HANG,
+                        () -> "the producer still waits for room in a queue every consumer has emptied, at "
+                                + Arrays.toString(producer.getStackTrace()));
+            } finally {
+                if (producer.isAlive()) {
+                    q.close(); // ends the blocked enqueue, so the thread does not outlive a failed run
+                    producer.join();
+                }
             }
-            assertTrue(finished, "the producer still waits for room in a queue every consumer has emptied");
             assertNull(failed.get());
             assertEquals(2, idOf(q.dequeue()));
         }
@@ -202,25 +211,5 @@ class DiskCapSpanTest {
             assertThrows(IllegalArgumentException.class, () -> q.enqueue(new byte[size]));
             assertEquals(1, q.tailOffset());
         }
-    }
-
-    /** Waits, without sleeping, until {@code t} waits inside a method named {@code method}. */
-    private static void awaitWaitingIn(Thread t, String method) {
-        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!t.isAlive()) {
-                fail("the thread ended before waiting in " + method);
-            }
-            Thread.State s = t.getState();
-            if (s == Thread.State.WAITING || s == Thread.State.TIMED_WAITING) {
-                for (StackTraceElement e : t.getStackTrace()) {
-                    if (e.getMethodName().equals(method)) {
-                        return;
-                    }
-                }
-            }
-            Thread.onSpinWait();
-        }
-        fail("the thread never waited in " + method + ": " + Arrays.toString(t.getStackTrace()));
     }
 }

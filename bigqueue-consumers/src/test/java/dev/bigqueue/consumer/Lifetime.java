@@ -1,5 +1,6 @@
 package dev.bigqueue.consumer;
 
+import dev.bigqueue.testing.Poll;
 import java.io.IOException;
 import java.lang.management.LockInfo;
 import java.lang.management.ManagementFactory;
@@ -65,17 +66,15 @@ final class Lifetime {
     }
 
     /**
-     * Waits (spinning, no sleep) until {@code condition} holds; fails with a thread dump after
-     * {@code hangLimit}, which only tells a hang from progress.
+     * Waits until {@code condition} holds, looking every few milliseconds ({@link Poll}); fails with
+     * a thread dump after {@code hangLimit}, which only tells a hang from progress.
      */
     static void waitUntil(BooleanSupplier condition, String what, Duration hangLimit) {
-        long deadline = System.nanoTime() + hangLimit.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() - deadline > 0) {
-                throw new AssertionError("gave up waiting for: " + what + "\n" + threadDump());
-            }
-            Thread.onSpinWait();
-            Thread.yield();
+        try {
+            Poll.until(condition, null, hangLimit, () -> "gave up waiting for: " + what + "\n" + threadDump());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new AssertionError("interrupted while waiting for: " + what, e);
         }
     }
 

@@ -7,12 +7,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.testing.Poll;
 import dev.bigqueue.testing.QueueFiles;
+import dev.bigqueue.testing.Threads;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,7 +65,8 @@ class ReadOnlyMappingCapTest {
             }, "second-reader");
             other.start();
             // Either it mapped at once (the bug) or it waits for the pin: both end this wait.
-            Poll.until(() -> second.isDone() || waitingForAPin(other), null, Duration.ofSeconds(60),
+            Poll.until(() -> second.isDone() || Threads.waitingIn(other, "ArenaManager", "acquireLocked"), null,
+                    Duration.ofSeconds(60),
                     () -> "second reader in state " + other.getState());
             int mappedMeanwhile = QueueFiles.mappedArenaFiles(dir);
             assertEquals(1, mappedMeanwhile, "with maxInMemoryArenas(1), two arenas were mapped at once");
@@ -73,7 +74,9 @@ class ReadOnlyMappingCapTest {
 
             reader.release(held);
             held = null;
-            Arena got = second.get(60, TimeUnit.SECONDS);
+            Poll.until(second::isDone, null, Duration.ofSeconds(60), () -> "second reader at "
+                    + java.util.Arrays.toString(other.getStackTrace()));
+            Arena got = second.join();
             assertNotNull(got, "arena " + next + " is still on disk");
             assertEquals(next, got.id);
             assertEquals(1, QueueFiles.mappedArenaFiles(dir));
@@ -117,17 +120,5 @@ class ReadOnlyMappingCapTest {
     /** What the reader learns about the writer's files while a thread has an arena pinned. */
     private interface Forget {
         void apply(ArenaManager reader) throws IOException;
-    }
-
-    private static boolean waitingForAPin(Thread t) {
-        if (t.getState() != Thread.State.WAITING) {
-            return false;
-        }
-        for (StackTraceElement e : t.getStackTrace()) {
-            if (e.getClassName().endsWith("ArenaManager") && e.getMethodName().equals("acquireLocked")) {
-                return true;
-            }
-        }
-        return false;
     }
 }
