@@ -37,8 +37,9 @@ import java.util.TreeMap;
  * ({@code NAME.repair-TIMESTAMP}), and an arena whose end is zeroed is copied there first; each
  * copy and move is on disk (file and directory synced) before the queue stops counting the file,
  * so a power loss during a repair never takes both. The
- * queue must not be open anywhere (the directory lock is taken). {@code queue.meta} itself must be
- * readable: its arena size is what every other file is checked against.
+ * queue must not be open anywhere: the directory lock is taken, and the lock of every named
+ * consumer, which is all that a read-only open in another process holds. {@code queue.meta}
+ * itself must be readable: its arena size is what every other file is checked against.
  */
 final class Repair {
     private final Path dir;
@@ -55,7 +56,8 @@ final class Repair {
             throw new IllegalArgumentException("cannot repair " + dir.toAbsolutePath() + ": it has no queue.meta (not a"
                     + " queue directory, or its index is lost; a repair needs it for the arena size)");
         }
-        try (DirectoryLock lock = DirectoryLock.acquire(dir)) {
+        try (DirectoryLock lock = DirectoryLock.acquire(dir);
+                ConsumerHolds readers = ConsumerHolds.takeAll(lock.directory(), "repair")) {
             Repair r = new Repair(lock.directory());
             r.run();
             return new RepairReport(r.actions, r.lost, r.aside == null ? null : r.aside.toString());
