@@ -62,7 +62,7 @@ public final class Upgrade {
     }
 
     public static UpgradeReport upgrade(Path dir) throws IOException {
-        dir = dir.toAbsolutePath().normalize();
+        dir = realDirectory(dir);
         Path building = dir.resolveSibling(dir.getFileName() + ".upgrading");
         if (!Files.exists(dir) && Files.isRegularFile(building.resolve(FileFormat.META_FILE))
                 && metaVersion(building) == FileFormat.VERSION) {
@@ -117,6 +117,24 @@ public final class Upgrade {
             LOG.info("queue {}: upgraded from format version 1 to 2; the version-1 files are in {}", dir, kept);
             return new UpgradeReport(dir, kept, report.messages(), report.firstOffset(), report.consumers());
         }
+    }
+
+    /**
+     * Where the queue's files are: through symbolic links, their target. The new queue is built
+     * beside that directory and exchanged with it: beside a link, it would be built on the link's
+     * file system and replace the link itself, leaving the files the link points to in version 1.
+     * A dangling link is followed too (the target renamed aside by an upgrade cut short).
+     */
+    private static Path realDirectory(Path dir) throws IOException {
+        Path at = dir.toAbsolutePath().normalize();
+        for (int links = 0; Files.isSymbolicLink(at); links++) {
+            if (links == 40) { // the kernel's own limit (ELOOP)
+                throw new IOException("cannot upgrade " + dir + ": too many levels of symbolic links");
+            }
+            at = at.resolveSibling(Files.readSymbolicLink(at)).normalize();
+        }
+        Path parent = at.getParent();
+        return parent != null && Files.isDirectory(parent) ? parent.toRealPath().resolve(at.getFileName()) : at;
     }
 
     /**
