@@ -220,7 +220,8 @@ public final class Upgrade {
                     + " the upgrade cannot tell where it was; nothing was changed. Restore queue.meta from a"
                     + " backup and upgrade again");
         }
-        long headOffset = head == null ? start.offset() : Math.max(head.offset(), start.offset());
+        long headOffset = inLog("the queue's own consumer", head == null ? start.offset() : head.offset(), start,
+                tail);
         // Named consumers: name -> {offset, mode}.
         TreeMap<String, long[]> consumers = new TreeMap<>();
         Path consumersDir = dir.resolve(FileFormat.CONSUMERS_DIR);
@@ -238,7 +239,7 @@ public final class Upgrade {
                     }
                     String name = p.getFileName().toString();
                     name = name.substring(0, name.length() - FileFormat.CONSUMER_SUFFIX.length());
-                    consumers.put(name, new long[] {Math.max(at.offset(), start.offset()),
+                    consumers.put(name, new long[] {inLog("consumer '" + name + "'", at.offset(), start, tail),
                         b.getInt(FileFormat.CONSUMER_MODE_OFFSET)});
                 }
             }
@@ -306,6 +307,21 @@ public final class Upgrade {
         NativeIO.syncDirectory(building);
         NativeIO.syncDirectory(building.getParent());
         return new UpgradeReport(dir, building, count, start.offset(), consumers.size());
+    }
+
+    /**
+     * A consumer's offset, moved into [start, tail]: only offsets of that range get a version-2
+     * position. Past the tail is what a version-1 queue could keep after an OS crash (the position
+     * on disk, the records not; version 1 moved such a consumer back only while no other consumer
+     * file was damaged): it resumes at the tail, as a version-2 open moves it.
+     */
+    private long inLog(String who, long offset, StreamPoint start, StreamPoint tail) {
+        if (offset > tail.offset()) {
+            LOG.warn("queue {}: {} was committed at offset {}, past the tail {}: those records did not survive an OS"
+                    + " crash or power loss; it resumes at the tail", dir, who, offset, tail.offset());
+            return tail.offset();
+        }
+        return Math.max(offset, start.offset());
     }
 
     private static ByteBuffer slotPair(ByteBuffer meta, int at) {
