@@ -132,8 +132,10 @@ public final class BigQueue implements AutoCloseable {
      * modification time of the version-1 arena file it started in (at or after when it was
      * written). The version-1 files are kept in {@code DIR.v1-yyyyMMdd'T'HHmmss'Z'} beside it until
      * you delete them. Crash-safe: killed at any moment, {@code dir} holds either the version-1
-     * queue (run the upgrade again) or the version-2 one. A queue already in version 2 is left as
-     * it is. The command line does the same: {@code bigqueue upgrade DIR}.
+     * queue (run the upgrade again) or the version-2 one. An upgrade that fails (a full disk: it
+     * writes a second copy beside the queue) leaves the version-1 queue as it was and deletes what
+     * it had written. A queue already in version 2 is left as it is. The command line does the
+     * same: {@code bigqueue upgrade DIR}.
      *
      * @throws IllegalStateException if the queue is open somewhere, was not closed cleanly, or has
      *     an unknown version.

@@ -99,6 +99,15 @@ public final class Upgrade {
             UpgradeReport report;
             try {
                 report = u.build(meta, building);
+            } catch (IOException | RuntimeException | Error e) {
+                // The partial copy is worth nothing (a next run throws it away), and after a full
+                // disk it holds the space the user needs back before anything else works.
+                try {
+                    deleteTree(building);
+                } catch (IOException | RuntimeException cleanup) {
+                    e.addSuppressed(cleanup);
+                }
+                throw e;
             } finally {
                 u.unmapArena();
             }
