@@ -133,6 +133,45 @@ class RepairTest {
         assertTrue(r.lost().get(0).contains("offsets"), r.toString());
     }
 
+    /**
+     * A cut before a damaged record that spans arenas keeps every arena it takes out, the one
+     * wholly inside that record included: nothing is deleted. Before, an arena after the tail's
+     * with no record starting in it was deleted without a copy, and with it the middle of the
+     * damaged record, the bytes a user would salvage by hand.
+     */
+    @Test
+    void cutBeforeADamagedRecordSpanningArenas_movesEveryArenaAfterTheTailAside_noneDeleted() throws IOException {
+        dir = tmp.resolve("q");
+        int big = 2 * ARENA + 500; // from arena 0 through arena 1 (wholly inside it) into arena 2
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            q.enqueue(message(0));
+            byte[] spanning = new byte[big];
+            Arrays.fill(spanning, (byte) 7);
+            q.enqueue(spanning);
+            q.enqueue(message(2));
+        }
+        long[] pos = QueueFiles.positions(new int[] {SIZE, big, SIZE});
+        assertEquals(FileFormat.arenaFile(dir, 2), QueueFiles.arenaFileAt(dir, ARENA, pos[2]));
+        Path first = QueueFiles.arenaFileAt(dir, ARENA, pos[1]);
+        QueueFiles.flipByte(first, QueueFiles.indexInArena(ARENA, pos[1]) + FileFormat.RECORD_HEADER_SIZE + 3);
+        var before = QueueFiles.snapshot(dir);
+        RepairReport r = BigQueue.repair(dir);
+        assertTrue(r.lost().get(0).startsWith("offsets from 1 to 2"), r.toString());
+        Path aside = Path.of(r.movedAsideTo());
+        assertArrayEquals(before.get(FileFormat.arenaFileName(0)),
+                Files.readAllBytes(aside.resolve(FileFormat.arenaFileName(0) + ".before-cut")));
+        for (long id = 1; id <= 2; id++) {
+            Path kept = aside.resolve(FileFormat.arenaFileName(id));
+            assertTrue(Files.exists(kept), FileFormat.arenaFileName(id) + " was deleted, not moved aside:\n" + r);
+            assertArrayEquals(before.get(FileFormat.arenaFileName(id)), Files.readAllBytes(kept));
+        }
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertEquals(1, q.tailOffset());
+            assertArrayEquals(message(0), q.dequeue());
+            assertNull(q.dequeue());
+        }
+    }
+
     @Test
     void damagedHeadSlots_ownConsumerRestartsAtTheStart_andSaysSo() throws IOException {
         fill();

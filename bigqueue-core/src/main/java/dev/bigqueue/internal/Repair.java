@@ -184,7 +184,10 @@ final class Repair {
         for (long id : arenas.ids()) {
             if (id > tailArena) {
                 Path file = FileFormat.arenaFile(dir, id);
-                if (arenas.firstRecord(id) != null) {
+                // An arena wholly inside a record (none starts in it) holds bytes of the log too, the
+                // middle of the damaged record among them; only one never written (made ahead) holds
+                // nothing worth keeping.
+                if (arenas.firstRecord(id) != null || nonZeroFrom(log, id, log.dataStart())) {
                     copyAside(file, file.getFileName().toString());
                     actions.add("changed: took " + file.getFileName() + " out of the queue (after the end of the log);"
                             + " moved aside");
@@ -200,9 +203,14 @@ final class Repair {
     }
 
     private static boolean nonZeroAfter(RecordLog log, StreamPoint tail) {
-        Arena a = log.arenas().acquire(log.arenaOf(tail.position()));
+        return nonZeroFrom(log, log.arenaOf(tail.position()), log.indexInArena(tail.position()));
+    }
+
+    /** Whether arena {@code id} holds a non-zero data byte at or after index {@code from}. */
+    private static boolean nonZeroFrom(RecordLog log, long id, int from) {
+        Arena a = log.arenas().acquire(id);
         try {
-            for (int at = log.indexInArena(tail.position()); at < log.arenaEnd(); at += 8) {
+            for (int at = from; at < log.arenaEnd(); at += 8) {
                 if (a.buffer().getLong(at) != 0) {
                     return true;
                 }
