@@ -58,7 +58,8 @@ final class CliException extends RuntimeException {
                 String file = t instanceof FileSystemException fse && fse.getFile() != null ? fse.getFile()
                         : queueDir != null ? queueDir.toString() : t.getMessage();
                 return new CliException(PERMISSION, "permission denied: " + file + " (user "
-                        + System.getProperty("user.name") + ")" + advice(queueDir), e);
+                        + System.getProperty("user.name") + ")" + (besideQueue(queueDir, file)
+                        ? besideAdvice(queueDir) : advice(queueDir)), e);
             }
         }
         return null;
@@ -97,6 +98,29 @@ final class CliException extends RuntimeException {
     static String reason(Throwable e) {
         Throwable t = e instanceof UncheckedIOException && e.getCause() != null ? e.getCause() : e;
         return t.getMessage() != null ? t.getMessage() : t.toString();
+    }
+
+    /**
+     * Whether {@code file} is outside the queue directory: {@code upgrade} and {@code repair} write
+     * beside it (DIR.upgrading, DIR.v1-TIME, DIR.repair-TIME), in its parent, which the advice to own
+     * the queue directory would not fix.
+     */
+    private static boolean besideQueue(Path queueDir, String file) {
+        if (queueDir == null) {
+            return false;
+        }
+        try {
+            return !Path.of(file).toAbsolutePath().normalize().startsWith(queueDir.toAbsolutePath().normalize());
+        } catch (java.nio.file.InvalidPathException e) {
+            return false;
+        }
+    }
+
+    private static String besideAdvice(Path queueDir) {
+        Path parent = queueDir.toAbsolutePath().normalize().getParent();
+        return "; this command writes beside the queue, in " + parent + " (the directory that holds " + queueDir
+                .getFileName() + "): give this user write access to " + parent + ", or run it as a user who may write"
+                + " there";
     }
 
     private static String advice(Path queueDir) {

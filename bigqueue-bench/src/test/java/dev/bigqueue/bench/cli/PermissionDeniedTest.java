@@ -8,6 +8,7 @@ import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueConfig;
 import dev.bigqueue.consumer.Consumers;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -158,6 +159,49 @@ class PermissionDeniedTest {
             assertTrue(took.compareTo(Duration.ofSeconds(WAIT_SECONDS)) < 0, "took " + took + ": waited out --wait "
                     + WAIT_SECONDS + " for a permission problem; " + err);
         }
+    }
+
+    /**
+     * {@code upgrade} and {@code repair} write beside the queue (DIR.upgrading and DIR.v1-TIME;
+     * DIR.repair-TIME), in its parent: a parent this user may not write is exit code 5 naming the
+     * parent as what to fix. Before, the advice was to run as the owner of DIR, which this user is.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"upgrade", "repair"})
+    void upgradeAndRepair_besideAQueueInADirectoryThisUserMayNotWrite_nameThatDirectory(String command)
+            throws Exception {
+        Path parent = Files.createDirectory(tmp.resolve("parent"));
+        Path dir = parent.resolve("q");
+        if (command.equals("upgrade")) {
+            Files.createDirectories(dir.resolve("consumers"));
+            for (String file : new String[] {"queue.meta", "arena-000000000000.dat", "arena-000000000001.dat",
+                "arena-000000000002.dat", "consumers/billing.consumer"}) {
+                try (InputStream in = PermissionDeniedTest.class.getResourceAsStream("/fixtures/v1-upgrade/" + file)) {
+                    Files.copy(in, dir.resolve(file));
+                }
+            }
+        } else {
+            try (BigQueue queue = BigQueue.open(dir, QueueConfig.builder().arenaSize(64 * 1024).build())) {
+                queue.enqueueString("a");
+            }
+            // A stray arena file of the wrong size: the repair moves it aside, beside the queue.
+            Files.write(dir.resolve("arena-000000000005.dat"), new byte[10]);
+        }
+        Path stderr = tmp.resolve("stderr.txt");
+        Files.setPosixFilePermissions(parent, PosixFilePermissions.fromString("r-xr-xr-x"));
+        int exitCode;
+        try {
+            Process child = CliProcess.builder(unprivileged, stderr, command, dir.toString())
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            exitCode = CliProcess.exitCode(child, stderr);
+        } finally {
+            Files.setPosixFilePermissions(parent, PosixFilePermissions.fromString("rwx------"));
+        }
+        String err = Files.readString(stderr, StandardCharsets.UTF_8);
+        assertEquals(CliException.PERMISSION, exitCode, err);
+        assertTrue(err.contains("permission denied: " + dir) && err.contains("writes beside the queue, in " + parent)
+                && err.contains("give this user write access to " + parent), err);
+        assertFalse(err.contains("run as the user that owns"), err);
     }
 
     private static void deny(Path dir, Damage damage) throws IOException {
