@@ -16,10 +16,17 @@ public final class QueueCorruptedException extends UncheckedIOException {
     private final long fileOffset;
 
     public QueueCorruptedException(Path file, long fileOffset, String detail) {
-        super(new IOException(detail + " in " + file.toAbsolutePath() + " at byte " + fileOffset
-                + "; the queue will not return damaged data. Restore the file from a backup, or repair the queue"
-                + " (BigQueue.repair(dir), or the command 'bigqueue repair DIR'), which gives up only the messages"
-                + " it must and reports exactly which"));
+        this(file, fileOffset, detail, "the queue will not return damaged data. Restore the file from a backup, or"
+                + " repair the queue (BigQueue.repair(dir), or the command 'bigqueue repair DIR'), which gives up only"
+                + " the messages it must and reports exactly which");
+    }
+
+    /**
+     * With {@code advice} in place of the usual one (restore or repair), for damage that
+     * {@code BigQueue.repair} cannot mend: a file of a version-1 queue, which it refuses.
+     */
+    public QueueCorruptedException(Path file, long fileOffset, String detail, String advice) {
+        super(new IOException(detail + " in " + file.toAbsolutePath() + " at byte " + fileOffset + "; " + advice));
         this.file = file;
         this.fileOffset = fileOffset;
     }

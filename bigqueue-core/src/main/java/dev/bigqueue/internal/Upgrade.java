@@ -129,6 +129,19 @@ public final class Upgrade {
     }
 
     /**
+     * Damage in a version-1 file. Not the usual advice to run a repair: this bigqueue repairs only
+     * version 2 and refuses a version-1 queue, naming the upgrade, which would send the user round
+     * in a circle.
+     */
+    private static QueueCorruptedException damagedV1(Path file, long at, String detail) {
+        String consumer = file.getFileName().toString().endsWith(FileFormat.CONSUMER_SUFFIX)
+                ? ", or delete this consumer's file (the consumer then starts again at the earliest message)" : "";
+        return new QueueCorruptedException(file, at, detail, "the upgrade changed nothing. This bigqueue repairs"
+                + " only format version 2: restore the file from a backup, or repair the queue with the version-1"
+                + " bigqueue" + consumer + ", then upgrade again");
+    }
+
+    /**
      * Where the queue's files are: through symbolic links, their target. The new queue is built
      * beside that directory and exchanged with it: beside a link, it would be built on the link's
      * file system and replace the link itself, leaving the files the link points to in version 1.
@@ -186,7 +199,7 @@ public final class Upgrade {
     private static int metaVersion(Path d) throws IOException {
         ByteBuffer b = readFile(d.resolve(FileFormat.META_FILE), 16);
         if (b.getLong(0) != FileFormat.META_MAGIC) {
-            throw new QueueCorruptedException(d.resolve(FileFormat.META_FILE), 0, "not a bigqueue queue.meta file");
+            throw damagedV1(d.resolve(FileFormat.META_FILE), 0, "not a bigqueue queue.meta file");
         }
         return b.getInt(FileFormat.META_VERSION_OFFSET);
     }
@@ -205,7 +218,7 @@ public final class Upgrade {
     private UpgradeReport build(ByteBuffer meta, Path building) throws IOException {
         StreamPoint tail = new PositionSlots(slotPair(meta, FileFormat.META_TAIL_SLOT), 0).point();
         if (tail == null) {
-            throw new QueueCorruptedException(dir.resolve(FileFormat.META_FILE), FileFormat.META_TAIL_SLOT,
+            throw damagedV1(dir.resolve(FileFormat.META_FILE), FileFormat.META_TAIL_SLOT,
                     "the tail slot of a cleanly closed queue is damaged");
         }
         StreamPoint start = new PositionSlots(meta, FileFormat.META_START_SLOTS).point();
@@ -224,10 +237,9 @@ public final class Upgrade {
         if (head == null && !PositionSlots.blank(meta, FileFormat.META_HEAD_SLOTS)) {
             // Taking it as "never read" would rewind the queue's own consumer to the start, silently;
             // an open of a version-2 queue refuses the same damage.
-            throw new QueueCorruptedException(dir.resolve(FileFormat.META_FILE), FileFormat.META_HEAD_SLOTS,
+            throw damagedV1(dir.resolve(FileFormat.META_FILE), FileFormat.META_HEAD_SLOTS,
                     "queue.meta is damaged: both slots of the queue's own consumer position fail their check, so"
-                    + " the upgrade cannot tell where it was; nothing was changed. Restore queue.meta from a"
-                    + " backup and upgrade again");
+                    + " the upgrade cannot tell where it was");
         }
         long headOffset = inLog("the queue's own consumer", head == null ? start.offset() : head.offset(), start,
                 tail);
@@ -239,11 +251,11 @@ public final class Upgrade {
                 for (Path p : s) {
                     ByteBuffer b = readFile(p, FileFormat.CONSUMER_FILE_SIZE);
                     if (b.getLong(0) != FileFormat.CONSUMER_MAGIC) {
-                        throw new QueueCorruptedException(p, 0, "not a consumer file");
+                        throw damagedV1(p, 0, "not a consumer file");
                     }
                     StreamPoint at = new PositionSlots(b, FileFormat.CONSUMER_SLOTS).point();
                     if (at == null) {
-                        throw new QueueCorruptedException(p, FileFormat.CONSUMER_SLOTS, "both position slots are"
+                        throw damagedV1(p, FileFormat.CONSUMER_SLOTS, "both position slots are"
                                 + " damaged");
                     }
                     String name = p.getFileName().toString();
@@ -356,8 +368,7 @@ public final class Upgrade {
                 mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, arenaSize);
                 mapped.order(ByteOrder.LITTLE_ENDIAN);
             } catch (NoSuchFileException e) {
-                throw new QueueCorruptedException(file, 0, "arena file is missing: the version-1 queue is damaged;"
-                        + " repair it with the version-1 bigqueue first");
+                throw damagedV1(file, 0, "version-1 arena file is missing");
             }
             mappedId = id;
         }
@@ -384,7 +395,7 @@ public final class Upgrade {
         int stored = m.getInt(at + 4);
         long bytes = (V1_RECORD_HEADER + (long) len + 7) & ~7L;
         if (len < 0 || position + bytes > tail.position()) {
-            throw new QueueCorruptedException(FileFormat.arenaFile(dir, id), at, "version-1 record at offset "
+            throw damagedV1(FileFormat.arenaFile(dir, id), at, "version-1 record at offset "
                     + c.offset() + " has a bad length " + len);
         }
         byte[] out = new byte[len];
@@ -401,8 +412,8 @@ public final class Upgrade {
         crc.reset();
         crc.update(out, 0, len);
         if (((int) crc.getValue() ^ FileFormat.recordSalt(c.offset(), len)) != stored) {
-            throw new QueueCorruptedException(FileFormat.arenaFile(dir, id), at, "version-1 record at offset "
-                    + c.offset() + " fails its checksum; nothing was changed");
+            throw damagedV1(FileFormat.arenaFile(dir, id), at, "version-1 record at offset "
+                    + c.offset() + " fails its checksum");
         }
         c.moveTo(c.offset() + 1, position + bytes);
         return out;
