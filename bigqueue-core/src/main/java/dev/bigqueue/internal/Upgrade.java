@@ -365,6 +365,11 @@ public final class Upgrade {
             unmapArena();
             Path file = FileFormat.arenaFile(dir, id);
             try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                // A read-only map cannot reach past the end of the file: check the size first.
+                if (ch.size() < arenaSize) {
+                    throw damagedV1(file, ch.size(), "version-1 arena file is " + ch.size() + " bytes, expected "
+                            + arenaSize + " (the queue's arena size)");
+                }
                 mapped = ch.map(FileChannel.MapMode.READ_ONLY, 0, arenaSize);
                 mapped.order(ByteOrder.LITTLE_ENDIAN);
             } catch (NoSuchFileException e) {
