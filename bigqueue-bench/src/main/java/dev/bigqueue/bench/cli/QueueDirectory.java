@@ -299,7 +299,8 @@ final class QueueDirectory {
         } catch (IllegalArgumentException e) {
             throw new CliException(CliException.NOT_A_QUEUE, e.getMessage(), e);
         } catch (QueueCorruptedException e) {
-            throw new CliException(CliException.FAILED, "cannot " + verb + " " + path() + ": " + e.getMessage(), e);
+            throw new CliException(CliException.FAILED, "cannot " + verb + " " + path() + ": " + CliException.reason(e),
+                    e);
         } catch (UncheckedIOException | IllegalStateException e) {
             throw failure("cannot " + verb + " the queue at " + path(), e);
         }

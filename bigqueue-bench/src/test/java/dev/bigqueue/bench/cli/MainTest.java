@@ -212,6 +212,40 @@ class MainTest {
         assertEquals(CliException.USAGE, run("consumers", dir.toString(), "frobnicate").exitCode());
     }
 
+    /**
+     * upgrade and repair on damage they cannot get past: exit code 1 and the damage in the core's
+     * own words, naming the file, without a Java class name. Before, the message of the core's
+     * QueueCorruptedException came through as "java.io.IOException: ...".
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"upgrade", "repair"})
+    void damageThatStopsUpgradeOrRepair_isExitCode1_inTheCoresWords_withoutAClassName(String command)
+            throws Exception {
+        Path queue = tmp.resolve("q");
+        String damaged;
+        if (command.equals("upgrade")) {
+            Files.createDirectories(queue.resolve("consumers"));
+            for (String file : new String[] {"queue.meta", "arena-000000000000.dat", "arena-000000000001.dat",
+                "arena-000000000002.dat", "consumers/billing.consumer"}) {
+                try (InputStream in = MainTest.class.getResourceAsStream("/fixtures/v1-upgrade/" + file)) {
+                    Files.copy(in, queue.resolve(file));
+                }
+            }
+            damaged = "billing.consumer";
+            Files.write(queue.resolve("consumers").resolve(damaged), new byte[16]); // magic gone
+        } else {
+            produce("a\nb\n");
+            damaged = "queue.meta";
+            byte[] meta = Files.readAllBytes(queue.resolve(damaged));
+            meta[9] ^= 1; // the version field
+            Files.write(queue.resolve(damaged), meta);
+        }
+        Result r = run(command, queue.toString());
+        assertEquals(1, r.exitCode(), r.err());
+        assertTrue(r.err().startsWith(command + ": error: cannot " + command + " " + queue + ": ")
+                && r.err().contains(damaged) && !r.err().contains("java."), r.err());
+    }
+
     @Test
     void aVersion1Queue_isRefusedNamingTheUpgrade_whichMakesItReadable() throws Exception {
         // The format-1 fixture, written by the format-1 code (bigqueue-core's test resources).
