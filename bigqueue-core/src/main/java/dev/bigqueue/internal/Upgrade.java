@@ -64,15 +64,20 @@ public final class Upgrade {
     public static UpgradeReport upgrade(Path dir) throws IOException {
         dir = realDirectory(dir);
         Path building = dir.resolveSibling(dir.getFileName() + ".upgrading");
-        if (!Files.exists(dir) && Files.isRegularFile(building.resolve(FileFormat.META_FILE))
-                && metaVersion(building) == FileFormat.VERSION) {
-            // A crash between the two renames of the fallback: the new queue is complete.
+        boolean halfBuilt = !Files.exists(dir) && Files.isRegularFile(building.resolve(FileFormat.META_FILE))
+                && metaVersion(building) == FileFormat.VERSION;
+        if (halfBuilt && keptVersion1Exists(dir)) {
+            // A crash between the two renames of the fallback: the version-1 files were renamed
+            // aside, which happens only once the new queue is complete.
             Files.move(building, dir, StandardCopyOption.ATOMIC_MOVE);
             NativeIO.syncDirectory(dir.getParent());
             LOG.info("queue {}: finished an upgrade cut short (moved {} into place)", dir, building);
         }
         if (!Files.isRegularFile(dir.resolve(FileFormat.META_FILE))) {
-            throw new IllegalArgumentException(dir + " is not a queue directory (no " + FileFormat.META_FILE + ")");
+            throw new IllegalArgumentException(dir + " is not a queue directory (no " + FileFormat.META_FILE + ")"
+                    + (halfBuilt && Files.isDirectory(building) ? "; " + building + " beside it is the copy of an"
+                    + " upgrade cut short before it was complete, not a queue: put the version-1 queue back in " + dir
+                    + " and upgrade again" : ""));
         }
         try (DirectoryLock lock = DirectoryLock.acquire(dir)) {
             pauseAt("begin");
@@ -184,6 +189,21 @@ public final class Upgrade {
         Files.deleteIfExists(kept.resolve(FileFormat.LOCK_FILE));
         NativeIO.syncDirectory(dir.getParent());
         return kept;
+    }
+
+    /** Whether the version-1 files of {@code dir} have been renamed aside ({@link #keptName}). */
+    private static boolean keptVersion1Exists(Path dir) throws IOException {
+        String prefix = dir.getFileName() + ".v1-";
+        try (DirectoryStream<Path> s = Files.newDirectoryStream(dir.getParent(), p -> p.getFileName().toString()
+                .startsWith(prefix))) {
+            for (Path kept : s) {
+                if (Files.isRegularFile(kept.resolve(FileFormat.META_FILE))
+                        && metaVersion(kept) == FileFormat.VERSION_1) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     private static Path keptName(Path dir) {
