@@ -14,6 +14,7 @@ public final class QueueCorruptedException extends UncheckedIOException {
 
     private final transient Path file;
     private final long fileOffset;
+    private final String detail;
 
     public QueueCorruptedException(Path file, long fileOffset, String detail) {
         this(file, fileOffset, detail, "the queue will not return damaged data. Restore the file from a backup, or"
@@ -29,6 +30,12 @@ public final class QueueCorruptedException extends UncheckedIOException {
         super(new IOException(detail + " in " + file.toAbsolutePath() + " at byte " + fileOffset + "; " + advice));
         this.file = file;
         this.fileOffset = fileOffset;
+        this.detail = detail;
+    }
+
+    /** What is wrong, in a few words, without the file, the offset and the advice. */
+    public String detail() {
+        return detail;
     }
 
     /** The damaged file. */

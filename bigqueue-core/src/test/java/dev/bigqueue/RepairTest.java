@@ -190,6 +190,22 @@ class RepairTest {
         }
     }
 
+    /**
+     * An unreadable queue.meta stops the repair with advice that leads somewhere. Before, the
+     * message of the repair told the user, twice, to run a repair.
+     */
+    @Test
+    void unreadableQueueMeta_stopsTheRepair_withoutAdvisingARepair_changingNothing() throws IOException {
+        fill();
+        QueueFiles.writeInt(QueueFiles.meta(dir), FileFormat.META_VERSION_OFFSET, 3);
+        var before = QueueFiles.snapshot(dir);
+        QueueCorruptedException e = assertThrows(QueueCorruptedException.class, () -> BigQueue.repair(dir));
+        assertTrue(e.getMessage().contains("incompatible queue.meta version 3")
+                && e.getMessage().contains("restore it from a backup") && !e.getMessage().contains("repair DIR")
+                && !e.getMessage().contains("BigQueue.repair"), e.getMessage());
+        QueueFiles.assertUnchanged(before, dir, "a refused repair");
+    }
+
     @Test
     void aQueueOpenElsewhere_isNotTouched() throws IOException {
         fill();

@@ -69,8 +69,10 @@ final class Repair {
         try {
             index = Index.open(dir.resolve(FileFormat.META_FILE));
         } catch (QueueCorruptedException e) {
+            // Not the usual advice, which is to run a repair: this is the repair.
             throw new QueueCorruptedException(e.file(), e.fileOffset(), "repair needs a readable queue.meta, and this"
-                    + " one is not (" + e.getCause().getMessage() + ")");
+                    + " one is not (" + e.detail() + ")", "nothing was changed. A repair cannot rebuild queue.meta (it"
+                    + " holds the arena size every other file is checked against): restore it from a backup");
         }
         ArenaManager arenas = null;
         try {
