@@ -117,6 +117,62 @@ class RepairTest {
         }
     }
 
+    /**
+     * Damage in a record every consumer has already read gives up only read records: the queue
+     * starts after it, at the first record of the next arena, and every unread message stays. Before,
+     * the log ended at the damage: a repair run for anything (here an unreadable consumer file) found
+     * an old bit flip in a record read long ago and gave up every message after it, unread ones
+     * included (offsets 10..79 here, with the queue's own consumer at 60).
+     */
+    @Test
+    void damageInRecordsEveryConsumerHasRead_givesUpOnlyReadRecords_theUnreadOnesStay() throws IOException {
+        long[] pos = fill();
+        int headAt = 60;
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            for (int i = 0; i < headAt; i++) {
+                q.dequeue();
+            }
+        }
+        int victim = 10;
+        QueueFiles.flipByte(QueueFiles.arenaFileAt(dir, ARENA, pos[victim]),
+                QueueFiles.indexInArena(ARENA, pos[victim]) + FileFormat.RECORD_HEADER_SIZE + 3);
+        Files.createDirectories(dir.resolve(FileFormat.CONSUMERS_DIR));
+        Files.write(FileFormat.consumerFile(dir, "broken"), new byte[7]); // what the user ran repair for
+        RepairReport r = BigQueue.repair(dir);
+        int resume = firstIn(pos, pos[victim] / FileFormat.dataBytes(ARENA) + 1);
+        assertEquals(java.util.List.of("offsets 0.." + (resume - 1)), r.lost().stream()
+                .map(l -> l.substring(0, l.indexOf(" ("))).toList(), r.toString());
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertEquals(resume, q.earliestOffset(), r.toString());
+            assertEquals(COUNT, q.tailOffset(), r.toString());
+            assertEquals(headAt, q.headOffset());
+            for (int i = headAt; i < COUNT; i++) {
+                assertArrayEquals(message(i), q.dequeue());
+            }
+            assertNull(q.dequeue());
+        }
+        assertTrue(BigQueue.repair(dir).wasWhole(), "a second repair finds nothing to do");
+    }
+
+    /** The same damage before a consumer that has not read it: the log ends there, as before. */
+    @Test
+    void damageInARecordSomeConsumerHasNotRead_endsTheLogBeforeIt() throws IOException {
+        long[] pos = fill();
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            for (int i = 0; i < 5; i++) {
+                q.dequeue();
+            }
+        }
+        int victim = 10;
+        QueueFiles.flipByte(QueueFiles.arenaFileAt(dir, ARENA, pos[victim]),
+                QueueFiles.indexInArena(ARENA, pos[victim]) + FileFormat.RECORD_HEADER_SIZE + 3);
+        RepairReport r = BigQueue.repair(dir);
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertEquals(0, q.earliestOffset(), r.toString());
+            assertEquals(victim, q.tailOffset(), r.toString());
+        }
+    }
+
     @Test
     void damagedArenaHeader_isMovedAside_theLogEndsBeforeIt() throws IOException {
         long[] pos = fill();

@@ -13,6 +13,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -27,7 +28,9 @@ import java.util.TreeMap;
  *   <li>If the arena holding the earliest message kept is missing or bad, the queue starts at the
  *       first record of the next good arena: the offsets before it are lost.
  *   <li>Every record from the start on is read and checked (a full scan); the first that fails, or
- *       a gap in the arenas, ends the log: the offsets from there to the old tail are lost.
+ *       a gap in the arenas, ends the log: the offsets from there to the old tail are lost. Unless
+ *       every consumer has read past the damage: then the log starts at the first record of the next
+ *       arena (if no consumer is beyond it) and only offsets every consumer has read are lost.
  *   <li>Consumers (the queue's own and every named one) before the new start move to it, past the
  *       new tail to it; a consumer file that cannot be read is taken out.
  *   <li>The index gets the new start, tail and durable point, and a clean state.
@@ -89,37 +92,60 @@ final class Repair {
             if (start == null) {
                 start = cleanTail != null ? cleanTail : StreamPoint.ZERO;
             }
-            long startArena = start.position() / dataBytes;
-            if (!good.containsKey(startArena) && good.ceilingKey(startArena) != null) {
-                StreamPoint next = firstRecord(good, startArena + 1);
-                String why = FileFormat.arenaFileName(startArena) + ", which holds the earliest message kept, is"
-                        + " missing or was taken out";
-                if (next != null) {
-                    lost.add("offsets " + start.offset() + ".." + (next.offset() - 1) + " (" + why + ")");
-                    start = next;
-                    startArena = start.position() / dataBytes;
-                    actions.add("changed: the queue now starts at " + start);
+            long readByAll = readByEveryConsumer(index);
+            long startArena;
+            long end;
+            RecordLog log;
+            StreamPoint tail;
+            for (;;) {
+                startArena = start.position() / dataBytes;
+                if (!good.containsKey(startArena) && good.ceilingKey(startArena) != null) {
+                    StreamPoint next = firstRecord(good, startArena + 1);
+                    String why = FileFormat.arenaFileName(startArena) + ", which holds the earliest message kept, is"
+                            + " missing or was taken out";
+                    if (next != null) {
+                        lost.add("offsets " + start.offset() + ".." + (next.offset() - 1) + " (" + why + ")");
+                        start = next;
+                        startArena = start.position() / dataBytes;
+                        actions.add("changed: the queue now starts at " + start);
+                    }
                 }
-            }
-            // The arenas from the start's on, without a gap; everything outside goes aside.
-            long end = startArena;
-            while (good.containsKey(end)) {
-                end++;
-            }
-            for (Map.Entry<Long, StreamPoint> e : good.entrySet()) {
-                if (e.getKey() < startArena || e.getKey() >= end) {
-                    moveAside(FileFormat.arenaFile(dir, e.getKey()), e.getKey() < startArena
-                            ? "below the start" : "after a missing arena");
+                // The arenas from the start's on, without a gap; everything outside goes aside.
+                end = startArena;
+                while (good.containsKey(end)) {
+                    end++;
                 }
+                for (Iterator<Map.Entry<Long, StreamPoint>> it = good.entrySet().iterator(); it.hasNext();) {
+                    long id = it.next().getKey();
+                    if (id < startArena || id >= end) {
+                        moveAside(FileFormat.arenaFile(dir, id), id < startArena ? "below the start" : "after a missing"
+                                + " arena");
+                        it.remove();
+                    }
+                }
+                arenas = new ArenaManager(dir, arenaSize, 0);
+                for (long id = startArena; id < end; id++) {
+                    arenas.register(id, good.get(id));
+                }
+                log = new RecordLog(dir, arenaSize, arenas);
+                log.setEarliest(start);
+                RecordReader reader = new RecordReader(log, null);
+                tail = scan(log, reader, start, end * dataBytes);
+                // Damage in records every consumer has read: the log need not end there, losing the
+                // records no one has read after it. It starts instead at the first record of a later
+                // arena, if no consumer is past it; the records from there on are checked again.
+                StreamPoint resume = lastDamage == null ? null : firstRecord(good, log.arenaOf(tail.position()) + 1);
+                if (resume == null || resume.offset() > readByAll) {
+                    break;
+                }
+                lost.add("offsets " + start.offset() + ".." + (resume.offset() - 1) + " (" + lastDamage
+                        + "; every consumer had read them)");
+                actions.add("changed: the queue now starts at " + resume + ", after the damage, which every consumer"
+                        + " had read past");
+                start = resume;
+                arenas.close();
+                arenas = null;
             }
-            arenas = new ArenaManager(dir, arenaSize, 0);
-            for (long id = startArena; id < end; id++) {
-                arenas.register(id, good.get(id));
-            }
-            RecordLog log = new RecordLog(dir, arenaSize, arenas);
-            log.setEarliest(start);
-            RecordReader reader = new RecordReader(log, null);
-            StreamPoint tail = scan(log, reader, start, end * dataBytes);
             String damage = lastDamage;
             if (damage != null) {
                 lost.add("offsets from " + tail.offset() + (cleanTail != null && cleanTail.offset() > tail.offset()
@@ -221,6 +247,23 @@ final class Repair {
         } finally {
             log.arenas().release(a);
         }
+    }
+
+    /**
+     * The lowest offset a consumer resumes at, counting the queue's own consumer and every named
+     * one whose position can be read: an unreadable one restarts at the start whatever it is.
+     */
+    private long readByEveryConsumer(Index index) throws IOException {
+        long lowest = Long.MAX_VALUE;
+        if (!index.headDamaged()) {
+            StreamPoint head = index.head();
+            lowest = head == null ? Long.MIN_VALUE : head.offset();
+        }
+        Map<String, long[]> named = ConsumerFile.readEach(dir.resolve(FileFormat.CONSUMERS_DIR), (f, problem) -> { });
+        for (long[] at : named.values()) {
+            lowest = Math.min(lowest, at[0]);
+        }
+        return lowest;
     }
 
     /** Every consumer position into [start, tail]; unreadable consumer files aside. */
