@@ -154,6 +154,30 @@ class RepairTest {
         assertTrue(BigQueue.repair(dir).wasWhole(), "a second repair finds nothing to do");
     }
 
+    /**
+     * Damage every named consumer has read, but the queue's own position is damaged too: it may
+     * not have read the damaged records, so none after them may be skipped: the log ends there.
+     */
+    @Test
+    void damageBehindEveryReadablePosition_butTheHeadDamaged_endsTheLogBeforeIt() throws IOException {
+        long[] pos = fill();
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            for (int i = 0; i < 60; i++) {
+                q.dequeue();
+            }
+        }
+        int victim = 10;
+        QueueFiles.flipByte(QueueFiles.arenaFileAt(dir, ARENA, pos[victim]),
+                QueueFiles.indexInArena(ARENA, pos[victim]) + FileFormat.RECORD_HEADER_SIZE + 3);
+        QueueFiles.flipByte(QueueFiles.meta(dir), FileFormat.META_HEAD_SLOTS + 3);
+        QueueFiles.flipByte(QueueFiles.meta(dir), FileFormat.META_HEAD_SLOTS + FileFormat.SLOT_SIZE + 3);
+        RepairReport r = BigQueue.repair(dir);
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertEquals(0, q.earliestOffset(), r.toString());
+            assertEquals(victim, q.tailOffset(), r.toString());
+        }
+    }
+
     /** The same damage before a consumer that has not read it: the log ends there, as before. */
     @Test
     void damageInARecordSomeConsumerHasNotRead_endsTheLogBeforeIt() throws IOException {

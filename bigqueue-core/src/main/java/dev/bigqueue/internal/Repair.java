@@ -30,7 +30,8 @@ import java.util.TreeMap;
  *   <li>Every record from the start on is read and checked (a full scan); the first that fails, or
  *       a gap in the arenas, ends the log: the offsets from there to the old tail are lost. Unless
  *       every consumer has read past the damage: then the log starts at the first record of the next
- *       arena (if no consumer is beyond it) and only offsets every consumer has read are lost.
+ *       arena (if no consumer is beyond it) and only offsets every consumer has read are
+ *       lost (a damaged position of the queue's own consumer counts as not past it).
  *   <li>Consumers (the queue's own and every named one) before the new start move to it, past the
  *       new tail to it; a consumer file that cannot be read is taken out.
  *   <li>The index gets the new start, tail and durable point, and a clean state.
@@ -251,14 +252,16 @@ final class Repair {
 
     /**
      * The lowest offset a consumer resumes at, counting the queue's own consumer and every named
-     * one whose position can be read: an unreadable one restarts at the start whatever it is.
+     * one. A damaged head is unknown: the queue's own consumer may not have read the damaged
+     * records, so none may be skipped ({@link Long#MIN_VALUE}). An unreadable consumer file is not
+     * counted: repair takes that consumer out (fixPositions), so no one resumes from it.
      */
     private long readByEveryConsumer(Index index) throws IOException {
-        long lowest = Long.MAX_VALUE;
-        if (!index.headDamaged()) {
-            StreamPoint head = index.head();
-            lowest = head == null ? Long.MIN_VALUE : head.offset();
+        if (index.headDamaged()) {
+            return Long.MIN_VALUE;
         }
+        StreamPoint head = index.head();
+        long lowest = head == null ? Long.MIN_VALUE : head.offset();
         Map<String, long[]> named = ConsumerFile.readEach(dir.resolve(FileFormat.CONSUMERS_DIR), (f, problem) -> { });
         for (long[] at : named.values()) {
             lowest = Math.min(lowest, at[0]);
