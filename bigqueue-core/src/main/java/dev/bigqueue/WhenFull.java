@@ -7,7 +7,11 @@ package dev.bigqueue;
 public enum WhenFull {
     /** Wait until the consumers have read far enough for the garbage collector to free an arena. */
     BLOCK,
-    /** Throw {@link QueueFullException} at once; nothing is written. */
+    /**
+     * Throw {@link QueueFullException} at once, once a collection pass found nothing to free;
+     * nothing is written. (A pass is not skipped for that: while a read-only open in another process
+     * creates or moves back a consumer, a short step, the enqueue waits for it to end.)
+     */
     FAIL,
     /**
      * Delete the oldest arenas, unread or not; consumers behind them move forward to

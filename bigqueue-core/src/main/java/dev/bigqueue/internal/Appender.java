@@ -199,13 +199,15 @@ final class Appender {
     /**
      * Takes the writer lock with the arenas for a record of {@code recordBytes} at the tail in
      * place, and returns the tail position; the caller unlocks. When the queue is full with
-     * {@code BLOCK}, waits without holding the lock, so that flushes, seeks and consumers that
-     * free the space are never stuck behind a blocked producer.
+     * {@code BLOCK}, or the collection pass that would make room was skipped for a read-only open
+     * (see {@link DiskSpace}), waits without holding the lock, so that flushes, seeks and consumers
+     * that free the space are never stuck behind a blocked producer.
      */
     private long lockAndReserve(long recordBytes) {
         for (;;) {
             writeLock.lock();
             boolean reserved = false;
+            DiskSpace.Room room;
             try {
                 log.checkOpen();
                 long position = tailPosition;
@@ -217,7 +219,8 @@ final class Appender {
                 // Making room may wait for readers' pins to drain (DROP_OLDEST), and arena creation
                 // for the disk: give the lease back first.
                 dropLease();
-                if (diskSpace.ensureArenas(this, log, position, recordBytes)) {
+                room = diskSpace.ensureArenas(this, log, position, recordBytes);
+                if (room == DiskSpace.Room.READY) {
                     readyArena = Math.max(readyArena, last);
                     reserved = true;
                     return position;
@@ -227,7 +230,10 @@ final class Appender {
                     writeLock.unlock();
                 }
             }
-            roomCheck.run();
+            if (room == DiskSpace.Room.WAIT_FOR_CONSUMERS) {
+                // Waiting for consumers to move on; a wait for a read-only open's short step is not.
+                roomCheck.run();
+            }
             diskSpace.awaitRoom(log);
         }
     }

@@ -26,6 +26,13 @@ import org.slf4j.LoggerFactory;
  * {@code BLOCK} the writer lets go of its lock and waits in {@link #awaitRoom}: room comes from
  * consumers moving on and a collection, which nothing signals directly, so it looks again every
  * {@value #BLOCK_POLL_MS} ms (and at once when the queue closes).
+ *
+ * <p>A pass skipped because a read-only open (another process) holds the {@link GcFence} says
+ * nothing about what could be freed: under every policy the writer then lets go of its lock, waits
+ * the same way until that short step (creating or moving back a consumer) is over, and looks again.
+ * FAIL throws, and DROP_OLDEST drops unread messages, only after a pass that ran found nothing to
+ * free. The writer never waits on the fence itself (a file lock another process holds, which a
+ * close could not interrupt), only looks again.
  */
 final class DiskSpace {
     private static final Logger LOG = LoggerFactory.getLogger(DiskSpace.class);
@@ -39,6 +46,19 @@ final class DiskSpace {
     private final ReentrantLock waitLock = new ReentrantLock();
     private final Condition roomOrClose = waitLock.newCondition();
     private GarbageCollector gc;
+
+    /** What {@link #ensureArenas} found. */
+    enum Room {
+        /** The arenas the record needs exist: write it. */
+        READY,
+        /** Full, and the policy is BLOCK: let go of the writer lock, {@link #awaitRoom}, try again. */
+        WAIT_FOR_CONSUMERS,
+        /**
+         * The collection pass was skipped (a read-only open holds the {@link GcFence}): let go of
+         * the writer lock, {@link #awaitRoom}, try again, whatever the policy.
+         */
+        WAIT_FOR_FENCE
+    }
 
     DiskSpace(long arenaSize, long maxDiskBytes, WhenFull whenFull) {
         this.arenaSize = arenaSize;
@@ -84,14 +104,14 @@ final class DiskSpace {
      * Called under the writer lock before a record of {@code recordBytes} is written at
      * {@code position}.
      *
-     * @return false if the queue is full and the policy is BLOCK: release the lock, wait, retry.
+     * @return whether the arenas are there, or why the writer must let go of its lock and wait.
      */
-    boolean ensureArenas(Appender appender, RecordLog log, long position, long recordBytes) {
+    Room ensureArenas(Appender appender, RecordLog log, long position, long recordBytes) {
         long first = log.arenaOf(position);
         long last = log.arenaOf(position + recordBytes - 1);
         ArenaManager arenas = log.arenas();
         if (arenas.exists(last) && arenas.exists(first)) {
-            return true;
+            return Room.READY;
         }
         // Under the creation lock: the pretoucher creates arenas ahead under it, checking the cap,
         // and must not slip one in between the room made here and the arena created for it.
@@ -100,7 +120,7 @@ final class DiskSpace {
         }
     }
 
-    private boolean makeRoomAndCreate(Appender appender, RecordLog log, long first, long last) {
+    private Room makeRoomAndCreate(Appender appender, RecordLog log, long first, long last) {
         ArenaManager arenas = log.arenas();
         long missing = 0;
         for (long id = first; id <= last; id++) {
@@ -111,8 +131,9 @@ final class DiskSpace {
         try {
             if (maxArenas > 0) {
                 // The record spans at most maxArenas arenas: checkFits refused larger ones up front.
-                if (!makeRoom(appender, log, missing)) {
-                    return false;
+                Room room = makeRoom(appender, log, missing);
+                if (room != Room.READY) {
+                    return room;
                 }
             }
             for (long id = first; id <= last; id++) {
@@ -123,24 +144,28 @@ final class DiskSpace {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return true;
+        return Room.READY;
     }
 
-    /** Frees arenas by the policy; false if BLOCK must wait for consumers. */
-    private boolean makeRoom(Appender appender, RecordLog log, long missing) throws IOException {
+    /** Frees arenas by the policy; READY once there is room for {@code missing} more. */
+    private Room makeRoom(Appender appender, RecordLog log, long missing) throws IOException {
         ArenaManager arenas = log.arenas();
         // Pooled files are not counted here: they are dropped below, or become the missing arenas.
         while (arenas.arenaFileCount() + missing > maxArenas) {
             int before = arenas.arenaFileCount();
             // With the writer lock held the tail cannot move: once every consumer has read up to it,
-            // this pass may delete everything before the tail's arena (GarbageCollector#collect).
-            gc.collect(appender.tailLocked());
+            // this pass may delete everything before the tail's arena (GarbageCollector#collectForRoom).
+            GarbageCollector.Pass pass = gc.collectForRoom(appender.tailLocked());
             int after = arenas.arenaFileCount();
             if (after + missing <= maxArenas) {
-                return true;
+                return Room.READY;
             }
             if (after < before) {
                 continue; // a pass (this one or the background one) freed something: look again
+            }
+            if (pass == GarbageCollector.Pass.FENCED) {
+                // Nothing is known about what a pass could free: not full yet, whatever the policy.
+                return Room.WAIT_FOR_FENCE;
             }
             switch (whenFull) {
                 case FAIL:
@@ -162,7 +187,7 @@ final class DiskSpace {
                     break;
                 case BLOCK:
                 default:
-                    return false;
+                    return Room.WAIT_FOR_CONSUMERS;
             }
         }
         ArenaPool pool = arenas.pool();
@@ -171,10 +196,13 @@ final class DiskSpace {
             // included, within the cap once they are made.
             pool.trimTo((int) Math.min(Integer.MAX_VALUE, maxArenas - arenas.arenaFileCount()));
         }
-        return true;
+        return Room.READY;
     }
 
-    /** BLOCK: waits a little for room, without the writer lock; returns at once when the queue closes. */
+    /**
+     * BLOCK, or a fenced pass: waits a little for room, without the writer lock; returns at once
+     * when the queue closes.
+     */
     void awaitRoom(RecordLog log) {
         waitLock.lock();
         try {

@@ -15,7 +15,7 @@ import org.slf4j.LoggerFactory;
  * {@link GcFence}). An arena is deleted only when the lowest committed position is at or after
  * the first byte of the next arena, and never the arena where the last record starts, except in
  * a pass the writer runs under its lock once every consumer has read up to the tail
- * ({@link #collect(StreamPoint)}). Also the {@code DROP_OLDEST} policy's tool:
+ * ({@link #collectForRoom}). Also the {@code DROP_OLDEST} policy's tool:
  * {@link #dropOldest} deletes the oldest arena regardless of consumers, and records that it did.
  *
  * <p><b>Order on disk.</b> Before any file goes, every consumer file is synced (a commit read from
@@ -30,7 +30,10 @@ import org.slf4j.LoggerFactory;
  * pool file) while it has room, by {@link ArenaManager#delete}; the order on disk is the same.
  *
  * <p><b>Threads.</b> Every pass holds {@link #passLock()}. A pass waits only for reads in progress
- * on an arena it deletes (pins are short); it takes no other lock.
+ * on an arena it deletes (pins are short); it takes no other lock, and only tries the
+ * {@link GcFence}: a pass that finds a read-only open holding it is skipped, and says so to the
+ * writer ({@link Pass#FENCED}), which then waits for that step to end without its locks and looks
+ * again (DiskSpace).
  */
 public final class GarbageCollector {
     private static final Logger LOG = LoggerFactory.getLogger(GarbageCollector.class);
@@ -60,35 +63,62 @@ public final class GarbageCollector {
         this.headFollowsStart = !ownConsumer;
     }
 
+    /** What kept a pass the writer runs for room from freeing what it otherwise might have. */
+    enum Pass {
+        /** The pass ran: it freed whatever every consumer had passed, perhaps nothing. */
+        RAN,
+        /**
+         * Skipped: a read-only open holds the {@link GcFence} for a short step (creating or moving
+         * back a consumer). A pass once that step ends may free room.
+         */
+        FENCED
+    }
+
+    /** {@link #pass} result: skipped, a read-only open holds the fence. */
+    private static final int SKIPPED_FENCED = -1;
+
     /**
-     * One pass.
+     * One pass (the background collector, {@code gc()}); skipped while a read-only open holds the
+     * fence, the next pass collects.
      *
      * @return how many arena files were deleted.
      */
     public int collect() throws IOException {
-        return collect(null);
+        return Math.max(0, pass(null));
     }
 
     /**
-     * One pass. Given the exact tail (the writer making room under its lock, so the tail cannot
-     * move meanwhile) and every consumer has read up to it, the pass keeps only from the tail's
-     * arena, with the tail as the start: the arena where the last record starts is not kept then.
-     * That arena is kept otherwise so that the earliest record never has to be read from a tail
-     * a concurrent append is moving; but after a record that spans arenas it is the one before the
-     * tail's, and with a cap of two arenas keeping both would leave no room ever again.
+     * One pass by the writer, which needs room (for an arena under {@code maxDiskBytes}, or on a
+     * full disk) and holds its lock, so that the tail cannot move meanwhile. Once every consumer has
+     * read up to the tail, the pass keeps only from the tail's arena, with the tail as the start:
+     * the arena where the last record starts is not kept then. That arena is kept otherwise so that
+     * the earliest record never has to be read from a tail a concurrent append is moving; but after
+     * a record that spans arenas it is the one before the tail's, and with a cap of two arenas
+     * keeping both would leave no room ever again.
+     *
+     * @param exactTail the tail.
+     * @return whether the pass ran; the caller counts the arena files to see what it freed (a
+     *     background pass may have freed some meanwhile too).
+     */
+    Pass collectForRoom(StreamPoint exactTail) throws IOException {
+        return pass(exactTail) == SKIPPED_FENCED ? Pass.FENCED : Pass.RAN;
+    }
+
+    /**
+     * One pass.
      *
      * @param exactTail the tail, or null when the caller does not hold the writer lock.
-     * @return how many arena files were deleted.
+     * @return how many arena files were deleted, or {@link #SKIPPED_FENCED}.
      */
-    int collect(StreamPoint exactTail) throws IOException {
+    private int pass(StreamPoint exactTail) throws IOException {
         synchronized (lock) {
             log.checkOpen();
             // Read-only opens in other processes move consumers under this fence (GcFence).
             try (GcFence fence = GcFence.tryHold(log.directory())) {
                 if (fence == null) {
                     LOG.debug("queue {}: collection pass skipped: a read-only open in another process is creating"
-                            + " or moving back a consumer; the next pass collects", log.directory());
-                    return 0;
+                            + " or moving back a consumer", log.directory());
+                    return SKIPPED_FENCED;
                 }
                 return collectFenced(exactTail);
             }

@@ -19,7 +19,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * writer's pass holds the fence while it reads and deletes; the reader holds it while it checks
  * that its target is still kept ({@code queue.meta}'s start, written before any arena goes) and
  * commits. The writer only tries: a pass that finds a reader in there is skipped (the next one
- * collects), so the writer never waits for another process. A reader waits, for at most one pass.
+ * collects), so the writer never blocks on another process's lock. An enqueue that needed that
+ * pass for room lets go of the writer lock and looks again shortly, whatever the {@code whenFull}
+ * policy (DiskSpace): a skipped pass must not pass for one that found nothing to free. A reader
+ * waits, for at most one pass.
  *
  * <p>The kernel's record locks belong to a process, and closing any channel of the file releases
  * them, so the holders in one JVM are serialised first by an in-JVM lock per directory, and a
