@@ -27,6 +27,9 @@ import org.slf4j.LoggerFactory;
  * consumers moving on and a collection, which nothing signals directly, so it looks again every
  * {@value #BLOCK_POLL_MS} ms (and at once when the queue closes).
  *
+ * <p>When an arena cannot be made (a full disk), a collection pass runs too, and the creation is
+ * tried again if it freed an arena file: a consumed arena must not make an enqueue fail for space.
+ *
  * <p>A pass skipped because a read-only open (another process) holds the {@link GcFence} says
  * nothing about what could be freed: under every policy the writer then lets go of its lock, waits
  * the same way until that short step (creating or moving back a consumer) is over, and looks again.
@@ -138,13 +141,54 @@ final class DiskSpace {
             }
             for (long id = first; id <= last; id++) {
                 if (!arenas.exists(id)) {
-                    arenas.create(id);
+                    Room room = create(appender, log, id);
+                    if (room != Room.READY) {
+                        return room;
+                    }
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
         return Room.READY;
+    }
+
+    /**
+     * Creates arena {@code id}. When that fails (a full disk, most likely) and a collection pass
+     * frees an arena file (deleted, or pooled, which the next try takes instead of a new file), it
+     * tries again; so an enqueue never fails for space the collector would free, whatever
+     * {@code gcInterval}. Otherwise the failure stands, or, if the pass was fenced off, the writer
+     * waits for the read-only open's step and looks again.
+     */
+    private Room create(Appender appender, RecordLog log, long id) throws IOException {
+        ArenaManager arenas = log.arenas();
+        for (;;) {
+            // Counted before the try: a background pass that freed a file since then counts too.
+            int before = arenas.arenaFileCount();
+            try {
+                arenas.create(id);
+                return Room.READY;
+            } catch (IOException e) {
+                GarbageCollector.Pass pass;
+                try {
+                    pass = gc.collectForRoom(appender.tailLocked());
+                } catch (IOException | RuntimeException passFailed) {
+                    e.addSuppressed(passFailed);
+                    throw e;
+                }
+                if (arenas.arenaFileCount() < before) {
+                    // Room was made this time; the disk is still at its limit, which the user should know.
+                    LOG.warn("queue {}: {}; collected the arena files every consumer had read and tried again. The"
+                            + " disk is full: set maxDiskBytes below the free space to keep the queue within it",
+                            log.directory(), e.getMessage());
+                    continue;
+                }
+                if (pass == GarbageCollector.Pass.FENCED) {
+                    return Room.WAIT_FOR_FENCE;
+                }
+                throw e;
+            }
+        }
     }
 
     /** Frees arenas by the policy; READY once there is room for {@code missing} more. */
