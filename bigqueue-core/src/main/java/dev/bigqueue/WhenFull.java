@@ -5,7 +5,11 @@ package dev.bigqueue;
  * {@link QueueConfig.Builder#maxDiskBytes(long)}.
  */
 public enum WhenFull {
-    /** Wait until the consumers have read far enough for the garbage collector to free an arena. */
+    /**
+     * Wait until the consumers have read far enough for the garbage collector to free an arena.
+     * A queue with no consumer at all (its own consumer off, no named one, no retention) waits for
+     * one to be created and to read; it logs one WARN saying so each time it reaches the cap.
+     */
     BLOCK,
     /**
      * Throw {@link QueueFullException} at once, once a collection pass found nothing to free;

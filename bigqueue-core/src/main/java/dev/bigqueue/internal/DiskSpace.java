@@ -27,6 +27,11 @@ import org.slf4j.LoggerFactory;
  * consumers moving on and a collection, which nothing signals directly, so it looks again every
  * {@value #BLOCK_POLL_MS} ms (and at once when the queue closes).
  *
+ * <p>With no consumer at all (the queue's own one off, no named one, no retention) nothing can free
+ * an arena until a consumer is created, in this process or by a read-only open in another. BLOCK
+ * still waits for that, since it may come, but logs one WARN per spell at the cap saying so; FAIL's
+ * message says so.
+ *
  * <p>When an arena cannot be made (a full disk), a collection pass runs too, and the creation is
  * tried again if it freed an arena file: a consumed arena must not make an enqueue fail for space.
  *
@@ -40,6 +45,8 @@ import org.slf4j.LoggerFactory;
 final class DiskSpace {
     private static final Logger LOG = LoggerFactory.getLogger(DiskSpace.class);
     static final long BLOCK_POLL_MS = 5;
+    private static final String NO_CONSUMER_WHY = "the queue has no consumer at all (ownConsumer is off, no named"
+            + " consumer exists in consumers/, no retention is set), so nothing can free an arena";
     private final long arenaSize;
     private final long maxArenas;
     private final long dataBytes;
@@ -49,6 +56,11 @@ final class DiskSpace {
     private final ReentrantLock waitLock = new ReentrantLock();
     private final Condition roomOrClose = waitLock.newCondition();
     private GarbageCollector gc;
+    /**
+     * Whether this spell at the cap already logged that no consumer exists (one WARN, not one per
+     * look); reset once room is made. Under the writer lock.
+     */
+    private boolean warnedNoConsumer;
 
     /** What {@link #ensureArenas} found. */
     enum Room {
@@ -202,7 +214,7 @@ final class DiskSpace {
             GarbageCollector.Pass pass = gc.collectForRoom(appender.tailLocked());
             int after = arenas.arenaFileCount();
             if (after + missing <= maxArenas) {
-                return Room.READY;
+                break;
             }
             if (after < before) {
                 continue; // a pass (this one or the background one) freed something: look again
@@ -211,12 +223,13 @@ final class DiskSpace {
                 // Nothing is known about what a pass could free: not full yet, whatever the policy.
                 return Room.WAIT_FOR_FENCE;
             }
+            boolean noConsumer = pass == GarbageCollector.Pass.NO_CONSUMER;
             switch (whenFull) {
                 case FAIL:
                     throw new QueueFullException("queue " + log.directory().toAbsolutePath() + " is full: its "
-                            + after + " arena files reach maxDiskBytes (" + maxArenas * arenaSize
-                            + " bytes) and the oldest still holds messages a consumer has not read; nothing was"
-                            + " written. Consume messages, raise maxDiskBytes, or choose whenFull BLOCK or"
+                            + after + " arena files reach maxDiskBytes (" + maxArenas * arenaSize + " bytes) and "
+                            + (noConsumer ? NO_CONSUMER_WHY : "the oldest still holds messages a consumer has not read")
+                            + "; nothing was written. Consume messages, raise maxDiskBytes, or choose whenFull BLOCK or"
                             + " DROP_OLDEST");
                 case DROP_OLDEST:
                     long dropped = gc.dropOldest(appender.tailLocked());
@@ -231,6 +244,16 @@ final class DiskSpace {
                     break;
                 case BLOCK:
                 default:
+                    if (noConsumer && !warnedNoConsumer) {
+                        // A consumer made later (here, or by a read-only open elsewhere) frees room, so
+                        // BLOCK still waits; but without a word it would look like a hang.
+                        warnedNoConsumer = true;
+                        LOG.warn("queue {} reached maxDiskBytes ({} bytes) with whenFull BLOCK, and {}: enqueues"
+                                + " wait until a consumer is created and reads past the oldest arena. Create one"
+                                + " (Consumers.of(queue).open(name)), turn ownConsumer on, set a retention, raise"
+                                + " maxDiskBytes, or choose whenFull FAIL or DROP_OLDEST", log.directory(),
+                                maxArenas * arenaSize, NO_CONSUMER_WHY);
+                    }
                     return Room.WAIT_FOR_CONSUMERS;
             }
         }
@@ -240,6 +263,7 @@ final class DiskSpace {
             // included, within the cap once they are made.
             pool.trimTo((int) Math.min(Integer.MAX_VALUE, maxArenas - arenas.arenaFileCount()));
         }
+        warnedNoConsumer = false;
         return Room.READY;
     }
 

@@ -71,11 +71,18 @@ public final class GarbageCollector {
          * Skipped: a read-only open holds the {@link GcFence} for a short step (creating or moving
          * back a consumer). A pass once that step ends may free room.
          */
-        FENCED
+        FENCED,
+        /**
+         * Nothing can be freed until a consumer is created: there is none at all (the queue's own
+         * consumer is off, no named consumer is persisted) and no retention.
+         */
+        NO_CONSUMER
     }
 
     /** {@link #pass} result: skipped, a read-only open holds the fence. */
     private static final int SKIPPED_FENCED = -1;
+    /** {@link #pass} result: no consumer at all and no retention, so nothing to free. */
+    private static final int NO_CONSUMER = -2;
 
     /**
      * One pass (the background collector, {@code gc()}); skipped while a read-only open holds the
@@ -101,14 +108,15 @@ public final class GarbageCollector {
      *     background pass may have freed some meanwhile too).
      */
     Pass collectForRoom(StreamPoint exactTail) throws IOException {
-        return pass(exactTail) == SKIPPED_FENCED ? Pass.FENCED : Pass.RAN;
+        int result = pass(exactTail);
+        return result == SKIPPED_FENCED ? Pass.FENCED : result == NO_CONSUMER ? Pass.NO_CONSUMER : Pass.RAN;
     }
 
     /**
      * One pass.
      *
      * @param exactTail the tail, or null when the caller does not hold the writer lock.
-     * @return how many arena files were deleted, or {@link #SKIPPED_FENCED}.
+     * @return how many arena files were deleted, or {@link #SKIPPED_FENCED} or {@link #NO_CONSUMER}.
      */
     private int pass(StreamPoint exactTail) throws IOException {
         synchronized (lock) {
@@ -140,7 +148,7 @@ public final class GarbageCollector {
                 return 0;
             }
             if (min == Long.MAX_VALUE && retentionMillis == 0) {
-                return 0; // no consumer at all (ownConsumer off, no named ones): nobody has read anything
+                return NO_CONSUMER; // ownConsumer off, no named ones: nobody has read anything
             }
             ArenaManager arenas = log.arenas();
             if (exactTail != null && min != Long.MAX_VALUE && min >= exactTail.position()) {
