@@ -162,6 +162,27 @@ class ArenaPoolTest {
         }
     }
 
+    /**
+     * A cap too large for an int count of arenas ("unbounded" written as Long.MAX_VALUE) keeps the
+     * pool: the open's trim to the room under the cap used to cast that count to an int, which
+     * wrapped to a negative number, and every pooled file was deleted at each open.
+     */
+    @Test
+    void aHugeMaxDiskBytes_keepsThePooledFilesAtReopen() throws IOException {
+        Path dir = tmp.resolve("q");
+        try (BigQueue q = BigQueue.open(dir, config(4).build())) {
+            fillAndConsume(q, 6 * 92);
+            q.gc();
+            assertEquals(4, countFiles(dir, "pool-"));
+        }
+        try (BigQueue q = BigQueue.open(dir, config(4).maxDiskBytes(Long.MAX_VALUE).build())) {
+            assertEquals(4, countFiles(dir, "pool-"));
+        }
+        try (BigQueue q = BigQueue.open(dir, config(4).maxDiskBytes((long) ARENA_SIZE << 32).build())) {
+            assertEquals(4, countFiles(dir, "pool-"));
+        }
+    }
+
     @Test
     void strayOrDamagedPoolFiles_areDeletedOrReused_neverTakenForArenas() throws IOException {
         Path dir = tmp.resolve("q");

@@ -141,7 +141,9 @@ final class QueueOpener {
         scan.deleteLeftovers(startArena);
         ArenaPool pool = ArenaPool.open(dir, arenaSize, config.arenaPool(), scan.poolFiles());
         if (config.maxDiskBytes() > 0) {
-            pool.trimTo((int) Math.max(0, config.maxDiskBytes() / arenaSize - arenas.arenaFileCount()));
+            // Capped before the cast: a cap of ~2^31 arenas or more (Long.MAX_VALUE for "unbounded") would wrap.
+            pool.trimTo((int) Math.min(Integer.MAX_VALUE,
+                    Math.max(0, config.maxDiskBytes() / arenaSize - arenas.arenaFileCount())));
         }
         arenas.setPool(config.arenaPool() > 0 ? pool : null);
         if (legacyStart) {
