@@ -123,7 +123,7 @@ public final class QueueConfig {
             b.arenaSize(parseSize(Key.ARENA_SIZE, v));
         }
         if ((v = value(p, Key.MAX_IN_MEMORY_ARENAS)) != null) {
-            b.maxInMemoryArenas((int) parseLong(Key.MAX_IN_MEMORY_ARENAS, v));
+            b.maxInMemoryArenas(parseInt(Key.MAX_IN_MEMORY_ARENAS, v));
         }
         if ((v = value(p, Key.FLUSH_EVERY_OPS)) != null) {
             b.flushEveryOps(parseLong(Key.FLUSH_EVERY_OPS, v));
@@ -150,7 +150,7 @@ public final class QueueConfig {
             b.readOnly(parseBoolean(Key.READ_ONLY, v));
         }
         if ((v = value(p, Key.ARENA_POOL)) != null) {
-            b.arenaPool((int) parseLong(Key.ARENA_POOL, v));
+            b.arenaPool(parseInt(Key.ARENA_POOL, v));
         }
         if ((v = value(p, Key.PRETOUCH)) != null) {
             b.pretouch(parseBoolean(Key.PRETOUCH, v));
@@ -215,6 +215,17 @@ public final class QueueConfig {
         }
     }
 
+    /** An int option: a number past int is refused, never wrapped (2^32 + 1 would read as 1). */
+    private static int parseInt(String key, String v) {
+        try {
+            return Integer.parseInt(v);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(PREFIX + key + " must be a whole number from " + Integer.MIN_VALUE
+                    + " to " + Integer.MAX_VALUE + " (see config/bigqueue.properties for its range), got '" + v + "'",
+                    e);
+        }
+    }
+
     private static boolean parseBoolean(String key, String v) {
         if (v.equalsIgnoreCase("true") || v.equalsIgnoreCase("false")) {
             return Boolean.parseBoolean(v);
@@ -268,6 +279,10 @@ public final class QueueConfig {
             }
         } catch (NumberFormatException | DateTimeParseException e) {
             // fall through to the message below
+        } catch (ArithmeticException e) {
+            // Duration.ofMinutes of a count whose seconds pass a long
+            throw new IllegalArgumentException(PREFIX + key + " is too long a duration, got '" + v + "'; use at most "
+                    + Long.MAX_VALUE + "s", e);
         }
         throw new IllegalArgumentException(PREFIX + key + " must be a duration such as 250ms, 10s, 5m, 0"
                 + " or PT1S, got '" + v + "'");

@@ -109,6 +109,51 @@ class QueueConfigTest {
         assertThrows(IllegalArgumentException.class, () -> QueueConfig.fromProperties(badBool));
     }
 
+    /** An int option given a number past int in a properties file: refused, never wrapped to another value. */
+    @Test
+    void fromProperties_intOptionBeyondInt_isRefusedNotWrapped() {
+        for (String key : new String[] {"maxInMemoryArenas", "arenaPool"}) {
+            for (String v : new String[] {"4294967297", "2147483648", "-2147483649"}) {
+                Properties p = new Properties();
+                p.setProperty("bigqueue." + key, v);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                        () -> QueueConfig.fromProperties(p), key + "=" + v);
+                assertTrue(e.getMessage().contains("bigqueue." + key) && e.getMessage().contains(v), e.getMessage());
+            }
+        }
+    }
+
+    /** A duration too large for a long count of seconds: an IllegalArgumentException naming the key. */
+    @Test
+    void fromProperties_durationTooLarge_namesTheKey() {
+        for (String v : new String[] {"153722867280912931m", "9223372036854775807000ms"}) {
+            Properties p = new Properties();
+            p.setProperty("bigqueue.gcInterval", v);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> QueueConfig.fromProperties(p), v);
+            assertTrue(e.getMessage().contains("bigqueue.gcInterval") && e.getMessage().contains(v), e.getMessage());
+        }
+    }
+
+    /**
+     * build() accepts any non-negative duration, so the queue must work with one too long for a
+     * count of nanoseconds (about 292 years): such a period means "practically never". The open
+     * used to fail with a bare ArithmeticException ("long overflow").
+     */
+    @Test
+    void durationsPastLongNanos_openAndMeanPracticallyNever() {
+        QueueConfig c = QueueConfig.builder().arenaSize(8192).flushInterval(Duration.ofDays(365L * 400))
+                .gcInterval(Duration.ofSeconds(Long.MAX_VALUE)).retention(Duration.ofSeconds(Long.MAX_VALUE)).build();
+        try (BigQueue q = BigQueue.open(dir, c)) {
+            for (int i = 0; i < 300; i++) {
+                q.enqueueString("m" + i);
+            }
+            q.gc();
+            assertEquals(0, q.earliestOffset(), "retention of ~292 billion years deleted nothing");
+            assertEquals("m0", q.dequeueString());
+        }
+    }
+
     @Test
     void reopenWithConflictingArenaSize_namesBothValues_unsetAdoptsPersisted() {
         BigQueue.open(dir, QueueConfig.builder().arenaSize(8192).build()).close();

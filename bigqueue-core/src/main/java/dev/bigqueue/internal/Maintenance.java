@@ -63,8 +63,21 @@ final class Maintenance {
         this.flusher = flusher;
         this.gc = gc;
         this.log = log;
-        this.flushNs = flushInterval.toNanos();
-        this.gcNs = gcInterval.toNanos();
+        this.flushNs = saturatedNanos(flushInterval);
+        this.gcNs = saturatedNanos(gcInterval);
+    }
+
+    /**
+     * {@code d} in nanoseconds; a period past a long of them (about 292 years, which build()
+     * accepts) is taken as that long: practically never. Half of Long.MAX_VALUE, so that adding it
+     * to System.nanoTime() leaves the differences {@link #runEvery} compares correct.
+     */
+    private static long saturatedNanos(Duration d) {
+        try {
+            return Math.min(d.toNanos(), Long.MAX_VALUE / 2);
+        } catch (ArithmeticException e) {
+            return Long.MAX_VALUE / 2;
+        }
     }
 
     /** Starts the threads that have work; once, by open, after everything else is in place. */
