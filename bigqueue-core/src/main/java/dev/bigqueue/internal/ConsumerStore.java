@@ -236,12 +236,28 @@ public final class ConsumerStore {
         return names;
     }
 
-    /** Deletes consumer files whose creation a crash cut short (never renamed into place). */
+    /**
+     * Deletes consumer files whose creation a crash cut short (never renamed into place). A
+     * creation holds its name's ownership from before its temporary file is written until after
+     * the rename, so a name this can take is no creation in progress: another process (a read-only
+     * open beside the writer, or the writer beside one) may be creating a consumer right now, and
+     * deleting its temporary file would fail that creation.
+     */
     public void removeUnfinishedCreations() {
-        try (DirectoryStream<Path> files = Files.newDirectoryStream(consumersDir,
-                "*" + FileFormat.CONSUMER_SUFFIX + TMP_SUFFIX)) {
+        String suffix = FileFormat.CONSUMER_SUFFIX + TMP_SUFFIX;
+        try (DirectoryStream<Path> files = Files.newDirectoryStream(consumersDir, "*" + suffix)) {
             for (Path p : files) {
-                Files.deleteIfExists(p);
+                String file = p.getFileName().toString();
+                ConsumerOwnership owner;
+                try {
+                    owner = ConsumerOwnership.acquire(engine.directory(),
+                            file.substring(0, file.length() - suffix.length()));
+                } catch (IllegalStateException beingCreated) {
+                    continue; // its owner is creating it: its file is no leftover
+                }
+                try (owner) {
+                    Files.deleteIfExists(p);
+                }
             }
         } catch (NoSuchFileException noConsumersYet) {
             // nothing to clean
