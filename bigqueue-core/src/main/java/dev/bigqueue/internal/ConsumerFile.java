@@ -119,16 +119,24 @@ public final class ConsumerFile implements PositionStore, AutoCloseable {
         try (DirectoryStream<Path> files = Files.newDirectoryStream(consumersDir, "*" + FileFormat.CONSUMER_SUFFIX)) {
             for (Path f : files) {
                 ByteBuffer b = ByteBuffer.allocate(FileFormat.CONSUMER_FILE_SIZE).order(ByteOrder.LITTLE_ENDIAN);
-                boolean present = Uninterruptible.call(() -> {
-                    try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
-                        while (b.hasRemaining() && ch.read(b) > 0) {
-                            // keep reading
+                boolean present;
+                try {
+                    present = Uninterruptible.call(() -> {
+                        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+                            while (b.hasRemaining() && ch.read(b) > 0) {
+                                // keep reading
+                            }
+                            return true;
+                        } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
+                            return false;
                         }
-                        return true;
-                    } catch (java.nio.file.NoSuchFileException deletedMeanwhile) {
-                        return false;
-                    }
-                });
+                    });
+                } catch (IOException e) {
+                    // One consumer's position is unknown (a directory under its name, no permission,
+                    // an I/O error): the others are still read, and the caller decides.
+                    unreadable.accept(f, "consumer file cannot be read (" + e + ")");
+                    continue;
+                }
                 if (!present) {
                     continue;
                 }
