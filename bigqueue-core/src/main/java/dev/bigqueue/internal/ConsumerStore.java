@@ -3,6 +3,7 @@ package dev.bigqueue.internal;
 import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -82,8 +83,7 @@ public final class ConsumerStore {
             // A read-only queue: what the writer appended and deleted since the last look, first.
             engine.log().refreshStart();
             engine.log().refreshTail();
-            ConsumerFile f = Files.exists(file) ? ConsumerFile.open(file)
-                    : createPinned(file, engine.log()::earliestOffset, modeCode);
+            ConsumerFile f = Files.exists(file) ? ConsumerFile.open(file) : createNew(name, file, modeCode);
             f.ownedBy(owner);
             owner = null;
             return start(f, manual, modeCode, label);
@@ -91,11 +91,23 @@ public final class ConsumerStore {
             throw e;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open consumer '" + name + "' file " + file.toAbsolutePath() + ": "
-                    + e.getMessage(), e);
+                    + why(e), e);
         } finally {
             if (owner != null) {
                 owner.close();
             }
+        }
+    }
+
+    /** {@link #createPinned} at the earliest message kept, its I/O error naming the consumer. */
+    private ConsumerFile createNew(String name, Path file, int modeCode) {
+        try {
+            return createPinned(file, engine.log()::earliestOffset, modeCode);
+        } catch (QueueCorruptedException e) {
+            throw e;
+        } catch (UncheckedIOException e) {
+            throw new UncheckedIOException("cannot create consumer '" + name + "' file " + file.toAbsolutePath()
+                    + ": " + why(e.getCause()), e.getCause());
         }
     }
 
@@ -109,7 +121,7 @@ public final class ConsumerStore {
             return ConsumerOwnership.acquire(engine.directory(), name);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot lock consumer '" + name + "' of queue " + engine.directory() + ": "
-                    + e.getMessage(), e);
+                    + why(e), e);
         }
     }
 
@@ -127,7 +139,7 @@ public final class ConsumerStore {
             return start(f, manual, modeCode, label);
         } catch (UncheckedIOException e) {
             throw new UncheckedIOException("cannot create consumer '" + name + "' file " + file.toAbsolutePath()
-                    + ": " + e.getCause().getMessage(), e.getCause());
+                    + ": " + why(e.getCause()), e.getCause());
         } finally {
             if (owner != null) {
                 owner.close();
@@ -215,8 +227,21 @@ public final class ConsumerStore {
             return existed;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot delete consumer '" + name + "' file " + file.toAbsolutePath()
-                    + ": " + e.getMessage(), e);
+                    + ": " + why(e), e);
         }
+    }
+
+    /**
+     * What went wrong, for a message that already names the file: the JDK's message of a
+     * permission refusal (EACCES) is the file name alone.
+     */
+    private static String why(IOException e) {
+        if (e instanceof AccessDeniedException) {
+            return "permission denied to this process (user " + System.getProperty("user.name") + ") on "
+                    + ((AccessDeniedException) e).getFile() + "; give that user read and write access to the"
+                    + " consumers directory and its files, or run as the user that owns the queue";
+        }
+        return e.getMessage();
     }
 
     /** The names of the consumer files in the queue directory, sorted. */

@@ -52,7 +52,15 @@ final class CliException extends RuntimeException {
      * @param queueDir the queue directory, named in the advice; null if unknown.
      */
     static CliException permissionDenied(Path queueDir, Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause()) {
+        // The refusal itself first: the library's messages around it may say "permission denied" too,
+        // but only the AccessDeniedException names the very file.
+        Throwable denied = null;
+        for (Throwable t = e; t != null && denied == null; t = t.getCause()) {
+            if (t instanceof AccessDeniedException) {
+                denied = t;
+            }
+        }
+        for (Throwable t = denied != null ? denied : e; t != null; t = t.getCause()) {
             String reason = String.valueOf(t.getMessage()).toLowerCase(Locale.ROOT);
             if (t instanceof AccessDeniedException || reason.contains("permission denied")) {
                 String file = t instanceof FileSystemException fse && fse.getFile() != null ? fse.getFile()
