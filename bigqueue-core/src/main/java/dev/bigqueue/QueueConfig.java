@@ -590,7 +590,9 @@ public final class QueueConfig {
             }
             if (maxDiskBytes < 0 || (maxDiskBytes > 0 && maxDiskBytes < 2 * arenaSize)) {
                 throw invalid(Key.MAX_DISK_BYTES, maxDiskBytes, "0 (unbounded) or at least two arenas ("
-                        + 2 * arenaSize + " bytes with arenaSize " + arenaSize + ")");
+                        + 2 * arenaSize + " bytes with arenaSize " + arenaSize + (arenaSizeSet ? ")"
+                        : ", the default: arenaSize is not set; for an existing queue of smaller arenas, set"
+                        + " arenaSize(..) to its size)"));
             }
             if (retention == null || retention.isNegative()) {
                 throw invalid(Key.RETENTION, retention, "ZERO (off) or a positive duration");

@@ -1,16 +1,19 @@
 package dev.bigqueue;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.bigqueue.testing.QueueFiles;
 import java.io.IOException;
 import java.io.Reader;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Properties;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -162,6 +165,39 @@ class QueueConfigTest {
         assertTrue(e.getMessage().contains("8192") && e.getMessage().contains("16384"), e.getMessage());
         try (BigQueue q = BigQueue.open(dir)) {
             assertEquals(8192, q.config().arenaSize());
+        }
+    }
+
+    /**
+     * maxDiskBytes is checked against the arena size; with arenaSize unset, build() can only use the
+     * default, and the open the queue's own. Each error says which size it used and where it came
+     * from: the open's used to read like a build() error about an arenaSize the caller never set.
+     */
+    @Test
+    void maxDiskBytes_withArenaSizeUnset_errorsSayWhichArenaSizeTheyUsed() throws IOException {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> QueueConfig.builder().maxDiskBytes(64 << 10).build());
+        assertTrue(e.getMessage().contains("arenaSize is not set") && e.getMessage().contains("65536"),
+                e.getMessage());
+        long big = 256L << 20;
+        BigQueue.open(dir, QueueConfig.builder().arenaSize(big).pretouch(false).build()).close();
+        byte[] meta = Files.readAllBytes(QueueFiles.meta(dir));
+        java.util.List<String> files = listing();
+        e = assertThrows(IllegalArgumentException.class,
+                () -> BigQueue.open(dir, QueueConfig.builder().maxDiskBytes(big).build()));
+        assertTrue(e.getMessage().contains(dir.toString()) && e.getMessage().contains("created with arenaSize " + big)
+                && e.getMessage().contains("maxDiskBytes") && e.getMessage().contains(String.valueOf(2 * big)),
+                e.getMessage());
+        assertArrayEquals(meta, Files.readAllBytes(QueueFiles.meta(dir)), "a refused open changes no file");
+        assertEquals(files, listing());
+        try (BigQueue q = BigQueue.open(dir, QueueConfig.builder().maxDiskBytes(2 * big).build())) {
+            assertEquals(big, q.config().arenaSize());
+        }
+    }
+
+    private java.util.List<String> listing() throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(p -> p.getFileName().toString()).sorted().toList();
         }
     }
 

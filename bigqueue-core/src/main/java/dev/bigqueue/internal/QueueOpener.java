@@ -89,7 +89,14 @@ final class QueueOpener {
                         + " is fixed when a queue is created: open it with arenaSize " + arenaSize
                         + " or leave arenaSize unset");
             }
-            config = config.toBuilder().arenaSize(arenaSize).build();
+            try {
+                config = config.toBuilder().arenaSize(arenaSize).build();
+            } catch (IllegalArgumentException e) {
+                // An option checked against the arena size (maxDiskBytes) passed build() against the
+                // default size, and not against the queue's.
+                throw new IllegalArgumentException("queue " + dir + " was created with arenaSize " + arenaSize
+                        + " bytes, which this open takes as it leaves arenaSize unset; with it, " + e.getMessage(), e);
+            }
         }
 
         // Phase 2: check everything that will be trusted, changing nothing.
