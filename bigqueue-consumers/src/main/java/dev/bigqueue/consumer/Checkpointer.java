@@ -38,7 +38,7 @@ final class Checkpointer {
     /** Tombstones older than this (by their timestamp, on the wall clock) are forgotten at a checkpoint. */
     private final long tombstoneRetentionMillis;
     private final Object turns = new Object();
-    /** Bytes of keyed records read since the last checkpoint. */
+    /** Bytes of records, keyed or not, the follower passed since the last checkpoint (as stored in the queue). */
     private final AtomicLong bytesSince = new AtomicLong();
     /** Size of the newest snapshot written, in bytes; 0 before the first. */
     private volatile long lastSize;

@@ -198,11 +198,19 @@ public final class Consumer implements AutoCloseable {
     /** {@link #dequeueMessage()}, waiting up to {@code timeout} for one; null if none came in time. */
     public Message dequeueMessage(Duration timeout) throws InterruptedException {
         Objects.requireNonNull(timeout, "timeout must not be null; use takeMessage() to wait without a limit");
+        return dequeue(timeout, MessageCodec.MESSAGES);
+    }
+
+    /**
+     * {@link #dequeueMessage(Duration)} with the record turned into a {@code T} by {@code decoder}:
+     * for {@link LatestValues}' follower, which also counts the bytes of what it reads.
+     */
+    <T> T dequeue(Duration timeout, MessageCodec.Decoder<T> decoder) throws InterruptedException {
         long timeoutNs = timeout.isNegative() ? 0 : ConsumerState.saturatedNanos(timeout);
         long deadline = System.nanoTime() + timeoutNs;
         for (;;) {
             long leftNs = Math.max(0, deadline - System.nanoTime());
-            Message m = state.dequeue(Duration.ofNanos(Math.min(leftNs, WAIT_SLICE_NS)), MessageCodec.MESSAGES);
+            T m = state.dequeue(Duration.ofNanos(Math.min(leftNs, WAIT_SLICE_NS)), decoder);
             if (m != null || leftNs <= WAIT_SLICE_NS) {
                 return m;
             }

@@ -3,6 +3,8 @@ package dev.bigqueue.consumer;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
 import dev.bigqueue.QueueClosedException;
+import dev.bigqueue.internal.FileFormat;
+import dev.bigqueue.internal.MessageCodec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -104,13 +106,22 @@ public final class LatestValues implements AutoCloseable {
 
     /** Slots for this store's latest puts, for the follower to pass without reading them back. */
     private static final int OWN_PUTS = 1024;
+    private static final String[] NO_HEADER_NAMES = {};
+    private static final byte[][] NO_HEADER_VALUES = {};
 
     private record Key(BigQueue queue, String name) {
     }
 
-    /** A put of this store, already in the map: its record and about how many bytes it holds. */
-    private record OwnPut(RecordMark record, int bytes) {
+    /** A put of this store, already in the map: its record and the bytes it takes in the queue. */
+    private record OwnPut(RecordMark record, long bytes) {
     }
+
+    /** A record the follower read, with the bytes it takes in the queue (counted for checkpoints by bytes). */
+    private record Read(Message message, long bytes) {
+    }
+
+    private static final MessageCodec.Decoder<Read> READ = (offset, stamp, payload) ->
+            new Read(MessageCodec.decode(offset, stamp, payload), FileFormat.recordBytes(payload.length));
 
     private final Key key;
     private final BigQueue queue;
@@ -317,8 +328,10 @@ public final class LatestValues implements AutoCloseable {
         Message m = Message.builder().key(key).timestamp(Instant.ofEpochMilli(ts)).value(value).build();
         long offset = queue.enqueue(m);
         map.apply(key, new ValueMap.Entry(value, ts, offset));
-        ownPuts.set(ownSlot(offset), new OwnPut(RecordMark.of(offset, ts, m.key()),
-                key.length() + (value == null ? 0 : value.length)));
+        byte[] keyBytes = m.key();
+        long bytes = FileFormat.recordBytes(MessageCodec.encodedSize(keyBytes, NO_HEADER_NAMES, NO_HEADER_VALUES,
+                value));
+        ownPuts.set(ownSlot(offset), new OwnPut(RecordMark.of(offset, ts, keyBytes), bytes));
         return offset;
     }
 
@@ -482,9 +495,9 @@ public final class LatestValues implements AutoCloseable {
                     wait = Duration.ofNanos(Math.max(0, Math.min(IDLE_WAIT.toNanos(), nextDue - now)));
                 }
                 if (!passOwnPut()) {
-                    Message m = reader.dequeueMessage(wait);
-                    if (m != null) {
-                        apply(m);
+                    Read r = reader.dequeue(wait, READ);
+                    if (r != null) {
+                        apply(r.message(), r.bytes());
                     }
                 }
                 boolean byBytes = checkpointer.dueByBytes(options.checkpointEveryBytes());
@@ -526,7 +539,12 @@ public final class LatestValues implements AutoCloseable {
         return Checkpointer.nextDue(now, options.checkpointInterval());
     }
 
-    private void apply(Message m) {
+    /**
+     * Applies a record of any writer, keyed or not, and counts its {@code bytes} toward
+     * {@code checkpointEveryBytes}: a start-up replays every record after the last snapshot, and the
+     * store holds every arena from it, whether the records have a key or not.
+     */
+    private void apply(Message m, long bytes) {
         long offset = m.offset();
         if (offset != followed) {
             throw new IllegalStateException("LatestValues '" + name + "' of " + queue.directory() + ": records "
@@ -539,8 +557,8 @@ public final class LatestValues implements AutoCloseable {
         if (k != null) {
             byte[] v = m.value();
             map.apply(new String(k, StandardCharsets.UTF_8), new ValueMap.Entry(v, ts, offset));
-            checkpointer.addBytes(k.length + (v == null ? 0 : v.length));
         }
+        checkpointer.addBytes(bytes);
         checkpointer.followed(RecordMark.of(offset, ts, k));
         advanceFollowed(offset + 1);
     }

@@ -36,7 +36,7 @@ public final class LatestValuesOptions {
     }
 
     /**
-     * The defaults: every 5 minutes, every 64 MiB of keyed records read, on close, 2 snapshots kept,
+     * The defaults: every 5 minutes, every 64 MiB of records followed, on close, 2 snapshots kept,
      * tombstones kept a day.
      */
     public static LatestValuesOptions defaults() {
@@ -53,8 +53,10 @@ public final class LatestValuesOptions {
     }
 
     /**
-     * Bytes of keys and values read from the queue after which a checkpoint runs, or the size of the
-     * last snapshot if that is larger (a big map is not rewritten for every few records); 0: off.
+     * Bytes of records followed (as they take up the queue: keyed or not, headers and record header
+     * included) after which a checkpoint runs, or the size of the last snapshot if that is larger (a
+     * big map is not rewritten for every few records); 0: off. Records without a key count too: a
+     * start-up replays them all, and the store holds their arenas on disk until a checkpoint.
      */
     public long checkpointEveryBytes() {
         return checkpointEveryBytes;

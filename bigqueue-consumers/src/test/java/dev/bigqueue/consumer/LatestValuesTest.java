@@ -252,6 +252,35 @@ class LatestValuesTest {
         }
     }
 
+    /**
+     * {@code checkpointEveryBytes} counts every record the follower passes, keyed or not: on a queue
+     * that carries mostly unkeyed traffic, checkpoints by bytes run and the arenas before them are
+     * collected, without waiting for the timed checkpoint (only keyed bytes counted before: no
+     * checkpoint ran, and the store held every arena since it opened).
+     */
+    @Test
+    void checkpointEveryBytes_countsRecordsWithoutAKey() throws Exception {
+        LatestValuesOptions opts = LatestValuesOptions.builder().checkpointEveryBytes(64 * 1024)
+                .checkpointInterval(Duration.ZERO).checkpointOnClose(false).keepSnapshots(1).build();
+        try (BigQueue q = BigQueue.open(work.resolve("q"), config());
+             LatestValues lv = LatestValues.open(q, "p", opts)) {
+            lv.put("k", b("v"));
+            byte[] unkeyed = new byte[1000];
+            for (int i = 0; i < 300; i++) {
+                q.enqueue(unkeyed); // ~300 KB: several 64 KiB arenas, one keyed record
+            }
+            // The follower writes a checkpoint the bytes call for before it reads the next record: once it
+            // has passed the last one, every checkpoint due before it is written.
+            assertTrue(lv.awaitFollowed(q.tailOffset(), Duration.ofMinutes(2)), "followed the queue");
+            assertTrue(lv.checkpointOffset() > 200, "checkpoints by bytes ran over unkeyed records: the last one is"
+                    + " at offset " + lv.checkpointOffset() + " of " + q.tailOffset());
+            q.gc();
+            assertTrue(q.earliestOffset() > 0, "the arenas before the checkpoint were collected: earliest "
+                    + q.earliestOffset());
+            assertEquals(Map.of("k", "v"), contents(lv));
+        }
+    }
+
     @Test
     void badInput_isRefusedWithAClearMessage() {
         try (BigQueue q = BigQueue.open(work.resolve("q"), config()); LatestValues lv = LatestValues.open(q, "p")) {
