@@ -8,6 +8,7 @@ import dev.bigqueue.internal.MessageCodec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Collections;
@@ -104,6 +105,16 @@ public final class LatestValues implements AutoCloseable {
     /** What reserves a name in {@link #OPEN} while its store loads. */
     private static final Object LOADING = new Object();
 
+    /** Choices of the start point {@code open} makes when collections keep taking the records after it. */
+    private static final int START_ATTEMPTS = 3;
+
+    /**
+     * Runs in {@code open} between the choice of the start point and the seeks to it, where a
+     * collection (retention, {@code DROP_OLDEST}, a gc past consumers that did not hold it yet) may
+     * come: a seam for tests, which make one happen there; nothing otherwise.
+     */
+    static volatile Runnable afterChoiceForTests = () -> { };
+
     /** Slots for this store's latest puts, for the follower to pass without reading them back. */
     private static final int OWN_PUTS = 1024;
     private static final String[] NO_HEADER_NAMES = {};
@@ -187,7 +198,9 @@ public final class LatestValues implements AutoCloseable {
      * @throws IllegalArgumentException if {@code name} breaks the naming rule.
      * @throws IllegalStateException if the store is already open on this queue instance, the queue
      *     is open read-only (a store needs the writer), or the store cannot be loaded without missing
-     *     records (the message says what was found and what to do).
+     *     records (the message says what was found and what to do). A collection that takes the
+     *     records after the chosen start point while the store opens makes it choose again (a new
+     *     store then begins where the queue now does), up to three times.
      * @throws UncheckedIOException on an I/O error.
      */
     public static LatestValues open(BigQueue queue, String name, LatestValuesOptions options) {
@@ -246,15 +259,29 @@ public final class LatestValues implements AutoCloseable {
         Consumer hold = null;
         try {
             StartPoint start = StartPoint.choose(queue, snapshots, holdExisted, holdName, reader);
-            hold = consumers.open(holdName, CommitMode.AUTO);
-            if (hold.position() > start.offset()) {
-                hold.seek(start.offset());
-            }
-            reader.seek(start.offset());
-            // The garbage collector may have run between the choice and the seeks above.
-            if (queue.earliestOffset() > start.offset()) {
-                throw new IllegalStateException("LatestValues '" + key.name() + "': the queue's records from "
-                        + start.offset() + " were collected while the store was opening; open it again");
+            for (int attempt = 1; ; attempt++) {
+                afterChoiceForTests.run();
+                if (hold == null) {
+                    hold = consumers.open(holdName, CommitMode.AUTO);
+                }
+                if (seekTo(queue, start.offset(), hold, reader)) {
+                    break;
+                }
+                // Collected between the choice and the seeks: choose again, from what the queue holds now.
+                if (attempt == START_ATTEMPTS) {
+                    throw new IllegalStateException("LatestValues '" + key.name() + "' of " + queue.directory()
+                            + ": the queue's records from the store's start point " + start.offset() + " were"
+                            + " collected (retention, DROP_OLDEST or gc) while the store was opening, " + attempt
+                            + " times in a row (earliest offset now " + queue.earliestOffset() + "); open it again");
+                }
+                LOG.info("LatestValues '{}' of {}: the queue's records from {} were collected while the store was"
+                        + " opening (earliest offset now {}); choosing the start point again", key.name(),
+                        queue.directory(), start.offset(), queue.earliestOffset());
+                if (start.began()) {
+                    // A new store: it begins where the queue begins now, and has missed nothing.
+                    Files.deleteIfExists(snapshots.origin());
+                }
+                start = StartPoint.choose(queue, snapshots, holdExisted, holdName, reader);
             }
             LatestValues store = new LatestValues(key, options, snapshots, start, reader, hold);
             store.clock.set(start.map().maxTimestamp());
@@ -266,8 +293,8 @@ public final class LatestValues implements AutoCloseable {
             // The choice probed through the follower (seeks that commit): a failed open leaves it
             // as it was, and does not leave a new one behind holding arenas from where it began.
             try {
-                if (followExisted) {
-                    reader.seek(followedAt);
+                if (followExisted && followedAt >= queue.earliestOffset()) {
+                    reader.seek(followedAt); // else the queue collected it there: it resumes at the earliest
                 }
                 reader.close();
                 if (!followExisted) {
@@ -278,6 +305,28 @@ public final class LatestValues implements AutoCloseable {
             }
             throw e;
         }
+    }
+
+    /**
+     * Moves the hold back to {@code offset} (never forward: it holds the oldest snapshot kept) and
+     * the follower's consumer to it. False if the queue no longer holds the record at {@code offset}:
+     * a collection came after the start point was chosen. Once both consumers are there, the
+     * collector keeps it; retention and {@code DROP_OLDEST} may still take it, which the follower
+     * then reports as records deleted before the store read them.
+     */
+    private static boolean seekTo(BigQueue queue, long offset, Consumer hold, Consumer reader) {
+        try {
+            if (hold.position() > offset) {
+                hold.seek(offset);
+            }
+            reader.seek(offset);
+        } catch (IllegalArgumentException e) {
+            if (queue.earliestOffset() <= offset) {
+                throw e; // not a collection
+            }
+            return false;
+        }
+        return queue.earliestOffset() <= offset;
     }
 
     // ------------------------------------------------------------------ the API

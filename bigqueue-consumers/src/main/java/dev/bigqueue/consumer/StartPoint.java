@@ -21,8 +21,12 @@ import org.slf4j.LoggerFactory;
  * next checkpoint to delete.
  *
  * <p>Threads: used by {@code open} only, on the caller's thread.
+ *
+ * @param offset where the replay starts.
+ * @param map the map of every record below it.
+ * @param began whether the store begins here, in this choice: a new store, whose origin file it wrote.
  */
-record StartPoint(long offset, ValueMap map) {
+record StartPoint(long offset, ValueMap map, boolean began) {
     private static final Logger LOG = LoggerFactory.getLogger(StartPoint.class);
 
     /**
@@ -69,7 +73,7 @@ record StartPoint(long offset, ValueMap map) {
                 }
                 LOG.info("LatestValues: loaded {} ({} entries) in {} ms", file, loaded.entries(),
                         (System.nanoTime() - t0) / 1_000_000);
-                return new StartPoint(loaded.offset(), loaded.map());
+                return new StartPoint(loaded.offset(), loaded.map(), false);
             } catch (Snapshots.BadSnapshotException e) {
                 snapshots.setAside(file, e.getMessage());
                 problems.add(e.getMessage());
@@ -85,7 +89,7 @@ record StartPoint(long offset, ValueMap map) {
                         LOG.warn("LatestValues: no usable snapshot in {} ({}); replaying the whole history from offset"
                                 + " {}", snapshots.directory(), problems, o.offset());
                     }
-                    return new StartPoint(o.offset(), o.map());
+                    return new StartPoint(o.offset(), o.map(), false);
                 }
                 problems.add("full replay impossible: the store began at offset " + o.offset() + " but the queue's"
                         + " earliest record is " + earliest);
@@ -95,7 +99,7 @@ record StartPoint(long offset, ValueMap map) {
         } else if (files.isEmpty() && !holdExisted) {
             long start = queue.earliestOffset();
             snapshots.write(origin, start, null, new ValueMap(16), () -> { });
-            return new StartPoint(start, new ValueMap(1024));
+            return new StartPoint(start, new ValueMap(1024), true);
         } else {
             problems.add(origin.getFileName() + " (where the store began) is missing"
                     + (holdExisted ? " though its consumer '" + holdName + "' exists" : ""));

@@ -158,6 +158,73 @@ class LatestValuesSnapshotRulesTest {
         }
     }
 
+    private static QueueConfig withRetention() {
+        return QueueConfig.builder().arenaSize(64 * 1024).ownConsumer(false).gcInterval(Duration.ZERO)
+                .retention(Duration.ofHours(1)).build();
+    }
+
+    /** Opens store "p" of {@code q}, with a collection of {@code q} between the choice of its start and the seeks. */
+    private static LatestValues openWithACollectionAfterTheChoice(BigQueue q) {
+        LatestValues.afterChoiceForTests = q::gc;
+        try {
+            return LatestValues.open(q, "p", manual(false));
+        } finally {
+            LatestValues.afterChoiceForTests = () -> { };
+        }
+    }
+
+    /**
+     * A collection between the choice of the start point and the seeks to it (retention here, which
+     * waits for no consumer) took the records after the store's snapshot: open threw the
+     * {@code IllegalArgumentException} of {@code Consumer.seek}. It chooses again now, and since no
+     * map can be made without those records, fails with the documented IllegalStateException that
+     * says what it found.
+     */
+    @Test
+    void collectionWhileAStoreOpens_pastItsSnapshot_failsWithTheDocumentedError() {
+        try (BigQueue q = BigQueue.open(work.resolve("q"), withRetention())) {
+            long snapshot;
+            try (LatestValues lv = LatestValues.open(q, "p", manual(false))) {
+                oldRecords(q, 100);
+                lv.checkpoint();
+                snapshot = lv.checkpointOffset();
+                oldRecords(q, 100); // the snapshot's arena is then behind the tail's
+            }
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> openWithACollectionAfterTheChoice(q).close());
+            assertTrue(q.earliestOffset() > snapshot, "the collection took the records after the snapshot at "
+                    + snapshot + ": earliest " + q.earliestOffset());
+            assertTrue(e.getMessage().contains("cannot load store 'p'")
+                    && e.getMessage().contains("no longer holds the records from its offset " + snapshot),
+                    e.getMessage());
+            assertEquals(List.of(), List.of(e.getSuppressed()), "the failed open cleaned up without errors");
+        }
+    }
+
+    /**
+     * The same collection while a new store opens: it begins where the queue begins now (it has
+     * missed nothing), instead of failing with the {@code IllegalArgumentException} of a seek to
+     * where the queue began before.
+     */
+    @Test
+    void collectionWhileANewStoreOpens_itBeginsWhereTheQueueNowDoes() throws Exception {
+        try (BigQueue q = BigQueue.open(work.resolve("q"), withRetention())) {
+            oldRecords(q, 100);
+            q.enqueue(Message.builder().key("fresh").value(b("yes")).build());
+            try (LatestValues lv = openWithACollectionAfterTheChoice(q)) {
+                assertTrue(q.earliestOffset() > 0, "the collection took the first arenas: earliest "
+                        + q.earliestOffset());
+                assertEquals(q.tailOffset(), lv.followedOffset(), "open returns once it followed to the tail");
+                assertEquals("yes", new String(lv.get("fresh"), StandardCharsets.UTF_8));
+                lv.put("k", b("v"));
+                assertEquals("v", new String(lv.get("k"), StandardCharsets.UTF_8));
+            }
+            try (LatestValues lv = LatestValues.open(q, "p", manual(false))) {
+                assertEquals("v", new String(lv.get("k"), StandardCharsets.UTF_8), "reopens from where it began");
+            }
+        }
+    }
+
     /** Store "a" cleaning up its unfinished files must not take those of store "ab" (a prefix match did). */
     @Test
     void openingStoreA_leavesTheTempFileOfStoreAb_whileItCheckpoints() {
