@@ -25,7 +25,8 @@ import picocli.CommandLine.Parameters;
  * Either way a message is its bytes as given, never decoded (it need not be UTF-8). A line ends at
  * {@code \n}, and a {@code \r} right before it is part of the line end (CRLF); a lone {@code \r} is
  * part of the message. Creates the queue when the directory is new or empty, once the first message
- * has been read, so input that is wrong from its start leaves no queue behind. Everything
+ * has been read, so input that is wrong from its start, or empty (a pipe whose producer failed),
+ * leaves no queue behind. Everything
  * produced is flushed to disk before the command exits. {@code --key}, {@code --header} and
  * {@code --timestamp} give every message of the run that key, those headers and that timestamp
  * (without {@code --timestamp}, each is stamped when it is enqueued). {@code --key-separator SEP}
@@ -36,7 +37,8 @@ import picocli.CommandLine.Parameters;
         description = {"Append messages from standard input: one per line, or length-prefixed records.",
             "Each message is stored as its bytes, as given (any encoding). A line ends at \\n; a \\r right before"
                 + " it is left out too (CRLF), a lone \\r is kept.",
-            "Creates the queue if DIR does not exist or is empty, once the first message has been read."})
+            "Creates the queue if DIR does not exist or is empty, once the first message has been read (empty input"
+                + " creates nothing)."})
 final class ProduceCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "DIR", description = "The queue directory.")
     Path dir;
@@ -109,6 +111,15 @@ final class ProduceCommand implements Callable<Integer> {
         byte[] separatorBytes = separator == null ? null : separator.getBytes(StandardCharsets.UTF_8);
         Message.Builder keyed = message != null && separatorBytes != null ? withKey(template, message,
                 separatorBytes, 1) : null;
+        if (message == null && created) {
+            // No message, so no queue: the help promises one only once the first message is read, and an
+            // empty pipe (its producer failed, a mistyped path) must not leave a preallocated arena behind.
+            if (!quiet) {
+                spec.commandLine().getErr().println("produced 0 messages: standard input was empty, so no queue was"
+                        + " created at " + queueDir.path() + " (it is created with the first message)");
+            }
+            return 0;
+        }
         try (BigQueue queue = queueDir.openWhenFree(newArenaSize, sync, patience)) {
             createdArenaSize = queue.config().arenaSize();
             for (; message != null; message = in.next()) {

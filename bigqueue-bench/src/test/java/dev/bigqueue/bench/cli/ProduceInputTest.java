@@ -113,6 +113,40 @@ class ProduceInputTest {
         assertEquals(List.of("a"), storedValues(), "the records before it were produced");
     }
 
+    /**
+     * Empty input creates no queue, as the help says ("once the first message has been read"): a
+     * pipe whose producer failed must not leave a queue with a preallocated arena at the path. An
+     * existing queue is left as it was. (Before, the queue was created, its arena file included.)
+     */
+    @Test
+    void emptyInput_createsNoQueue_andLeavesAnExistingOneAsItWas() throws Exception {
+        for (String[] options : List.of(new String[0], new String[] {"--length-prefixed"})) {
+            Run run = produce(new byte[0], options);
+            assertEquals(0, run.exitCode(), run.err());
+            assertFalse(Files.exists(dir()), "empty input created " + dir() + " (" + String.join(" ", options) + ")");
+        }
+        Files.createDirectories(dir());
+        assertEquals(0, produce(new byte[0]).exitCode());
+        try (var entries = Files.list(dir())) {
+            assertEquals(List.of(), entries.toList(), "empty input put queue files into an empty directory");
+        }
+        StringWriter err = new StringWriter();
+        InputStream oldInput = ProduceCommand.input;
+        ProduceCommand.input = new ByteArrayInputStream(new byte[0]);
+        try {
+            assertEquals(0, Main.run(new String[] {"produce", dir().toString()}, new PrintWriter(new StringWriter()),
+                    new PrintWriter(err, true)));
+        } finally {
+            ProduceCommand.input = oldInput;
+        }
+        assertTrue(err.toString().contains("produced 0 messages: standard input was empty, so no queue was created"),
+                err.toString());
+
+        assertEquals(0, produce(ascii("a\n")).exitCode());
+        assertEquals(0, produce(new byte[0]).exitCode(), "empty input to an existing queue");
+        assertEquals(List.of("a"), storedValues());
+    }
+
     @Test
     void lengthPrefixed_aLengthNoMessageCanHave_isRefusedUpFront() {
         Run run = produce(new byte[] {(byte) 0xff, (byte) 0xff, (byte) 0xff, (byte) 0xff, 'a'}, "--length-prefixed");
