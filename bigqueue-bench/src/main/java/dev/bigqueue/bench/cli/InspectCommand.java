@@ -32,6 +32,11 @@ import picocli.CommandLine.Parameters;
  * changes no file: each named consumer is shown as committed in its file (one open in another
  * process, a {@code consume --follow}, included), and the queue's own consumer (head, size) and the
  * durable point as {@code queue.meta} records them, or not at all while a writer holds the queue.
+ * A queue whose last writer died while it had it open (kill -9, a crash), with no writer since, is
+ * shown as a reader sees it, every record that verifies: the tail the next writer's open recovers,
+ * not a recorded one. The report says that the queue was not closed cleanly, and which messages
+ * the writer had not synced (after a restart of the machine there are none: everything shown was
+ * read back from the disk).
  * A damaged consumer file is a row of the report, and then the exit code is 1. It fails with 5 if
  * this user may not read the directory and its files.
  */
@@ -64,6 +69,7 @@ final class InspectCommand implements Callable<Integer> {
         long size;
         long durable;
         boolean live;
+        RecordedState.Meta meta = null;
         Instant earliestTime = null;
         Instant latestTime = null;
         List<QueueDirectory.ArenaFile> arenas;
@@ -94,10 +100,14 @@ final class InspectCommand implements Callable<Integer> {
             size = -1;
             durable = -1;
         } else {
-            long[] recorded = RecordedState.headAndDurable(queueDir.path());
-            head = Math.max(recorded[0], earliest);
+            meta = RecordedState.read(queueDir.path());
+            head = Math.max(meta.head(), earliest);
             size = Math.max(0, tail - head);
-            durable = recorded[1];
+            // After a writer died while open, tail is what verifies past its last flush (the read-only open
+            // checks every record from there), not a recorded point. Read back after a restart, those
+            // records came from the disk: durable. Otherwise the last flush's point stands.
+            durable = !meta.closedCleanly() && meta.rebooted() ? tail
+                    : Math.min(Math.max(meta.durable(), earliest), tail);
         }
         Collection<PersistedConsumers.Entry> consumerFiles = PersistedConsumers.readEach(queueDir.path()).values();
         for (PersistedConsumers.Entry c : consumerFiles) {
@@ -109,7 +119,7 @@ final class InspectCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         if (json) {
             out.println(toJson(queueDir.path(), arenaSize, arenas, arenaBytes, diskBytes, earliest, head, tail, durable,
-                    size, earliestTime, latestTime, consumers, timeIndex, refused));
+                    meta, size, earliestTime, latestTime, consumers, timeIndex, refused));
             PersistedConsumers.failIfDamaged(queueDir.path(), consumerFiles);
             return 0;
         }
@@ -126,8 +136,22 @@ final class InspectCommand implements Callable<Integer> {
             out.println("messages   " + Units.count(tail - earliest) + " on disk");
             out.println(timeLine(earliestTime, latestTime));
         } else {
+            if (!meta.closedCleanly()) {
+                out.println("writer     none, but the last one did not close the queue (it was killed or crashed"
+                        + (meta.rebooted() ? ", and the machine has restarted since" : "") + "): shown as a reader"
+                        + " sees it, every message that verifies; the next open that writes it (produce, consume, gc,"
+                        + " the application) recovers it");
+            }
             out.println("offsets    earliest " + earliest + ", head " + head + ", tail " + tail + ", durable below "
                     + durable);
+            if (!meta.closedCleanly() && meta.rebooted()) {
+                out.println("           every message shown was read back from the disk after the restart: all are"
+                        + " durable");
+            } else if (!meta.closedCleanly() && durable < tail) {
+                out.println("           the writer stopped before it synced messages " + durable + ".." + (tail - 1)
+                        + ": they are written (in the page cache), but a power loss before the kernel writes them"
+                        + " back loses them; the next open that writes the queue syncs them");
+            }
             out.println("messages   " + Units.count(tail - earliest) + " on disk, " + Units.count(size)
                     + " not yet dequeued by the queue's own consumer");
             out.println(timeLine(earliestTime, latestTime));
@@ -173,7 +197,8 @@ final class InspectCommand implements Callable<Integer> {
     }
 
     private static String toJson(Path dir, long arenaSize, List<QueueDirectory.ArenaFile> arenas, long arenaBytes,
-                                 long diskBytes, long earliest, long head, long tail, long durable, long size,
+                                 long diskBytes, long earliest, long head, long tail, long durable,
+                                 RecordedState.Meta meta, long size,
                                  Instant earliestTime, Instant latestTime, List<ConsumerState> consumers,
                                  List<TimeIndexSummary> timeIndex, OptionalLong refused) {
         StringBuilder out = new StringBuilder("{");
@@ -183,6 +208,7 @@ final class InspectCommand implements Callable<Integer> {
         out.append(",\"headOffset\":").append(head < 0 ? "null" : Long.toString(head));
         out.append(",\"tailOffset\":").append(tail);
         out.append(",\"durableOffset\":").append(durable < 0 ? "null" : Long.toString(durable));
+        out.append(",\"closedCleanly\":").append(meta == null ? "null" : Boolean.toString(meta.closedCleanly()));
         out.append(",\"writeBackRefusedFrom\":").append(refused.isPresent() ? Long.toString(refused.getAsLong())
                 : "null");
         out.append(",\"size\":").append(size < 0 ? "null" : Long.toString(size));

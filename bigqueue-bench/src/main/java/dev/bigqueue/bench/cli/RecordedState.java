@@ -8,9 +8,11 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.UUID;
 
 /**
  * What a queue's files record, read without opening the queue as its owner: the commands that only
@@ -18,6 +20,8 @@ import java.nio.file.StandardOpenOption;
  * {@code queue.meta} and the consumer files, and may make an arena ahead.
  */
 final class RecordedState {
+    private static final Path BOOT_ID = Path.of("/proc/sys/kernel/random/boot_id");
+
     private RecordedState() {
     }
 
@@ -32,11 +36,21 @@ final class RecordedState {
     }
 
     /**
-     * {head offset, durable offset} as {@code queue.meta} records them: the queue's own consumer and
-     * the point below which every record was synced. Meaningful only while no writer holds the queue
-     * (a writer moves them on); -1 for a slot pair neither of whose slots is valid.
+     * What {@code queue.meta} records of the last writer's open. Meaningful only while no writer
+     * holds the queue (a writer moves head and durable point on, and its state says "open").
+     *
+     * @param head the queue's own consumer's committed offset; -1 for a slot pair neither of whose
+     *     slots is valid.
+     * @param durable every record below it was synced at the last flush; -1 likewise.
+     * @param closedCleanly whether the last writer closed the queue; false if it died while open
+     *     (kill -9, a crash, a power loss) and no writer has opened it since.
+     * @param rebooted whether the kernel that last opened the queue as its writer is not this one
+     *     (the machine restarted since); false when either boot id is unknown.
      */
-    static long[] headAndDurable(Path dir) {
+    record Meta(long head, long durable, boolean closedCleanly, boolean rebooted) {
+    }
+
+    static Meta read(Path dir) {
         Path meta = dir.resolve(FileFormat.META_FILE);
         ByteBuffer b = ByteBuffer.allocate(FileFormat.META_SIZE).order(ByteOrder.LITTLE_ENDIAN);
         try (FileChannel channel = FileChannel.open(meta, StandardOpenOption.READ)) {
@@ -48,6 +62,20 @@ final class RecordedState {
         }
         PositionSlots head = new PositionSlots(b, FileFormat.META_HEAD_SLOTS);
         PositionSlots durable = new PositionSlots(b, FileFormat.META_DURABLE_SLOTS);
-        return new long[] {head.valid() ? head.offset() : -1, durable.valid() ? durable.offset() : -1};
+        boolean clean = b.getInt(FileFormat.META_STATE_OFFSET) == FileFormat.STATE_CLOSED_CLEANLY;
+        UUID recordedBoot = new UUID(b.getLong(FileFormat.META_BOOT_ID_OFFSET),
+                b.getLong(FileFormat.META_BOOT_ID_OFFSET + 8));
+        UUID boot = currentBoot();
+        boolean rebooted = boot != null && !recordedBoot.equals(new UUID(0, 0)) && !recordedBoot.equals(boot);
+        return new Meta(head.valid() ? head.offset() : -1, durable.valid() ? durable.offset() : -1, clean, rebooted);
+    }
+
+    /** This kernel boot's id (Linux), as the queue records it; null if unknown. */
+    private static UUID currentBoot() {
+        try {
+            return UUID.fromString(Files.readString(BOOT_ID, StandardCharsets.US_ASCII).trim());
+        } catch (IOException | RuntimeException e) {
+            return null;
+        }
     }
 }
