@@ -16,6 +16,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
@@ -80,7 +81,8 @@ import org.slf4j.LoggerFactory;
  * <p><b>Lifetime.</b> {@link #close()} may run at any time from any thread; a call that starts after
  * it throws {@link IllegalStateException}. It checkpoints (unless configured off), stops the
  * follower, waits for it to end and releases both named consumers (their files stay: they hold the
- * arenas the next open needs). Closing the queue stops the store too.
+ * arenas the next open needs); a close() called meanwhile in another thread returns once it has.
+ * Closing the queue stops the store too.
  *
  * <p><b>Limits.</b> Keys are strings (UTF-8 on disk): {@code put} and {@code delete} refuse one with
  * an unpaired surrogate, which UTF-8 cannot hold; a record of another writer whose key is not
@@ -149,6 +151,8 @@ public final class LatestValues implements AutoCloseable {
     private final AtomicLong clock;
     private final Checkpointer checkpointer;
     private final AtomicBoolean closing = new AtomicBoolean();
+    /** Counted down when the close() that won {@link #closing} has ended; other close() calls wait for it. */
+    private final CountDownLatch closedLatch = new CountDownLatch(1);
     private final AtomicInteger waiters = new AtomicInteger();
     /** Monitor for awaitFollowed; notified by the follower when waiters > 0 and when it ends. */
     private final Object progress = new Object();
@@ -466,13 +470,39 @@ public final class LatestValues implements AutoCloseable {
      * Checkpoints (unless {@link LatestValuesOptions#checkpointOnClose()} is off), stops the follower
      * and releases the store's named consumers. A checkpoint another thread is writing is finished
      * first (a snapshot is bounded work), so nothing of the store is written once this returns.
-     * Calling it again does nothing.
+     * A close() called while another thread's is in progress waits for it to end; calling it again
+     * after that does nothing.
      */
     @Override
     public void close() {
         if (!closing.compareAndSet(false, true)) {
+            awaitClosed();
             return;
         }
+        try {
+            closeOnce();
+        } finally {
+            closedLatch.countDown();
+        }
+    }
+
+    /** Waits, not interruptibly, for the close() in progress in another thread. */
+    private void awaitClosed() {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                closedLatch.await();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void closeOnce() {
         try {
             if (options.checkpointOnClose() && failure == null && !followerDone) {
                 try {

@@ -135,6 +135,42 @@ class LatestValuesCloseRaceTest {
         }
     }
 
+    /**
+     * A second close() while the first is still in progress (here waiting for a checkpoint another
+     * thread is writing) returns only once the first has ended: the follower is gone and nothing of
+     * the store is written after it. It returned at once, with the follower alive and the snapshot
+     * still being written.
+     */
+    @Test
+    void aSecondClose_returnsOnlyOnceTheFirstHasEnded() throws Exception {
+        Path dir = work.resolve("q");
+        try (BigQueue q = BigQueue.open(dir, LatestValuesTest.config().toBuilder().arenaSize(16 << 20).build())) {
+            LatestValues lv = LatestValues.open(q, "p", LatestValuesOptions.builder().checkpointOnClose(false)
+                    .checkpointEveryBytes(0).checkpointInterval(Duration.ZERO).build());
+            byte[] value = new byte[200];
+            for (int i = 0; i < 100_000; i++) {
+                lv.put("key-" + i, value); // a snapshot of ~22 MB: writing it takes a while
+            }
+            Thread checkpointing = new Thread(lv::checkpoint);
+            checkpointing.start();
+            while (checkpointing.isAlive() && !Lifetime.isInside(checkpointing, ".Snapshots", "write")) {
+                Thread.onSpinWait();
+            }
+            Thread firstClose = new Thread(lv::close);
+            firstClose.start();
+            while (firstClose.isAlive() && !Lifetime.isInside(firstClose, ".Checkpointer", "takeTurn")) {
+                Thread.onSpinWait();
+            }
+            lv.close();
+            boolean followerAlive = followerAlive();
+            Map<String, Long> atClose = snapshotFiles(dir);
+            firstClose.join();
+            checkpointing.join();
+            assertFalse(followerAlive, "the second close() returned with the follower alive");
+            assertEquals(atClose, snapshotFiles(dir), "snapshot files changed after the second close() returned");
+        }
+    }
+
     /** The files in the store's snapshot directory, with their sizes. */
     private static Map<String, Long> snapshotFiles(Path queueDir) throws java.io.IOException {
         Map<String, Long> files = new java.util.TreeMap<>();
