@@ -27,7 +27,14 @@ public final class QueueCorruptedException extends UncheckedIOException {
      * {@code BigQueue.repair} cannot mend: a file of a version-1 queue, which it refuses.
      */
     public QueueCorruptedException(Path file, long fileOffset, String detail, String advice) {
-        super(new IOException(detail + " in " + file.toAbsolutePath() + " at byte " + fileOffset + "; " + advice));
+        this(detail + " in " + file.toAbsolutePath() + " at byte " + fileOffset + "; " + advice, file, fileOffset,
+                detail);
+    }
+
+    // The message given as the message, not taken from the cause, which would prefix it with
+    // "java.io.IOException: " wherever it is shown.
+    private QueueCorruptedException(String message, Path file, long fileOffset, String detail) {
+        super(message, new IOException(message));
         this.file = file;
         this.fileOffset = fileOffset;
         this.detail = detail;

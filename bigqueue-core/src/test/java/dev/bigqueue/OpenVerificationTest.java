@@ -60,6 +60,8 @@ class OpenVerificationTest {
         QueueCorruptedException e = assertThrows(QueueCorruptedException.class, () -> BigQueue.open(dir, config()),
                 what);
         QueueFiles.assertUnchanged(before, dir, what);
+        // Shown to users as it is: the damage first, no Java class name in front of it.
+        assertTrue(!e.getMessage().startsWith("java."), e.getMessage());
         return e;
     }
 
