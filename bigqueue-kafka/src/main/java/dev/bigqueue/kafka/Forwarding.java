@@ -38,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * <p><b>Records the queue dropped.</b> DROP_OLDEST or retention may remove records under the
  * forwarder at any time, sent or not. The core then moves the consumer's committed offset itself
  * (past what it dropped), so {@code committed} follows the consumer's and never commits below it;
- * a rewind to a dropped offset resumes at the earliest record instead, with a WARN naming what
- * was missed.
+ * a rewind to a dropped offset resumes at the earliest record instead. Records dropped while in
+ * flight may still be acknowledged; whichever were not when a session ends (a failed send, or
+ * close) are lost, and a WARN names them, how many and which offsets ({@link #reportDropped}).
  */
 final class Forwarding implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Forwarding.class);
@@ -211,6 +212,7 @@ final class Forwarding implements Runnable {
         if (failure == null) {
             producer.close(closeTimeout);
             commitAcknowledged();
+            reportDropped("the next start resumes at");
             return null;
         }
         abandon(producer);
@@ -231,8 +233,25 @@ final class Forwarding implements Runnable {
         producer.close(Duration.ZERO); // every callback has run when it returns
         commitAcknowledged();
         rewind();
+        reportDropped("continuing at");
         window.reset(committed);
         batch.clear();
+    }
+
+    /**
+     * Once no callback can come: a WARN naming the offsets below {@code committed} that Kafka did
+     * not acknowledge, if any. The queue dropped them (DROP_OLDEST or retention), read and sent or
+     * not, and moved the consumer past them; nothing sends them again.
+     */
+    private void reportDropped(String continuing) {
+        long from = window.acknowledged();
+        if (committed <= from) {
+            return;
+        }
+        long missed = committed - from - window.acknowledgedBeyondPrefix(committed);
+        LOG.warn("forwarding consumer '{}': {} message(s) of offsets {}..{} were dropped from the queue (DROP_OLDEST or"
+                + " retention) before Kafka acknowledged them; {} {}", consumer.name(), missed, from, committed - 1,
+                continuing, committed);
     }
 
     /** Moves the consumer back to {@code committed}, or to the earliest record if a rule dropped it. */
@@ -248,11 +267,8 @@ final class Forwarding implements Runnable {
                 // dropped between the check and the seek
             }
         }
-        consumer.seekToBeginning();
+        consumer.seekToBeginning(); // the caller's WARN names what was dropped
         long earliest = consumer.position();
-        LOG.warn("forwarding consumer '{}': offsets {}..{} ({} message(s)) were dropped from the queue (DROP_OLDEST or"
-                + " retention) before Kafka acknowledged them; continuing at {}", consumer.name(), committed,
-                earliest - 1, earliest - committed, earliest);
         consumer.commit(earliest);
         committed = earliest;
     }

@@ -93,6 +93,25 @@ final class InFlightWindow {
         return a;
     }
 
+    /** The acknowledged prefix as of the last {@link #advance}. */
+    long acknowledged() {
+        return acked;
+    }
+
+    /**
+     * How many offsets in [{@link #acknowledged()}, {@code to}) Kafka acknowledged beyond the
+     * prefix (records of other partitions acknowledged before an earlier one).
+     */
+    long acknowledgedBeyondPrefix(long to) {
+        long n = 0;
+        for (long o = acked; o < Math.min(to, sent); o++) {
+            if (ackedSlots.get((int) (o % capacity)) != 0) {
+                n++;
+            }
+        }
+        return n;
+    }
+
     /** Waits up to {@code timeoutNs} for a callback (acknowledgement or failure). */
     void awaitCallback(long timeoutNs) throws InterruptedException {
         if (signals.tryAcquire(timeoutNs, TimeUnit.NANOSECONDS)) {

@@ -255,6 +255,100 @@ class ForwarderFailuresTest extends OneBroker {
         assertEquals(111, read("foreign-commit", 0, 111).get(0, 111).cardinality(), "offsets missing in the topic");
     }
 
+    private static QueueConfig dropOldest() {
+        return QueueConfig.builder().arenaSize(64 << 10).maxDiskBytes(4 * (64 << 10))
+                .whenFull(WhenFull.DROP_OLDEST).ownConsumer(false).build();
+    }
+
+    /** Producer properties with {@link HoldingInterceptor}. */
+    private static Properties holding() {
+        Properties p = broker.producerProperties();
+        p.put("interceptor.classes", HoldingInterceptor.class.getName());
+        return p;
+    }
+
+    /**
+     * With the broker paused, holds the forwarder in the send of offset 1 (so offsets from 1 are in
+     * flight, or about to be, and stay unacknowledged) while the queue drops them and more at
+     * DROP_OLDEST; lets it go on, and returns once the queue moved the forwarder's committed offset to
+     * the earliest record, past the offsets Kafka never acknowledged. The broker stays paused.
+     */
+    private static long dropRecordsInFlight(BigQueue q, KafkaForwarder f) throws Exception {
+        KafkaForwarderTest.enqueue(q, 1);
+        Await.until(() -> f.committedOffset() >= 1, () -> "committed " + f.committedOffset());
+        HoldingInterceptor.arm();
+        broker.pause();
+        KafkaForwarderTest.enqueue(q, 10);
+        HoldingInterceptor.awaitHeld(); // in the send of offset 1: the forwarder noted it in flight
+        KafkaForwarderTest.enqueue(q, 10_000);
+        long earliest = q.earliestOffset();
+        assertTrue(earliest > 11, "precondition: the records in flight were dropped; earliest " + earliest);
+        HoldingInterceptor.release();
+        // The forwarder reads on: the consumer skips to the earliest record, committing it.
+        Await.until(() -> f.committedOffset() >= earliest, () -> "committed " + f.committedOffset() + ", earliest "
+                + earliest + ", last error " + f.lastError());
+        return earliest;
+    }
+
+    private static void assertWarnedOfLoss(CapturedLog log, long from, long to) {
+        String range = "offsets " + from + ".." + to + " ";
+        assertTrue(log.forwarderWarnings().stream().anyMatch(l -> l.contains(range)), "no WARN of the forwarder names"
+                + " the " + (to - from + 1) + " offset(s) Kafka never acknowledged (" + range + "); its WARNs: "
+                + log.forwarderWarnings());
+    }
+
+    /**
+     * DROP_OLDEST drops records that are in flight (sent, not acknowledged); the queue moves the
+     * forwarder's consumer to the earliest record, committing it. The sends then fail: the loss is
+     * what DROP_OLDEST means, but the forwarder resumed at that offset without a word about the
+     * records Kafka never had (the rewind warned only when the committed offset itself was gone).
+     */
+    @Test
+    void recordsInFlightDroppedAndTheirSendsFail_theForwarderWarnsNamingThem() throws Exception {
+        broker.createTopic("drop-unacknowledged", 1);
+        try (BigQueue q = BigQueue.open(dir, dropOldest());
+                CapturedLog log = new CapturedLog();
+                KafkaForwarder f = forwarder(q, "drop-unacknowledged").producerProperties(holding()).build()) {
+            f.start();
+            long earliest;
+            try {
+                earliest = dropRecordsInFlight(q, f);
+                // delivery.timeout.ms fails the sends of offsets 1..10; the session ends and rewinds
+                Await.until(() -> f.lastError() != null, () -> "no send failed yet");
+                assertWarnedOfLoss(log, 1, earliest - 1);
+            } finally {
+                HoldingInterceptor.release();
+                broker.resume();
+            }
+            long tail = q.tailOffset();
+            Await.until(() -> f.committedOffset() >= tail, () -> "committed " + f.committedOffset() + " of " + tail);
+        }
+    }
+
+    /** As above, but the forwarder closes before Kafka acknowledged them: the next start resumes past them. */
+    @Test
+    void recordsInFlightDroppedAndUnacknowledgedAtClose_theForwarderWarnsNamingThem() throws Exception {
+        broker.createTopic("drop-unacknowledged-close", 1);
+        try (BigQueue q = BigQueue.open(dir, dropOldest());
+                CapturedLog log = new CapturedLog()) {
+            KafkaForwarder f = forwarder(q, "drop-unacknowledged-close").producerProperties(holding())
+                    .closeTimeout(Duration.ZERO).build();
+            long earliest;
+            try {
+                f.start();
+                earliest = dropRecordsInFlight(q, f);
+                f.close(); // fails what is in flight: offsets 1..10 never reach Kafka
+            } finally {
+                HoldingInterceptor.release();
+                broker.resume();
+                f.close();
+            }
+            assertEquals(earliest, Consumers.of(q).open("to-kafka", CommitMode.MANUAL).committedPosition(),
+                    "the next start resumes at the earliest record");
+            assertWarnedOfLoss(log, 1, earliest - 1);
+        }
+    }
+
     /** Queue offsets found in the topic, reading until every one of [from, to) arrived or the hang limit. */
     private static BitSet read(String topic, long from, long to) {
         BitSet seen = new BitSet();
