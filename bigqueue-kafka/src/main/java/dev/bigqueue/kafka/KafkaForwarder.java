@@ -73,7 +73,9 @@ public final class KafkaForwarder implements AutoCloseable {
     }
 
     /**
-     * Opens the consumer (MANUAL) and starts forwarding from its committed offset.
+     * Opens the consumer (MANUAL) and starts forwarding from its committed offset. If it throws
+     * for any other reason than the two below, the consumer is closed again and the forwarder is
+     * closed (build a new one to try again).
      *
      * @throws IllegalStateException if started before, or closed.
      */
@@ -90,15 +92,22 @@ public final class KafkaForwarder implements AutoCloseable {
                 state.set(CLOSED);
                 throw e;
             }
-            Forwarding f = new Forwarding(consumer, settings, producerProperties, closing);
-            Thread t = new Thread(f, "bigqueue-kafka-forwarder-" + settings.consumer);
-            t.setDaemon(true);
-            work = f;
+            Thread t;
             try {
+                // Until Thread.start() returns the consumer is this method's: whatever fails closes it.
+                Forwarding f = new Forwarding(consumer, settings, producerProperties, closing);
+                t = new Thread(f, "bigqueue-kafka-forwarder-" + settings.consumer);
+                t.setDaemon(true);
+                work = f;
                 t.start();
             } catch (RuntimeException | Error e) {
                 state.set(CLOSED);
-                consumer.close();
+                work = null;
+                try {
+                    consumer.close();
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
                 throw e;
             }
             thread = t;

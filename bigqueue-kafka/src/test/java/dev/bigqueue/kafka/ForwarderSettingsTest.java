@@ -6,6 +6,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
+import dev.bigqueue.consumer.CommitMode;
+import dev.bigqueue.consumer.Consumer;
+import dev.bigqueue.consumer.Consumers;
 import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -125,6 +128,27 @@ class ForwarderSettingsTest {
             IllegalStateException twice = assertThrows(IllegalStateException.class, g::start);
             assertTrue(twice.getMessage().contains("started already"), twice.getMessage());
             g.close();
+            assertFalse(KafkaForwarderTest.forwarderThreadAlive());
+        }
+    }
+
+    /**
+     * start() opened the named consumer, then building the forwarder's work threw (here its
+     * in-flight window: maxInFlight slots, more than an array may hold): the consumer stayed open
+     * with nobody to close it, holding its name (an open with the other mode was refused) and every
+     * arena from its offset on, and the forwarder stayed STARTING ("started already").
+     */
+    @Test
+    void startFailingAfterTheConsumerOpened_closesTheConsumer_andTheForwarder() {
+        try (BigQueue q = BigQueue.open(dir)) {
+            KafkaForwarder f = KafkaForwarder.builder().queue(q).topic("t").producerProperties(props())
+                    .maxInFlight(Integer.MAX_VALUE).build();
+            assertThrows(OutOfMemoryError.class, f::start);
+            Consumer other = Consumers.of(q).open("to-kafka", CommitMode.AUTO); // refused while the MANUAL one is open
+            other.close();
+            IllegalStateException again = assertThrows(IllegalStateException.class, f::start);
+            assertTrue(again.getMessage().contains("closed"), again.getMessage());
+            f.close();
             assertFalse(KafkaForwarderTest.forwarderThreadAlive());
         }
     }
