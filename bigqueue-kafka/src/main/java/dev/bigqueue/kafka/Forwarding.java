@@ -270,7 +270,7 @@ final class Forwarding implements Runnable {
         consumer.seekToBeginning(); // the caller's WARN names what was dropped
         long earliest = consumer.position();
         consumer.commit(earliest);
-        committed = earliest;
+        advanceCommitted(earliest);
     }
 
     private Exception sendUntilFailure(Producer<byte[], byte[]> producer, int partitions)
@@ -349,7 +349,7 @@ final class Forwarding implements Runnable {
         if (offset > consumer.committedPosition()) {
             consumer.commit(offset);
         }
-        committed = Math.max(offset, consumer.committedPosition());
+        advanceCommitted(Math.max(offset, consumer.committedPosition()));
         window.reset(offset);
         return true;
     }
@@ -395,10 +395,20 @@ final class Forwarding implements Runnable {
         long dropped = Math.min(atConsumer, queue.earliestOffset());
         long now = Math.max(before, Math.max(prefix, dropped));
         if (now > before) {
-            committed = now;
             forwarded += Math.max(0, prefix - before);
+            advanceCommitted(now);
+        }
+    }
+
+    /**
+     * Makes {@code offset} the committed offset if it is past it, and tells the onCommit listener:
+     * every move of {@code committed} goes through here, so the listener sees each one, in order.
+     */
+    private void advanceCommitted(long offset) {
+        if (offset > committed) {
+            committed = offset;
             if (onCommit != null) {
-                onCommit.accept(now);
+                onCommit.accept(offset);
             }
         }
     }

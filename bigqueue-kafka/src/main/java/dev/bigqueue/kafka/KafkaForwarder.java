@@ -305,8 +305,9 @@ public final class KafkaForwarder implements AutoCloseable {
         /**
          * Called on the forwarder thread after each local commit with the new committed offset
          * (every offset below it is acknowledged by Kafka, or was dropped by the queue under
-         * DROP_OLDEST or retention); for progress and latency measurements.
-         * Keep it short: it delays forwarding.
+         * DROP_OLDEST or retention; a WARN names those Kafka did not acknowledge); for progress and
+         * latency measurements. Every move is reported, jumps past dropped records included, and the
+         * offset only grows. Keep it short: it delays forwarding.
          */
         public Builder onCommit(LongConsumer listener) {
             this.onCommit = listener;

@@ -20,7 +20,10 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -346,6 +349,83 @@ class ForwarderFailuresTest extends OneBroker {
             assertEquals(earliest, Consumers.of(q).open("to-kafka", CommitMode.MANUAL).committedPosition(),
                     "the next start resumes at the earliest record");
             assertWarnedOfLoss(log, 1, earliest - 1);
+        }
+    }
+
+    /**
+     * onCommit is called "after each local commit with the new committed offset". With the window
+     * full of records in flight (the broker paused), the queue drops them and the committed offset;
+     * the sends fail and the rewind commits the earliest record: the listener was not told, its last
+     * value stayed behind the forwarder's committed offset.
+     */
+    @Test
+    void rewindPastDroppedRecords_isReportedToOnCommit() throws Exception {
+        broker.createTopic("commit-listener-rewind", 1);
+        List<Long> seen = new CopyOnWriteArrayList<>();
+        try (BigQueue q = BigQueue.open(dir, dropOldest());
+                KafkaForwarder f = forwarder(q, "commit-listener-rewind").maxInFlight(10).onCommit(seen::add)
+                        .build()) {
+            f.start();
+            KafkaForwarderTest.enqueue(q, 1);
+            Await.until(() -> f.committedOffset() >= 1, () -> "committed " + f.committedOffset());
+            broker.pause();
+            try {
+                KafkaForwarderTest.enqueue(q, 10);
+                Await.until(() -> f.inFlight() == 10, () -> "in flight " + f.inFlight()); // the window is full
+                KafkaForwarderTest.enqueue(q, 10_000);
+                long earliest = q.earliestOffset();
+                assertTrue(earliest > 11, "precondition: the records in flight were dropped; earliest " + earliest);
+                Await.until(() -> f.lastError() != null, () -> "no send failed yet"); // after the rewind
+                assertEquals(earliest, f.committedOffset(), "the rewind resumes at the earliest record");
+                assertEquals(earliest, seen.get(seen.size() - 1), "onCommit saw " + seen);
+            } finally {
+                broker.resume();
+            }
+        }
+    }
+
+    /**
+     * As above for the jump past records dropped before they were read: with nothing in flight the
+     * forwarder commits the earliest record at once, and the listener was not told (nor would it be
+     * until Kafka acknowledged that record; the broker is paused).
+     */
+    @Test
+    void jumpPastRecordsDroppedBeforeTheyWereRead_isReportedToOnCommit() throws Exception {
+        broker.createTopic("commit-listener-jump", 1);
+        List<Long> seen = new CopyOnWriteArrayList<>();
+        CountDownLatch held = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        LongConsumer listener = c -> {
+            seen.add(c);
+            if (c == 1) { // hold the forwarder thread, nothing in flight, while the queue drops what follows
+                held.countDown();
+                try {
+                    release.await();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            }
+        };
+        try (BigQueue q = BigQueue.open(dir, dropOldest());
+                KafkaForwarder f = forwarder(q, "commit-listener-jump").onCommit(listener).build()) {
+            f.start();
+            KafkaForwarderTest.enqueue(q, 1);
+            Await.until(() -> held.getCount() == 0, () -> "committed " + f.committedOffset());
+            broker.pause();
+            try {
+                KafkaForwarderTest.enqueue(q, 10_000);
+                long earliest = q.earliestOffset();
+                assertTrue(earliest > 1, "precondition: records not read yet were dropped; earliest " + earliest);
+                release.countDown();
+                // the jump is done once the record after it is in flight
+                Await.until(() -> f.inFlight() > 0, () -> "in flight " + f.inFlight() + ", committed "
+                        + f.committedOffset());
+                assertEquals(earliest, f.committedOffset(), "the forwarder jumped to the earliest record");
+                assertTrue(seen.contains(earliest), "onCommit saw " + seen + ", not the jump to " + earliest);
+            } finally {
+                release.countDown();
+                broker.resume();
+            }
         }
     }
 
