@@ -191,13 +191,15 @@ final class Forwarding implements Runnable {
             failure = null; // close() cut a wait short
         } catch (KafkaException e) {
             failure = e; // max.block.ms passed waiting for metadata or buffer space
-        } catch (RuntimeException e) {
+        } catch (RuntimeException | Error e) {
+            // An Error too (an onCommit listener's AssertionError): the producer and its I/O thread must not outlive
+            // the forwarder.
             setInterruptible(false);
             if (!(e instanceof QueueClosedException)) {
                 // whatever stops the forwarder, what Kafka acknowledged is not sent again at the next start
                 try {
-                    abandon(producer);
-                } catch (RuntimeException again) {
+                    abandon(producer); // closes the producer first
+                } catch (RuntimeException | Error again) {
                     e.addSuppressed(again);
                 }
             } else {

@@ -429,6 +429,29 @@ class ForwarderFailuresTest extends OneBroker {
         }
     }
 
+    /**
+     * An Error on the forwarder thread (here an onCommit listener's AssertionError) stopped the
+     * forwarder without closing its producer: session() closed it for RuntimeExceptions only, and
+     * the producer's I/O thread ran on after close() returned, holding its connection and buffers.
+     */
+    @Test
+    void anErrorOnTheForwarderThread_stopsIt_andClosesTheProducer() throws Exception {
+        broker.createTopic("listener-error", 1);
+        try (BigQueue q = BigQueue.open(dir, KafkaForwarderTest.config())) {
+            KafkaForwarder f = forwarder(q, "listener-error").onCommit(c -> {
+                throw new AssertionError("listener failed at " + c);
+            }).build();
+            f.start();
+            KafkaForwarderTest.enqueue(q, 1);
+            Await.until(() -> !f.isRunning(), () -> "still running, committed " + f.committedOffset());
+            f.close();
+            assertTrue(f.lastError().getCause() instanceof AssertionError, String.valueOf(f.lastError()));
+            List<String> producers = Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive)
+                    .map(Thread::getName).filter(n -> n.startsWith("kafka-producer-network-thread")).toList();
+            assertTrue(producers.isEmpty(), "producer threads outlived close(): " + producers);
+        }
+    }
+
     /** Queue offsets found in the topic, reading until every one of [from, to) arrived or the hang limit. */
     private static BitSet read(String topic, long from, long to) {
         BitSet seen = new BitSet();
