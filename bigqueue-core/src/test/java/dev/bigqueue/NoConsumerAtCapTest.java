@@ -7,12 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.internal.ConsumerFile;
 import dev.bigqueue.internal.FileFormat;
+import dev.bigqueue.testing.CapturedLog;
 import dev.bigqueue.testing.Poll;
 import dev.bigqueue.testing.Threads;
-import java.io.ByteArrayOutputStream;
-import java.io.OutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
@@ -39,37 +36,20 @@ class NoConsumerAtCapTest {
     @TempDir
     Path dir;
 
-    private PrintStream originalErr;
-    /** What the logger (slf4j-simple, to System.err) wrote during the test. */
-    private final ByteArrayOutputStream logged = new ByteArrayOutputStream();
+    private CapturedLog log;
 
     @BeforeEach
     void captureLog() {
-        originalErr = System.err;
-        OutputStream tee = new OutputStream() {
-            @Override
-            public void write(int b) {
-                logged.write(b);
-                originalErr.write(b);
-            }
-
-            @Override
-            public void write(byte[] b, int off, int len) {
-                logged.write(b, off, len);
-                originalErr.write(b, off, len);
-            }
-        };
-        System.setErr(new PrintStream(tee, true, StandardCharsets.UTF_8));
+        log = new CapturedLog();
     }
 
     @AfterEach
     void restoreLog() {
-        System.setErr(originalErr);
+        log.close();
     }
 
     private long warnings() {
-        return logged.toString(StandardCharsets.UTF_8).lines()
-                .filter(l -> l.contains("WARN") && l.contains(WHY)).count();
+        return log.warnings("dev.bigqueue.").stream().filter(l -> l.contains(WHY)).count();
     }
 
     private static QueueConfig.Builder noConsumer(WhenFull whenFull) {
@@ -105,10 +85,10 @@ class NoConsumerAtCapTest {
                 awaitWaitingForRoom(producer);
                 assertTrue(producer.isAlive(), "the producer did not wait for room: " + failed.get());
                 // The WARN comes before the first wait, on the producer's thread.
-                String log = logged.toString(StandardCharsets.UTF_8);
-                assertEquals(1, warnings(), "one WARN saying why nothing can free room; logged: [" + log + "]");
-                assertTrue(log.contains(dir.toString()) && log.contains("maxDiskBytes")
-                        && log.contains("Consumers.of(queue).open"), log);
+                String logged = log.text();
+                assertEquals(1, warnings(), "one WARN saying why nothing can free room; logged: [" + logged + "]");
+                assertTrue(logged.contains(dir.toString()) && logged.contains("maxDiskBytes")
+                        && logged.contains("Consumers.of(queue).open"), logged);
                 second.start();
                 awaitWaitingForRoom(second);
                 assertTrue(second.isAlive(), "the second producer did not wait for room: " + failed.get());

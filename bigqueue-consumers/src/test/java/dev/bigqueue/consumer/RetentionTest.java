@@ -11,9 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueConfig;
 import dev.bigqueue.WhenFull;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
+import dev.bigqueue.testing.CapturedLog;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -199,24 +197,20 @@ class RetentionTest {
     void dropOldest_movesALaggingConsumerToTheEarliestMessage_withAWarnNamingIt() {
         QueueConfig config = QueueConfig.builder().arenaSize(4096).maxDiskBytes(8 * 4096)
                 .whenFull(WhenFull.DROP_OLDEST).gcInterval(Duration.ZERO).build();
-        PrintStream originalErr = System.err;
-        ByteArrayOutputStream captured = new ByteArrayOutputStream();
+        String log;
         try (BigQueue q = BigQueue.open(dir, config)) {
             Consumer laggard = Consumers.of(q).open("laggard");
             enqueue(q, 500);
             long earliest = q.earliestOffset();
             assertTrue(earliest > 0, "DROP_OLDEST should have dropped arenas");
             assertEquals(earliest, laggard.position());
-            System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-            try {
+            try (CapturedLog captured = new CapturedLog()) {
                 assertEquals(earliest, offsetOf(laggard.dequeue()));
-            } finally {
-                System.setErr(originalErr);
+                log = captured.text();
             }
             readAll(laggard, earliest + 1, 500);
             assertNull(laggard.dequeue());
         }
-        String log = captured.toString(StandardCharsets.UTF_8);
         assertTrue(log.contains("WARN") && log.contains("'laggard'") && log.contains("message(s)"),
                 "expected a WARN naming the consumer and the messages it missed, got: " + log);
     }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueConfig;
+import dev.bigqueue.testing.CapturedLog;
 import dev.bigqueue.testing.QueueFiles;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -31,6 +32,36 @@ class UnreadableConsumerFileTest {
 
     private static QueueConfig config() {
         return small().toBuilder().ownConsumer(false).build();
+    }
+
+    /**
+     * The WARN of a collection stopped by an unreadable consumer file comes once per problem, not
+     * once per pass: a BLOCK writer at maxDiskBytes runs a pass every few milliseconds, which logged
+     * it hundreds of times a second. A problem that comes back after being mended is said again.
+     */
+    @Test
+    void theCollectionsWarnOfAnUnreadableFile_comesOncePerProblem() throws Exception {
+        Path stray = dir.resolve("consumers").resolve("stray.consumer");
+        try (BigQueue q = BigQueue.open(dir, config()); CapturedLog log = new CapturedLog()) {
+            Consumer reader = Consumers.of(q).open("reader");
+            q.enqueueString(payload(0));
+            Files.createDirectories(stray);
+            for (int i = 0; i < 5; i++) {
+                q.gc();
+            }
+            assertEquals(1, skipped(log), log.text());
+            Files.delete(stray);
+            q.gc();
+            Files.createDirectories(stray);
+            q.gc();
+            q.gc();
+            assertEquals(2, skipped(log), "said again once it came back: " + log.text());
+            reader.close();
+        }
+    }
+
+    private static long skipped(CapturedLog log) {
+        return log.warnings("dev.bigqueue.").stream().filter(l -> l.contains("garbage collection skipped")).count();
     }
 
     @Test

@@ -42,6 +42,11 @@ public final class GarbageCollector {
     private final LongSupplier ownHeadPosition;
     private final boolean headFollowsStart;
     private final Object lock = new Object();
+    /**
+     * The unreadable consumer file the last pass warned of, or null: one WARN per problem, not one
+     * per pass (a BLOCK writer at the cap runs a pass every few milliseconds). Under {@link #lock}.
+     */
+    private String unreadableWarned;
     private volatile long collected;
     /** Retention in ms; 0 = off. */
     private final long retentionMillis;
@@ -143,10 +148,17 @@ public final class GarbageCollector {
                     min = Math.min(min, c.getValue()[1]);
                 }
             } catch (QueueCorruptedException e) {
-                LOG.warn("queue {}: arena garbage collection skipped: a consumer's position is unreadable, so every"
-                        + " arena is kept. {}", log.directory(), e.getMessage());
+                if (!e.getMessage().equals(unreadableWarned)) {
+                    unreadableWarned = e.getMessage();
+                    LOG.warn("queue {}: arena garbage collection skipped: a consumer's position is unreadable, so every"
+                            + " arena is kept until it is mended (said once, while it lasts). {}", log.directory(),
+                            e.getMessage());
+                } else {
+                    LOG.debug("queue {}: arena garbage collection skipped again: {}", log.directory(), e.getMessage());
+                }
                 return 0;
             }
+            unreadableWarned = null;
             if (min == Long.MAX_VALUE && retentionMillis == 0) {
                 return NO_CONSUMER; // ownConsumer off, no named ones: nobody has read anything
             }

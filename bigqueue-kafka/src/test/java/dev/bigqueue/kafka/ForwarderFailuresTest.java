@@ -12,6 +12,7 @@ import dev.bigqueue.WhenFull;
 import dev.bigqueue.consumer.CommitMode;
 import dev.bigqueue.consumer.Consumer;
 import dev.bigqueue.consumer.Consumers;
+import dev.bigqueue.testing.CapturedLog;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -295,9 +296,9 @@ class ForwarderFailuresTest extends OneBroker {
 
     private static void assertWarnedOfLoss(CapturedLog log, long from, long to) {
         String range = "offsets " + from + ".." + to + " ";
-        assertTrue(log.forwarderWarnings().stream().anyMatch(l -> l.contains(range)), "no WARN of the forwarder names"
-                + " the " + (to - from + 1) + " offset(s) Kafka never acknowledged (" + range + "); its WARNs: "
-                + log.forwarderWarnings());
+        List<String> warnings = log.warnings("dev.bigqueue.kafka.");
+        assertTrue(warnings.stream().anyMatch(l -> l.contains(range)), "no WARN of the forwarder names the "
+                + (to - from + 1) + " offset(s) Kafka never acknowledged (" + range + "); its WARNs: " + warnings);
     }
 
     /**

@@ -1,22 +1,20 @@
-package dev.bigqueue.kafka;
+package dev.bigqueue.testing;
 
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.util.Arrays;
 import java.util.List;
-import java.util.stream.Collectors;
 
 /**
  * What is logged (slf4j-simple writes to {@code System.err}) while it is open, still shown on the
- * test's own output.
+ * test's own output. Safe to read while other threads log.
  */
-final class CapturedLog implements AutoCloseable {
+public final class CapturedLog implements AutoCloseable {
     private final PrintStream original = System.err;
     private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
 
-    CapturedLog() {
+    public CapturedLog() {
         OutputStream tee = new OutputStream() {
             @Override
             public void write(int b) {
@@ -37,14 +35,16 @@ final class CapturedLog implements AutoCloseable {
         System.setErr(new PrintStream(tee, true, StandardCharsets.UTF_8));
     }
 
-    /** The WARN lines the forwarder logged so far. */
-    List<String> forwarderWarnings() {
-        String text;
+    /** Everything logged so far. */
+    public String text() {
         synchronized (captured) {
-            text = captured.toString(StandardCharsets.UTF_8);
+            return captured.toString(StandardCharsets.UTF_8);
         }
-        return Arrays.stream(text.split("\n")).filter(l -> l.contains("WARN dev.bigqueue.kafka."))
-                .collect(Collectors.toList());
+    }
+
+    /** The WARN lines logged so far by loggers whose name starts with {@code loggerPrefix}. */
+    public List<String> warnings(String loggerPrefix) {
+        return text().lines().filter(l -> l.contains("WARN " + loggerPrefix)).toList();
     }
 
     @Override
