@@ -3,6 +3,7 @@ package dev.bigqueue.consumer;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.Message;
 import dev.bigqueue.QueueClosedException;
+import dev.bigqueue.internal.ConsumerStore;
 import dev.bigqueue.internal.FileFormat;
 import dev.bigqueue.internal.MessageCodec;
 import java.io.IOException;
@@ -82,7 +83,8 @@ import org.slf4j.LoggerFactory;
  * it throws {@link IllegalStateException}. It checkpoints (unless configured off), stops the
  * follower, waits for it to end and releases both named consumers (their files stay: they hold the
  * arenas the next open needs); a close() called meanwhile in another thread returns once it has.
- * Closing the queue stops the store too.
+ * Closing the queue closes the store too (without the checkpoint: the queue can no longer be read)
+ * and returns once its follower has ended.
  *
  * <p><b>Limits.</b> Keys are strings (UTF-8 on disk): {@code put} and {@code delete} refuse one with
  * an unpaired surrogate, which UTF-8 cannot hold; a record of another writer whose key is not
@@ -153,6 +155,12 @@ public final class LatestValues implements AutoCloseable {
     private final AtomicBoolean closing = new AtomicBoolean();
     /** Counted down when the close() that won {@link #closing} has ended; other close() calls wait for it. */
     private final CountDownLatch closedLatch = new CountDownLatch(1);
+    /**
+     * Run by the queue's close (a close hook, added by {@link #open}, removed by {@link #close}):
+     * the store's follower writes into the queue's directory, so the queue's close must not return,
+     * and release the directory to another process, while that thread may still write a snapshot.
+     */
+    private final Runnable closeWithQueue = () -> closeAs(false);
     private final AtomicInteger waiters = new AtomicInteger();
     /** Monitor for awaitFollowed; notified by the follower when waiters > 0 and when it ends. */
     private final Object progress = new Object();
@@ -230,6 +238,9 @@ public final class LatestValues implements AutoCloseable {
         try {
             store = load(key, options);
             OPEN.put(key, store);
+            // Added before the follower starts. If the queue closed before this, its close has closed
+            // the store's consumers: the follower ends and the wait below fails, which stops it.
+            ConsumerStore.of(queue).addCloseHook(store.closeWithQueue);
             store.follower.start();
             long tail = queue.tailOffset();
             store.awaitFollowedInternal(tail);
@@ -240,6 +251,11 @@ public final class LatestValues implements AutoCloseable {
         } catch (RuntimeException | Error e) {
             if (store != null) {
                 store.stop();
+                try {
+                    ConsumerStore.of(queue).removeCloseHook(store.closeWithQueue);
+                } catch (RuntimeException again) {
+                    e.addSuppressed(again);
+                }
             }
             OPEN.remove(key);
             throw e;
@@ -475,14 +491,27 @@ public final class LatestValues implements AutoCloseable {
      */
     @Override
     public void close() {
+        closeAs(options.checkpointOnClose());
+    }
+
+    /**
+     * The first caller closes, with a last checkpoint if {@code checkpoint} (not when the queue is
+     * closing: it can no longer be read); later ones wait for it to have ended.
+     */
+    private void closeAs(boolean checkpoint) {
         if (!closing.compareAndSet(false, true)) {
             awaitClosed();
             return;
         }
         try {
-            closeOnce();
+            closeOnce(checkpoint);
         } finally {
             closedLatch.countDown();
+            try {
+                ConsumerStore.of(queue).removeCloseHook(closeWithQueue);
+            } catch (RuntimeException e) {
+                LOG.debug("LatestValues '{}': the queue's close hook was not removed", name, e);
+            }
         }
     }
 
@@ -502,9 +531,9 @@ public final class LatestValues implements AutoCloseable {
         }
     }
 
-    private void closeOnce() {
+    private void closeOnce(boolean checkpoint) {
         try {
-            if (options.checkpointOnClose() && failure == null && !followerDone) {
+            if (checkpoint && failure == null && !followerDone) {
                 try {
                     awaitFollowedInternal(queue.tailOffset());
                     checkpointer.takeTurn();

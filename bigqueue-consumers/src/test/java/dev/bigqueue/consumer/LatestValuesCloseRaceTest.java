@@ -75,6 +75,7 @@ class LatestValuesCloseRaceTest {
             }
             if (closeQueue) {
                 q.close();
+                assertFalse(followerAlive(), "round " + round + ": the follower outlived the queue's close()");
                 lv.close();
             } else {
                 lv.close();
@@ -169,6 +170,42 @@ class LatestValuesCloseRaceTest {
             assertFalse(followerAlive, "the second close() returned with the follower alive");
             assertEquals(atClose, snapshotFiles(dir), "snapshot files changed after the second close() returned");
         }
+    }
+
+    /**
+     * The queue's close, with a checkpoint in progress in another thread: it returns only once that
+     * checkpoint has ended and the follower is gone, so nothing writes into the queue's directory
+     * after the queue released it (another process may own it by then). It returned at once, and the
+     * snapshot went on being written (or cleaned up) behind it.
+     */
+    @Test
+    void theQueuesClose_returnsOnlyOnceTheStoresCheckpointAndFollowerHaveEnded() throws Exception {
+        Path dir = work.resolve("q");
+        BigQueue q = BigQueue.open(dir, LatestValuesTest.config().toBuilder().arenaSize(16 << 20).build());
+        LatestValues lv = LatestValues.open(q, "p", LatestValuesOptions.builder().checkpointEveryBytes(0)
+                .checkpointInterval(Duration.ZERO).build());
+        byte[] value = new byte[200];
+        for (int i = 0; i < 100_000; i++) {
+            lv.put("key-" + i, value); // a snapshot of ~22 MB: writing it takes a while
+        }
+        Thread checkpointing = new Thread(() -> {
+            try {
+                lv.checkpoint();
+            } catch (RuntimeException e) {
+                // the queue closed under it: it may fail, but must end before the queue's close returns
+            }
+        });
+        checkpointing.start();
+        while (checkpointing.isAlive() && !Lifetime.isInside(checkpointing, ".Snapshots", "write")) {
+            Thread.onSpinWait();
+        }
+        q.close();
+        boolean followerAlive = followerAlive();
+        Map<String, Long> atClose = snapshotFiles(dir);
+        checkpointing.join();
+        assertFalse(followerAlive, "the queue's close() returned with the store's follower alive");
+        assertEquals(atClose, snapshotFiles(dir), "snapshot files changed after the queue's close() returned");
+        lv.close(); // closed with the queue: nothing left to do
     }
 
     /** The files in the store's snapshot directory, with their sizes. */

@@ -62,6 +62,11 @@ public final class ConsumerStore {
         engine.addCloseHook(hook);
     }
 
+    /** Forgets a hook whose owner closed first, so that the queue does not keep it reachable. */
+    public void removeCloseHook(Runnable hook) {
+        engine.removeCloseHook(hook);
+    }
+
     public boolean isClosed() {
         return engine.isClosed();
     }

@@ -340,6 +340,11 @@ public final class QueueEngine implements AutoCloseable {
         closeHooks.add(hook);
     }
 
+    /** Forgets {@code hook}: its owner closed before the queue and must not be kept reachable. */
+    void removeCloseHook(Runnable hook) {
+        closeHooks.remove(hook);
+    }
+
     public boolean isClosed() {
         return closing.get();
     }
