@@ -80,6 +80,7 @@ final class Repair {
         }
         ArenaManager arenas = null;
         try {
+            pauseAt("begin");
             long arenaSize = index.arenaSize();
             long dataBytes = FileFormat.dataBytes(arenaSize);
             TreeMap<Long, StreamPoint> good = checkArenas(arenaSize);
@@ -159,6 +160,7 @@ final class Repair {
                 actions.add("changed: " + (tail.offset() - cleanTail.offset()) + " whole record(s) follow the recorded"
                         + " tail " + cleanTail + "; they are kept");
             }
+            pauseAt("scanned");
             cut(log, tail);
             // The durable point and the clean state written below vouch for every record up to the
             // tail, which may still be only in the page cache (a crash in this boot): on disk first.
@@ -168,7 +170,9 @@ final class Repair {
                     syncFile(arena);
                 }
             }
+            pauseAt("cut");
             fixPositions(index, start, tail);
+            pauseAt("positions");
             // Only what differs is written: a whole queue is left byte for byte as it was.
             if (!start.equals(index.start())) {
                 index.writeStart(start);
@@ -176,8 +180,10 @@ final class Repair {
             if (!tail.equals(index.durable())) {
                 index.writeDurable(tail);
             }
+            pauseAt("start-written");
             if (!tail.equals(cleanTail)) {
                 index.writeCleanTail(tail);
+                pauseAt("tail-written");
                 index.setState(FileFormat.STATE_CLOSED_CLEANLY);
                 actions.add("changed: recorded the tail " + tail + " and a clean state");
             }
@@ -366,6 +372,16 @@ final class Repair {
             }
         }
         return good;
+    }
+
+    /**
+     * For the crash test only: pauses at {@code step} if {@code bigqueue.repair.pauseAt} names it.
+     * The steps, in order: begin (nothing changed yet), scanned (arenas checked, some maybe moved
+     * aside; before the cut), cut, positions (consumers moved), start-written (start and durable
+     * point written), tail-written (the clean tail written, the state not yet).
+     */
+    private static void pauseAt(String step) {
+        CrashPause.at("bigqueue.repair.pauseAt", step);
     }
 
     private static StreamPoint firstRecord(TreeMap<Long, StreamPoint> good, long fromId) {

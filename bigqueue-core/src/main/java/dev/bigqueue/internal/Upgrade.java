@@ -164,23 +164,9 @@ public final class Upgrade {
         return parent != null && Files.isDirectory(parent) ? parent.toRealPath().resolve(at.getFileName()) : at;
     }
 
-    /**
-     * For the crash test only: with the system property {@code bigqueue.upgrade.pauseAt} equal to
-     * {@code step}, says "PAUSED step" on stdout and waits to be killed.
-     */
+    /** For the crash test only: pauses at {@code step} if {@code bigqueue.upgrade.pauseAt} names it. */
     private static void pauseAt(String step) {
-        if (step.equals(System.getProperty("bigqueue.upgrade.pauseAt"))) {
-            System.out.println("PAUSED " + step);
-            System.out.flush();
-            for (;;) {
-                try {
-                    Thread.sleep(Long.MAX_VALUE);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-        }
+        CrashPause.at("bigqueue.upgrade.pauseAt", step);
     }
 
     private static Path keepAside(Path dir, Path oldFiles) throws IOException {
