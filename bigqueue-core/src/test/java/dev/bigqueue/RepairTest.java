@@ -295,4 +295,36 @@ class RepairTest {
             assertEquals(COUNT, q.tailOffset());
         }
     }
+
+    /**
+     * The directory files are moved aside to is a new one, even when an earlier repair of the same
+     * second made one of that name (a repair cut short, run again at once). Before, the copy of the
+     * arena to be cut collided with the earlier one's and the repair failed: FileAlreadyExistsException.
+     */
+    @Test
+    void anEarlierRepairsDirectoryOfTheSameSecond_isNotReused_andKeepsItsFiles() throws IOException {
+        long[] pos = fill();
+        int victim = 40;
+        Path arena = QueueFiles.arenaFileAt(dir, ARENA, pos[victim]);
+        QueueFiles.flipByte(arena, QueueFiles.indexInArena(ARENA, pos[victim]) + FileFormat.RECORD_HEADER_SIZE + 3);
+        java.time.LocalDateTime now = java.time.LocalDateTime.now();
+        java.util.List<Path> earlier = new java.util.ArrayList<>();
+        for (int s = 0; s < 5; s++) { // the repair below starts within these seconds
+            Path d = tmp.resolve("q.repair-" + now.plusSeconds(s).format(
+                    java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+            Files.createDirectories(d);
+            Files.writeString(d.resolve(arena.getFileName() + ".before-cut"), "an earlier repair's copy");
+            earlier.add(d);
+        }
+        RepairReport r = BigQueue.repair(dir);
+        assertNotNull(r.movedAsideTo(), r.toString());
+        assertTrue(!earlier.contains(Path.of(r.movedAsideTo())), r.movedAsideTo());
+        assertTrue(Files.exists(Path.of(r.movedAsideTo()).resolve(arena.getFileName() + ".before-cut")));
+        for (Path d : earlier) {
+            assertEquals("an earlier repair's copy", Files.readString(d.resolve(arena.getFileName() + ".before-cut")));
+        }
+        try (BigQueue q = BigQueue.open(dir, config())) {
+            assertEquals(victim, q.tailOffset());
+        }
+    }
 }

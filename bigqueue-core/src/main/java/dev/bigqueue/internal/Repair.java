@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -425,8 +426,16 @@ final class Repair {
     private Path aside() throws IOException {
         if (aside == null) {
             String stamp = LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
-            aside = dir.resolveSibling(dir.getFileName() + ".repair-" + stamp);
-            Files.createDirectories(aside);
+            String name = dir.getFileName() + ".repair-" + stamp;
+            // A new directory, never one of an earlier repair (a run cut short and run again within
+            // the same second): its copies must not collide with the ones already kept there.
+            for (int n = 2; aside == null; n++) {
+                try {
+                    aside = Files.createDirectory(dir.resolveSibling(name));
+                } catch (FileAlreadyExistsException e) {
+                    name = dir.getFileName() + ".repair-" + stamp + "-" + n;
+                }
+            }
             NativeIO.syncDirectory(aside.getParent());
         }
         return aside;
