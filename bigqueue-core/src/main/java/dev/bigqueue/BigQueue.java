@@ -111,10 +111,19 @@ public final class BigQueue implements AutoCloseable {
      * state. Files it takes out of the queue are moved to a directory beside it, never deleted. The
      * queue must not be open anywhere.
      *
+     * <p>A repair changes the files in steps. Before the first, it records in {@code queue.meta}, on
+     * disk, that a repair is in progress; its last write, once everything else is on disk, records
+     * the clean state. If it is killed (or the power goes, or it fails) in between, {@link #open},
+     * read-only or not, refuses the queue with a {@link QueueCorruptedException} that says a repair
+     * was cut short and names the directory: run the repair again ({@code BigQueue.repair(dir)} or
+     * {@code bigqueue repair DIR}). It finishes the work and keeps every message, and leaves every
+     * consumer where, an uninterrupted repair would have.
+     *
      * @return what was found and done, and the offsets lost; {@link RepairReport#wasWhole()} if
      *     nothing needed repair.
      * @throws IllegalStateException if the queue is open somewhere (names the holder's pid).
-     * @throws QueueCorruptedException if {@code queue.meta} itself cannot be read.
+     * @throws QueueCorruptedException if {@code queue.meta} itself cannot be read (then nothing was
+     *     changed).
      */
     public static RepairReport repair(Path dir) {
         Objects.requireNonNull(dir, "dir must not be null");

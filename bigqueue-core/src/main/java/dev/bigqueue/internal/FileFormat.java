@@ -36,7 +36,8 @@ import java.util.regex.Pattern;
  * queue.meta (4096 bytes)
  *   0   8  magic "BIGQMETA"
  *   8   4  version (2; a version-1 queue is refused, see "Version 1" below)
- *  12   4  state: 1 = closed cleanly (tail slot is exact), 0 = open, or died while open
+ *  12   4  state: 1 = closed cleanly (tail slot is exact), 0 = open, or died while open,
+ *          2 = a repair is in progress, or was cut short (see "Repair" below): open refuses it
  *  16   8  arenaSize
  *  24   8  created, epoch millis
  *  32  16  boot id of the kernel that last opened the queue (zeros if unknown)
@@ -52,6 +53,17 @@ import java.util.regex.Pattern;
  *                             rule (DROP_OLDEST, retention): a consumer before it missed them by
  *                             that rule; one before the start but not before this points at damage
  * 352 ...  reserved (zeros)
+ *
+ * Repair (BigQueue.repair) changes the files in steps: arenas moved aside, the log cut (the tail
+ * arena zeroed after the new tail, later arenas removed), consumers moved, then the index written.
+ * Before its first change it sets state 2 and syncs queue.meta; its last write, synced after all
+ * the others, sets state 1. Until then no field of queue.meta describes the log (the tail slot
+ * and the durable point may lie past the cut), so open, read-only or not, refuses a queue in
+ * state 2 and names the repair to run again; a repair run again finishes the work. In state 2 the
+ * tail slot, if valid, is only what the repair found: the exact tail of the clean close before it
+ * (a repair of a queue in state 0 blanks the slot before it sets state 2), or the tail the repair
+ * recorded at its end; repair uses it for its report and, with no start and no first record
+ * anywhere, as the start, never as the end of the log.
  *
  * Slot pairs that are all zeros were never written (a queue made before the slot existed, or
  * nothing happened yet); a pair with non-zero bytes and no valid slot is damage.
@@ -163,6 +175,8 @@ public final class FileFormat {
     public static final int META_DROPPED_SLOTS = 288;
     public static final int STATE_OPEN = 0;
     public static final int STATE_CLOSED_CLEANLY = 1;
+    /** A repair is in progress, or was cut short: open refuses the queue until a repair finishes. */
+    public static final int STATE_REPAIRING = 2;
 
     public static final int SLOT_SIZE = 32;
     public static final int SLOT_OFFSET = 0;

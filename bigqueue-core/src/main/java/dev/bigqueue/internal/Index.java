@@ -131,7 +131,8 @@ public final class Index implements AutoCloseable {
                     + FileFormat.MIN_ARENA_SIZE + ".." + FileFormat.MAX_ARENA_SIZE;
         }
         int state = b.getInt(FileFormat.META_STATE_OFFSET);
-        if (state != FileFormat.STATE_OPEN && state != FileFormat.STATE_CLOSED_CLEANLY) {
+        if (state != FileFormat.STATE_OPEN && state != FileFormat.STATE_CLOSED_CLEANLY
+                && state != FileFormat.STATE_REPAIRING) {
             return "queue.meta is damaged: unknown state " + state;
         }
         return null;
@@ -163,6 +164,29 @@ public final class Index implements AutoCloseable {
         }
     }
 
+    /** Whether a repair began and has not finished (killed, or stopped by an error): open must refuse. */
+    boolean repairCutShort() {
+        pin();
+        try {
+            return mapping.buffer().getInt(FileFormat.META_STATE_OFFSET) == FileFormat.STATE_REPAIRING;
+        } finally {
+            mapping.unpin();
+        }
+    }
+
+    /**
+     * The refusal of a queue whose repair was cut short ({@link #repairCutShort()}): names the
+     * directory and the repair to run again.
+     */
+    QueueCorruptedException repairCutShortError() {
+        String abs = file.getParent().toAbsolutePath().toString();
+        return new QueueCorruptedException(file, FileFormat.META_STATE_OFFSET, "queue " + abs + " cannot be opened:"
+                + " a repair was cut short (killed, or stopped by an error, after it had begun to change the files),"
+                + " and queue.meta (state 2, repairing) does not describe the log until a repair finishes",
+                "nothing was changed. Run `bigqueue repair " + abs + "` (or BigQueue.repair(dir)) again: it finishes"
+                + " the work, and gives up nothing that the repair cut short would have kept");
+    }
+
     void setState(int state) {
         pin();
         try {
@@ -182,6 +206,19 @@ public final class Index implements AutoCloseable {
                 return null;
             }
             return new StreamPoint(b.getLong(at + FileFormat.SLOT_OFFSET), b.getLong(at + FileFormat.SLOT_POSITION));
+        } finally {
+            mapping.unpin();
+        }
+    }
+
+    /** Zeros the tail slot (read as null): a repair of a queue not closed cleanly, before state 2. */
+    void blankCleanTail() {
+        pin();
+        try {
+            ByteBuffer b = mapping.buffer();
+            for (int i = 0; i < FileFormat.SLOT_SIZE; i += 8) {
+                b.putLong(FileFormat.META_TAIL_SLOT + i, 0);
+            }
         } finally {
             mapping.unpin();
         }

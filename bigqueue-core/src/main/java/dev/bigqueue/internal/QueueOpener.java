@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  *   <li><b>Take the directory.</b> The directory lock comes first, before anything in the directory
  *       is looked at or created: of two opens racing on a directory, new or not, one goes on and the
  *       other fails at once naming the holder's pid.
- *   <li><b>Check, changing nothing.</b> Every field of {@code queue.meta} it will trust, every arena
+ *   <li><b>Check, changing nothing.</b> That no repair was cut short (state 2: then no field of
+ *       {@code queue.meta} describes the log), every field of {@code queue.meta} it will trust, every arena
  *       file (size, header, place in the sequence), that the files the index needs are all there,
  *       that nothing past a clean tail holds records, and that the queue's own consumer is not before
  *       the earliest message kept unless a drop by rule explains it.
@@ -76,6 +77,10 @@ final class QueueOpener {
         Path metaFile = dir.resolve(FileFormat.META_FILE);
         if (Files.exists(metaFile)) {
             index = Index.open(metaFile);
+            if (index.repairCutShort()) {
+                // Its tail and durable point may lie past the log the repair already cut.
+                throw index.repairCutShortError();
+            }
         } else {
             checkEmptyForCreate();
             index = Index.create(dir, config.arenaSize());
@@ -219,6 +224,9 @@ final class QueueOpener {
         Index index = Index.open(metaFile, true);
         ArenaManager arenas = null;
         try {
+            if (index.repairCutShort()) {
+                throw index.repairCutShortError();
+            }
             long arenaSize = index.arenaSize();
             if (asked.isArenaSizeSet() && arenaSize != asked.arenaSize()) {
                 throw new IllegalArgumentException("queue " + dir + " was created with arenaSize " + arenaSize

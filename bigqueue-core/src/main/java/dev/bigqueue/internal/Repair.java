@@ -38,6 +38,15 @@ import java.util.TreeMap;
  *   <li>The index gets the new start, tail and durable point, and a clean state.
  * </ol>
  *
+ * <p><b>Cut short.</b> Before its first change a repair sets {@code queue.meta}'s state to
+ * "repairing" (2, see {@link FileFormat}) and syncs it; its last write, after everything else is on
+ * disk, sets "closed cleanly". A repair killed (or stopped by an error) in between leaves state 2,
+ * so open refuses the queue, which it would otherwise take by its old tail or durable point, past
+ * a log already cut, and append after a zeroed hole. Run again, a repair finishes the work: every
+ * step above reads what the files say now, and what the first run did (arenas moved aside, the
+ * log cut, consumers moved) is what it would do again, so nothing more is lost. It does not take
+ * the recorded tail for the end of the log, only for its report.
+ *
  * <p>Nothing is deleted: a file taken out of the queue is moved to a directory beside the queue's
  * ({@code NAME.repair-TIMESTAMP}), and an arena whose end is zeroed is copied there first; each
  * copy and move is on disk (file and directory synced) before the queue stops counting the file,
@@ -81,11 +90,30 @@ final class Repair {
         }
         ArenaManager arenas = null;
         try {
+            boolean cutShort = index.repairCutShort();
+            boolean closedCleanly = index.closedCleanly();
+            if (cutShort) {
+                actions.add("changed: finished a repair that was cut short (queue.meta said a repair was in progress);"
+                        + " anything it had moved aside is in a " + dir.getFileName() + ".repair-* directory beside the"
+                        + " queue");
+            } else {
+                // Before the first change, on disk: from here until the last write below, queue.meta
+                // does not describe the log (its tail and durable point may lie past the cut), and
+                // open refuses the queue. The tail slot, meaningless unless the queue was closed
+                // cleanly, is blanked first, so that in state 2 a valid one is the exact tail a run
+                // cut short found (see FileFormat).
+                if (!closedCleanly) {
+                    index.blankCleanTail();
+                }
+                index.setState(FileFormat.STATE_REPAIRING);
+                index.force();
+            }
             pauseAt("begin");
             long arenaSize = index.arenaSize();
             long dataBytes = FileFormat.dataBytes(arenaSize);
             TreeMap<Long, StreamPoint> good = checkArenas(arenaSize);
-            StreamPoint cleanTail = index.closedCleanly() ? index.cleanTail() : null;
+            // Only for the report, and for the start when nothing else gives one: never as the end.
+            StreamPoint cleanTail = closedCleanly || cutShort ? index.cleanTail() : null;
             StreamPoint start = index.startDamaged() ? null : index.start();
             if (start == null) {
                 start = firstRecord(good, Long.MIN_VALUE);
@@ -150,12 +178,19 @@ final class Repair {
                 arenas = null;
             }
             String damage = lastDamage;
+            // For the report of a run that finishes one cut short, which never gave its own: where
+            // the log ended before it, as far as queue.meta still says (the durable point of a
+            // queue not closed cleanly, unless the run cut short had written it already).
+            StreamPoint knownEnd = cleanTail != null ? cleanTail : cutShort ? index.durable() : null;
             if (damage != null) {
                 lost.add("offsets from " + tail.offset() + (cleanTail != null && cleanTail.offset() > tail.offset()
                         ? " to " + (cleanTail.offset() - 1) : " on") + " (" + damage + ")");
-            } else if (cleanTail != null && cleanTail.offset() > tail.offset()) {
-                lost.add("offsets " + tail.offset() + ".." + (cleanTail.offset() - 1) + " (the arena files holding them"
-                        + " are missing or were taken out)");
+            } else if (knownEnd != null && knownEnd.offset() > tail.offset()) {
+                // A durable point is not the end of what the log held: records may have followed it.
+                lost.add((cleanTail != null ? "offsets " + tail.offset() + ".." + (knownEnd.offset() - 1)
+                        : "offsets from " + tail.offset() + " on, at least to " + (knownEnd.offset() - 1))
+                        + (cutShort ? " (given up by the repair that was cut short: the log already ended there)"
+                        : " (the arena files holding them are missing or were taken out)"));
             }
             if (cleanTail != null && tail.offset() > cleanTail.offset()) {
                 actions.add("changed: " + (tail.offset() - cleanTail.offset()) + " whole record(s) follow the recorded"
@@ -174,7 +209,8 @@ final class Repair {
             pauseAt("cut");
             fixPositions(index, start, tail);
             pauseAt("positions");
-            // Only what differs is written: a whole queue is left byte for byte as it was.
+            // Only what differs is written: a whole queue is left byte for byte as it was (its
+            // state back to 1).
             if (!start.equals(index.start())) {
                 index.writeStart(start);
             }
@@ -185,11 +221,15 @@ final class Repair {
             if (!tail.equals(cleanTail)) {
                 index.writeCleanTail(tail);
                 pauseAt("tail-written");
-                index.setState(FileFormat.STATE_CLOSED_CLEANLY);
                 actions.add("changed: recorded the tail " + tail + " and a clean state");
             }
+            // Every other change on disk (the index, the directory's removals) before the last
+            // write, which lets the queue open again.
             index.force();
             NativeIO.syncDirectory(dir);
+            pauseAt("synced");
+            index.setState(FileFormat.STATE_CLOSED_CLEANLY);
+            index.force();
             actions.add("the queue holds offsets " + start.offset() + ".." + (tail.offset() - 1) + "; tail " + tail);
         } finally {
             if (arenas != null) {
@@ -235,6 +275,7 @@ final class Repair {
             copyAside(file, file.getFileName() + ".before-cut");
             actions.add("changed: zeroed " + file.getFileName() + " after the end of the log (a copy was moved aside)");
         }
+        pauseAt("copied");
         Recovery.cut(log, tail);
     }
 
@@ -304,6 +345,9 @@ final class Repair {
                     StreamPoint to = clamp(name, at, start, tail);
                     if (to != at) {
                         file.commit(to.offset(), to.position());
+                        // On disk before the clean state: a consumer left past the new tail by a
+                        // power loss would skip the messages appended there.
+                        file.force();
                     }
                 } finally {
                     file.close();
@@ -377,9 +421,10 @@ final class Repair {
 
     /**
      * For the crash test only: pauses at {@code step} if {@code bigqueue.repair.pauseAt} names it.
-     * The steps, in order: begin (nothing changed yet), scanned (arenas checked, some maybe moved
-     * aside; before the cut), cut, positions (consumers moved), start-written (start and durable
-     * point written), tail-written (the clean tail written, the state not yet).
+     * The steps, in order: begin (only the state marked), scanned (arenas checked, some maybe
+     * moved aside; before the cut), copied (the copies the cut needs made, nothing cut yet), cut,
+     * positions (consumers moved), start-written (start and durable point written), tail-written
+     * (the clean tail written), synced (all on disk, the state not yet back to closed cleanly).
      */
     private static void pauseAt(String step) {
         CrashPause.at("bigqueue.repair.pauseAt", step);
