@@ -22,6 +22,12 @@ import org.junit.jupiter.params.provider.ValueSource;
 class FullDiskCollectionTest {
     private static final long ARENA = 256 * 1024;
 
+    /** Collection only when the writer runs it: no background pass between the steps. */
+    private static QueueConfig config(int arenaPool) {
+        return QueueConfig.builder().arenaSize(ARENA).gcInterval(Duration.ZERO).pretouch(false).arenaPool(arenaPool)
+                .build();
+    }
+
     /**
      * Fills a 1 MiB tmpfs (three arenas of 256 KiB and the queue's small files; a fourth arena does
      * not fit), reads everything, then enqueues again with the background collector off.
@@ -31,8 +37,7 @@ class FullDiskCollectionTest {
     void fullDisk_consumedArenasAreCollectedAndTheEnqueueSucceeds(int arenaPool) throws Exception {
         try (SmallTmpfs fs = SmallTmpfs.mount(1024 * 1024)) {
             Path qdir = fs.path().resolve("q");
-            QueueConfig c = QueueConfig.builder().arenaSize(ARENA).gcInterval(Duration.ZERO).pretouch(false)
-                    .arenaPool(arenaPool).build();
+            QueueConfig c = config(arenaPool);
             byte[] payload = new byte[10_000];
             try (BigQueue q = BigQueue.open(qdir, c)) {
                 long written = fill(q, payload);
@@ -62,8 +67,7 @@ class FullDiskCollectionTest {
     void fullDisk_nothingConsumed_isStillACleanIOException(int arenaPool) throws Exception {
         try (SmallTmpfs fs = SmallTmpfs.mount(1024 * 1024)) {
             Path qdir = fs.path().resolve("q");
-            QueueConfig c = QueueConfig.builder().arenaSize(ARENA).gcInterval(Duration.ZERO).pretouch(false)
-                    .arenaPool(arenaPool).build();
+            QueueConfig c = config(arenaPool);
             byte[] payload = new byte[10_000];
             try (BigQueue q = BigQueue.open(qdir, c)) {
                 long written = fill(q, payload);

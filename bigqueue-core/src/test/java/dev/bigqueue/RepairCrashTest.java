@@ -26,9 +26,9 @@ import org.junit.jupiter.api.io.TempDir;
  * uninterrupted repair does (guarantees 2 and 4).
  */
 class RepairCrashTest {
-    private static final int ARENA = 4096;
-    private static final int COUNT = 80;
-    private static final int SIZE = 200;
+    private static final int ARENA = RepairTest.ARENA;
+    private static final int COUNT = RepairTest.COUNT;
+    private static final int SIZE = RepairTest.SIZE;
     /** Damaged; it starts in the last arena, so that the old clean tail's arena is still there after the cut. */
     private static final int VICTIM = 77;
     private static final int HEAD = 10;
@@ -49,15 +49,13 @@ class RepairCrashTest {
         }
     }
 
+    /** The same queue as RepairTest's, so that the two compare like with like. */
     private static QueueConfig config() {
-        return QueueConfig.builder().arenaSize(ARENA).flushInterval(Duration.ZERO).gcInterval(Duration.ZERO)
-                .pretouch(false).build();
+        return RepairTest.config();
     }
 
     private static byte[] message(long i) {
-        byte[] b = new byte[SIZE];
-        Arrays.fill(b, (byte) i);
-        return b;
+        return RepairTest.message(i);
     }
 
     /**

@@ -23,21 +23,21 @@ import org.junit.jupiter.api.io.TempDir;
  * them, and leaves a queue that opens and works.
  */
 class RepairTest {
-    private static final int ARENA = 4096;
-    private static final int COUNT = 80;
-    private static final int SIZE = 200;
+    static final int ARENA = 4096;
+    static final int COUNT = 80;
+    static final int SIZE = 200;
 
     @TempDir
     Path tmp;
 
     private Path dir;
 
-    private static QueueConfig config() {
+    static QueueConfig config() {
         return QueueConfig.builder().arenaSize(ARENA).flushInterval(Duration.ZERO).gcInterval(Duration.ZERO)
                 .pretouch(false).build();
     }
 
-    private static byte[] message(long i) {
+    static byte[] message(long i) {
         byte[] b = new byte[SIZE];
         Arrays.fill(b, (byte) i);
         return b;
