@@ -153,12 +153,18 @@ public final class Upgrade {
      * A dangling link is followed too (the target renamed aside by an upgrade cut short).
      */
     private static Path realDirectory(Path dir) throws IOException {
-        Path at = dir.toAbsolutePath().normalize();
+        Path at = dir.toAbsolutePath();
+        if (Files.exists(at)) {
+            return at.toRealPath(); // the kernel's own resolution, ".." after a link included
+        }
+        at = at.normalize();
         for (int links = 0; Files.isSymbolicLink(at); links++) {
             if (links == 40) { // the kernel's own limit (ELOOP)
                 throw new IOException("cannot upgrade " + dir + ": too many levels of symbolic links");
             }
-            at = at.resolveSibling(Files.readSymbolicLink(at)).normalize();
+            // A relative target is taken from where the link really is, not from the path written.
+            Path from = at.getParent();
+            at = (Files.isDirectory(from) ? from.toRealPath() : from).resolve(Files.readSymbolicLink(at)).normalize();
         }
         Path parent = at.getParent();
         return parent != null && Files.isDirectory(parent) ? parent.toRealPath().resolve(at.getFileName()) : at;
