@@ -116,8 +116,8 @@ public final class BigQueue implements AutoCloseable {
      * the clean state. If it is killed (or the power goes, or it fails) in between, {@link #open},
      * read-only or not, refuses the queue with a {@link QueueCorruptedException} that says a repair
      * was cut short and names the directory: run the repair again ({@code BigQueue.repair(dir)} or
-     * {@code bigqueue repair DIR}). It finishes the work and keeps every message, and leaves every
-     * consumer where, an uninterrupted repair would have.
+     * {@code bigqueue repair DIR}). It finishes the work: it keeps every message an uninterrupted
+     * repair would have kept, and leaves every consumer where that repair would have.
      *
      * @return what was found and done, and the offsets lost; {@link RepairReport#wasWhole()} if
      *     nothing needed repair.

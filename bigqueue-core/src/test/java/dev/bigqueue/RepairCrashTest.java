@@ -22,8 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link BigQueue#repair} killed with {@code kill -9} in a child JVM at each of its steps (the
  * pause hook {@code bigqueue.repair.pauseAt}): the queue must never open as if nothing happened
  * (its {@code queue.meta} still says what it said before the repair, while the log may already be
- * cut), and a repair run again must keep every message, and leave every consumer where, an
- * uninterrupted repair does (guarantees 2 and 4).
+ * cut), and a repair run again must keep every message an uninterrupted repair keeps, and leave
+ * every consumer where that repair does (guarantees 2 and 4).
  */
 class RepairCrashTest {
     private static final int ARENA = RepairTest.ARENA;

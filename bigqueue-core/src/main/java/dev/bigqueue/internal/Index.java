@@ -181,7 +181,8 @@ public final class Index implements AutoCloseable {
     QueueCorruptedException repairCutShortError() {
         String abs = file.getParent().toAbsolutePath().toString();
         return new QueueCorruptedException(file, FileFormat.META_STATE_OFFSET, "queue " + abs + " cannot be opened:"
-                + " a repair was cut short (killed, or stopped by an error, after it had begun to change the files),"
+                + " a repair was cut short (killed, or stopped by an error, once it had begun; it may have changed"
+                + " files),"
                 + " and queue.meta (state 2, repairing) does not describe the log until a repair finishes",
                 "nothing was changed. Run `bigqueue repair " + abs + "` (or BigQueue.repair(dir)) again: it finishes"
                 + " the work, and gives up nothing that the repair cut short would have kept");
