@@ -62,7 +62,11 @@ public final class KafkaForwarder implements AutoCloseable {
     private volatile Forwarding work;
     private volatile Thread thread;
 
-    private KafkaForwarder(Builder b, Properties producerProperties) {
+    /**
+     * From {@link Builder#build()}, which checked {@code b}. Package-private only so that a test can
+     * make {@link #start()} fail after the consumer opened (a window too large to allocate).
+     */
+    KafkaForwarder(Builder b, Properties producerProperties) {
         this.queue = b.queue;
         this.settings = b;
         this.producerProperties = producerProperties;
@@ -225,6 +229,13 @@ public final class KafkaForwarder implements AutoCloseable {
 
     /** Settings of a {@link KafkaForwarder}; {@link #build()} checks them. */
     public static final class Builder {
+        /**
+         * The largest {@link #maxInFlight}: 2^20 records. The window allocates 4 bytes a slot at
+         * start() (4 MiB here). Kafka's idempotent producer keeps at most 5 requests in flight per
+         * broker, each with one batch per partition of {@code batch.size} (16 KiB by default), a few
+         * hundred small records: a larger window only holds memory and widens what a kill -9 resends.
+         */
+        static final int MAX_IN_FLIGHT = 1 << 20;
         BigQueue queue;
         String consumer = "to-kafka";
         String topic;
@@ -270,7 +281,11 @@ public final class KafkaForwarder implements AutoCloseable {
             return this;
         }
 
-        /** Messages sent and not yet acknowledged, at most; default 10,000. A kill -9 resends at most these. */
+        /**
+         * Messages sent and not yet acknowledged, at most; default 10,000, at most 1,048,576 (2^20:
+         * the window takes 4 bytes a message, allocated at start, and Kafka's own in-flight requests
+         * hold far fewer records). A kill -9 resends at most these.
+         */
         public Builder maxInFlight(int n) {
             if (n < 1) {
                 throw new IllegalArgumentException("maxInFlight must be at least 1, was " + n);
@@ -318,9 +333,15 @@ public final class KafkaForwarder implements AutoCloseable {
          * A forwarder with these settings, not started.
          *
          * @throws IllegalArgumentException if the queue, topic or producer properties are missing,
-         *     or a producer property contradicts the forwarder's guarantees.
+         *     maxInFlight is above its limit, or a producer property contradicts the forwarder's guarantees.
          */
         public KafkaForwarder build() {
+            if (maxInFlight > MAX_IN_FLIGHT) {
+                throw new IllegalArgumentException("maxInFlight must be at most " + MAX_IN_FLIGHT + ", was "
+                        + maxInFlight + ": the in-flight window takes 4 bytes a message, allocated at start(), and"
+                        + " Kafka's idempotent producer (at most 5 requests in flight per broker, one batch.size"
+                        + " batch per partition each) holds far fewer records; the default is 10000");
+            }
             if (queue == null) {
                 throw new IllegalArgumentException("queue is required: KafkaForwarder.builder().queue(queue)");
             }

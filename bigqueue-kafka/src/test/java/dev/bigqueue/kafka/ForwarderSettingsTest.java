@@ -133,16 +133,38 @@ class ForwarderSettingsTest {
     }
 
     /**
-     * start() opened the named consumer, then building the forwarder's work threw (here its
-     * in-flight window: maxInFlight slots, more than an array may hold): the consumer stayed open
-     * with nobody to close it, holding its name (an open with the other mode was refused) and every
-     * arena from its offset on, and the forwarder stayed STARTING ("started already").
+     * maxInFlight had no upper bound: the window allocates 4 bytes a slot at start(), so
+     * maxInFlight(Integer.MAX_VALUE) was built and then start() threw OutOfMemoryError.
+     */
+    @Test
+    void maxInFlightAboveItsLimit_isRefusedAtBuild_namingTheLimitAndWhy() {
+        try (BigQueue q = BigQueue.open(dir)) {
+            for (int n : new int[] {KafkaForwarder.Builder.MAX_IN_FLIGHT + 1, Integer.MAX_VALUE}) {
+                KafkaForwarder.Builder b = KafkaForwarder.builder().queue(q).topic("t").producerProperties(props())
+                        .maxInFlight(n);
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, b::build);
+                assertTrue(e.getMessage().contains("maxInFlight must be at most 1048576, was " + n), e.getMessage());
+                assertTrue(e.getMessage().contains("4 bytes a message"), e.getMessage());
+            }
+            KafkaForwarder.builder().queue(q).topic("t").producerProperties(props())
+                    .maxInFlight(KafkaForwarder.Builder.MAX_IN_FLIGHT).build().close();
+        }
+    }
+
+    /**
+     * start() opened the named consumer, then building the forwarder's work threw: the consumer
+     * stayed open with nobody to close it, holding its name (an open with the other mode was
+     * refused) and every arena from its offset on, and the forwarder stayed STARTING ("started
+     * already"). Nothing a built forwarder is given fails there any more (build() refuses a window
+     * too large to allocate; the producer is made on the forwarder thread), so the forwarder is made
+     * here without build()'s checks, with a window more than an array may hold.
      */
     @Test
     void startFailingAfterTheConsumerOpened_closesTheConsumer_andTheForwarder() {
         try (BigQueue q = BigQueue.open(dir)) {
-            KafkaForwarder f = KafkaForwarder.builder().queue(q).topic("t").producerProperties(props())
-                    .maxInFlight(Integer.MAX_VALUE).build();
+            KafkaForwarder.Builder b = KafkaForwarder.builder().queue(q).topic("t").producerProperties(props());
+            b.maxInFlight = Integer.MAX_VALUE;
+            KafkaForwarder f = new KafkaForwarder(b, ProducerSettings.resolve(b.producerProperties, "test"));
             assertThrows(OutOfMemoryError.class, f::start);
             Consumer other = Consumers.of(q).open("to-kafka", CommitMode.AUTO); // refused while the MANUAL one is open
             other.close();
