@@ -39,8 +39,8 @@ import org.slf4j.LoggerFactory;
  * forwarder at any time, sent or not. The core then moves the consumer's committed offset itself
  * (past what it dropped), so {@code committed} follows the consumer's and never commits below it;
  * a rewind to a dropped offset resumes at the earliest record instead. Records dropped while in
- * flight may still be acknowledged; whichever were not when a session ends (a failed send, or
- * close) are lost, and a WARN names them, how many and which offsets ({@link #reportDropped}).
+ * flight may still be acknowledged; whichever were not when a session ends (a failed send,
+ * close, or the queue's close) are lost, and a WARN names them, how many and which offsets ({@link #reportDropped}).
  */
 final class Forwarding implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Forwarding.class);
@@ -203,7 +203,10 @@ final class Forwarding implements Runnable {
                     e.addSuppressed(again);
                 }
             } else {
-                producer.close(Duration.ZERO);
+                // The queue was closed: nothing can be committed or rewound any more, but the records
+                // the queue dropped while they were in flight are lost like at any other end. Memory only.
+                producer.close(Duration.ZERO); // every callback has run when it returns
+                reportDropped("the next start resumes at");
             }
             throw e;
         }

@@ -354,6 +354,36 @@ class ForwarderFailuresTest extends OneBroker {
     }
 
     /**
+     * As above, but the queue is closed under the running forwarder: the forwarder stopped (the
+     * queue closed) and closed the producer, failing what was in flight, without the WARN that a
+     * failed send or the forwarder's close gives: offsets 1..10 were lost silently.
+     */
+    @Test
+    void recordsInFlightDroppedAndUnacknowledgedWhenTheQueueCloses_theForwarderWarnsNamingThem()
+            throws Exception {
+        broker.createTopic("drop-unacknowledged-queue-close", 1);
+        try (CapturedLog log = new CapturedLog()) {
+            BigQueue q = BigQueue.open(dir, dropOldest());
+            KafkaForwarder f = forwarder(q, "drop-unacknowledged-queue-close").producerProperties(holding())
+                    .closeTimeout(Duration.ZERO).build();
+            long earliest;
+            try {
+                f.start();
+                earliest = dropRecordsInFlight(q, f);
+                q.close(); // the forwarder stops; what is in flight never reaches Kafka
+                Await.until(() -> !KafkaForwarderTest.forwarderThreadAlive(), () -> "the forwarder still runs, last"
+                        + " error " + f.lastError());
+            } finally {
+                HoldingInterceptor.release();
+                broker.resume();
+                f.close();
+                q.close();
+            }
+            assertWarnedOfLoss(log, 1, earliest - 1);
+        }
+    }
+
+    /**
      * onCommit is called "after each local commit with the new committed offset". With the window
      * full of records in flight (the broker paused), the queue drops them and the committed offset;
      * the sends fail and the rewind commits the earliest record: the listener was not told, its last
