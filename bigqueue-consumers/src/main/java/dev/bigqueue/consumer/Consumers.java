@@ -3,6 +3,7 @@ package dev.bigqueue.consumer;
 import dev.bigqueue.BigQueue;
 import dev.bigqueue.QueueClosedException;
 import dev.bigqueue.QueueCorruptedException;
+import dev.bigqueue.internal.ConsumerFile;
 import dev.bigqueue.internal.ConsumerState;
 import dev.bigqueue.internal.ConsumerStore;
 import java.util.ArrayList;
@@ -45,7 +46,7 @@ import java.util.regex.Pattern;
  * where the file system is.
  */
 public final class Consumers {
-    private static final Pattern VALID_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
+    private static final Pattern VALID_NAME = ConsumerFile.VALID_NAME;
     private static final String NAME_RULE = "a consumer name is 1..200 characters of ASCII letters, digits, '.',"
             + " '_' and '-', starting with a letter or digit";
 
@@ -190,7 +191,11 @@ public final class Consumers {
         }
     }
 
-    /** The names of every consumer persisted in the queue directory, open or not, sorted. */
+    /**
+     * The names of every consumer persisted in the queue directory, open or not, sorted. A consumer
+     * file whose name breaks the naming rule (a copy, {@code billing copy.consumer}) is not one: it
+     * is left out, yet it keeps arenas like a consumer; the garbage collector warns of it, naming it.
+     */
     public Set<String> names() {
         synchronized (lock) {
             checkOpen();

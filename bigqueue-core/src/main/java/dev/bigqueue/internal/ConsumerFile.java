@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.function.BiConsumer;
+import java.util.regex.Pattern;
 
 /**
  * One named consumer's persisted position, {@code consumers/NAME.consumer} (layout in
@@ -91,6 +92,14 @@ public final class ConsumerFile implements PositionStore, AutoCloseable {
         }
         return null;
     }
+
+    /**
+     * The consumer naming rule (SPEC, named consumers): 1..200 ASCII letters, digits, '.', '_' and
+     * '-', starting with a letter or digit. A file whose name breaks it (a user's copy,
+     * {@code billing copy.consumer}) is still read by {@link #readAll}: its position may be what
+     * keeps a consumer's records, so the collector counts it (and warns of it).
+     */
+    public static final Pattern VALID_NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,199}");
 
     /**
      * Reads the committed positions of every consumer file in {@code consumersDir} without mapping

@@ -2,7 +2,9 @@ package dev.bigqueue.internal;
 
 import dev.bigqueue.QueueCorruptedException;
 import java.io.IOException;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +49,8 @@ public final class GarbageCollector {
      * per pass (a BLOCK writer at the cap runs a pass every few milliseconds). Under {@link #lock}.
      */
     private String unreadableWarned;
+    /** Consumer files whose name breaks the naming rule, warned of (under {@link #lock}). */
+    private final Set<String> misnamedWarned = new HashSet<>();
     private volatile long collected;
     /** Retention in ms; 0 = off. */
     private final long retentionMillis;
@@ -138,15 +142,38 @@ public final class GarbageCollector {
         }
     }
 
+    /**
+     * A consumer file whose name breaks the naming rule (a user's copy, {@code billing copy.consumer})
+     * is counted like any other (its position may be what keeps someone's records), but no consumer
+     * can open, list or delete it: without a word it would hold its arenas for ever. One WARN per
+     * file, again if it comes back after being removed.
+     */
+    private void warnOfMisnamed(Map<String, long[]> consumers) {
+        misnamedWarned.retainAll(consumers.keySet());
+        for (Map.Entry<String, long[]> c : consumers.entrySet()) {
+            String name = c.getKey();
+            if (!ConsumerFile.VALID_NAME.matcher(name).matches() && misnamedWarned.add(name)) {
+                LOG.warn("queue {}: consumer file {} keeps every arena from offset {} on, but its name breaks the"
+                        + " consumer naming rule (1..200 ASCII letters, digits, '.', '_' and '-', starting with a"
+                        + " letter or digit): no consumer can open, list or delete it (a copy of a consumer file?)."
+                        + " Delete the file if it is not needed, or rename it to a valid name ending in {} to use it"
+                        + " as a consumer (said once per file)", log.directory(),
+                        log.directory().resolve(FileFormat.CONSUMERS_DIR).resolve(name + FileFormat.CONSUMER_SUFFIX),
+                        c.getValue()[0], FileFormat.CONSUMER_SUFFIX);
+            }
+        }
+    }
+
     /** One pass, under the pass lock and the fence. */
     private int collectFenced(StreamPoint exactTail) throws IOException {
         {
             long min = ownHeadPosition.getAsLong();
             try {
-                for (Map.Entry<String, long[]> c
-                        : ConsumerFile.readAll(log.directory().resolve(FileFormat.CONSUMERS_DIR)).entrySet()) {
+                Map<String, long[]> consumers = ConsumerFile.readAll(log.directory().resolve(FileFormat.CONSUMERS_DIR));
+                for (Map.Entry<String, long[]> c : consumers.entrySet()) {
                     min = Math.min(min, c.getValue()[1]);
                 }
+                warnOfMisnamed(consumers);
             } catch (QueueCorruptedException e) {
                 if (!e.getMessage().equals(unreadableWarned)) {
                     unreadableWarned = e.getMessage();
