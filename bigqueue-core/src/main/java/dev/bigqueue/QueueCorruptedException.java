@@ -23,8 +23,9 @@ public final class QueueCorruptedException extends UncheckedIOException {
     }
 
     /**
-     * With {@code advice} in place of the usual one (restore or repair), for damage that
-     * {@code BigQueue.repair} cannot mend: a file of a version-1 queue, which it refuses.
+     * With {@code advice} in place of the usual one (restore or repair), where running a repair is
+     * not the way out: a file of a version-1 queue (repair refuses those), an unreadable
+     * {@code queue.meta} found by the repair itself, a repair that was cut short.
      */
     public QueueCorruptedException(Path file, long fileOffset, String detail, String advice) {
         this(detail + " in " + file.toAbsolutePath() + " at byte " + fileOffset + "; " + advice, file, fileOffset,
